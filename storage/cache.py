@@ -1,0 +1,145 @@
+"""The cache: Redis when configured, an in-process stand-in otherwise.
+
+Both speak the same small protocol; keys are namespaced with a prefix so several
+deployments (and test runs) can share one Redis.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from bot.clock import Clock, SystemClock
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
+
+    async def add(self, key: str, value: str, ttl: float | None = None) -> bool:
+        """Set only when absent; True when this call set it (a claim)."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        """Increment a counter; `ttl` starts when the counter is created."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessCache:
+    """A dictionary with expiry read from the injectable clock."""
+
+    def __init__(self, clock: Clock | None = None, prefix: str = "tuijin:") -> None:
+        self._clock = clock or SystemClock()
+        self._prefix = prefix
+        self._data: dict[str, tuple[str, float | None]] = {}
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    def _live(self, key: str) -> str | None:
+        entry = self._data.get(self._prefix + key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires is not None and expires <= self._now():
+            del self._data[self._prefix + key]
+            return None
+        return value
+
+    def _expiry(self, ttl: float | None) -> float | None:
+        return None if ttl is None else self._now() + ttl
+
+    async def get(self, key: str) -> str | None:
+        return self._live(key)
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        self._data[self._prefix + key] = (value, self._expiry(ttl))
+
+    async def add(self, key: str, value: str, ttl: float | None = None) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._data[self._prefix + key] = (value, self._expiry(ttl))
+        return True
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(self._prefix + key, None)
+
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        current = self._live(key)
+        if current is None:
+            self._data[self._prefix + key] = ("1", self._expiry(ttl))
+            return 1
+        value = int(current) + 1
+        self._data[self._prefix + key] = (str(value), self._data[self._prefix + key][1])
+        return value
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+class RedisCache:
+    def __init__(self, url: str, prefix: str = "tuijin:") -> None:
+        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+        self._prefix = prefix
+
+    @staticmethod
+    def _ms(ttl: float | None) -> timedelta | None:
+        return None if ttl is None else timedelta(seconds=ttl)
+
+    async def get(self, key: str) -> str | None:
+        value = await self._redis.get(self._prefix + key)
+        return None if value is None else str(value)
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        await self._redis.set(self._prefix + key, value, px=self._ms(ttl))
+
+    async def add(self, key: str, value: str, ttl: float | None = None) -> bool:
+        return bool(await self._redis.set(self._prefix + key, value, px=self._ms(ttl), nx=True))
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
+
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        full = self._prefix + key
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(full)
+            if ttl is not None:
+                pipe.pexpire(full, self._ms(ttl), nx=True)  # type: ignore[arg-type]
+            result = await pipe.execute()
+        return int(result[0])
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception:
+            return False
+
+    async def delete_prefix(self) -> int:
+        """Remove every key under this cache's prefix (test cleanup, tenant offboarding)."""
+        removed = 0
+        # Escape glob metacharacters, so a prefix like "a*" or "t[1]" matches only itself.
+        literal = "".join("\\" + c if c in "\\*?[]^" else c for c in self._prefix)
+        async for key in self._redis.scan_iter(match=literal + "*", count=500):
+            removed += int(await self._redis.delete(key))
+        return removed
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def build_cache(redis_url: str, clock: Clock | None = None, prefix: str = "tuijin:") -> Cache:
+    if redis_url:
+        return RedisCache(redis_url, prefix=prefix)
+    return InProcessCache(clock=clock, prefix=prefix)

@@ -1,0 +1,15 @@
+"""Repositories: the only code that writes SQL. Domain repositories are bound to one tenant."""
+
+from storage.repositories.directory import DirectoryRepository
+from storage.repositories.inbox import InboxRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.tasks import TaskRepository
+from storage.repositories.tenants import TenantRepository
+
+__all__ = [
+    "DirectoryRepository",
+    "InboxRepository",
+    "OutboxRepository",
+    "TaskRepository",
+    "TenantRepository",
+]

@@ -1,0 +1,135 @@
+"""Users, departments and chats of one tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from storage.tables import Chat, Department, User
+from storage.upsert import insert_for
+
+
+class DirectoryRepository:
+    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def ensure_user(self, platform_user_id: str, name: str | None = None) -> User:
+        """The user row for a platform id, created on first sight; a newly learnt name is kept."""
+        stmt = (
+            insert_for(self.session, User)
+            .values(tenant_id=self.tenant_id, platform_user_id=platform_user_id, name=name or "")
+            .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
+        )
+        await self.session.execute(stmt)
+        user = await self.user_by_platform_id(platform_user_id)
+        assert user is not None
+        if name and user.name != name:
+            user.name = name
+        return user
+
+    async def user_by_platform_id(self, platform_user_id: str) -> User | None:
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id, User.platform_user_id == platform_user_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def user(self, user_id: int) -> User | None:
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id, User.id == user_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def users_by_ids(self, ids: Sequence[int]) -> dict[int, User]:
+        if not ids:
+            return {}
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id, User.id.in_(set(ids)))  # type: ignore[union-attr]
+        )
+        return {u.id: u for u in result.scalars() if u.id is not None}
+
+    async def users_named(self, name: str) -> list[User]:
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id, User.name == name)
+        )
+        return list(result.scalars())
+
+    async def all_users(self) -> list[User]:
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id).order_by(User.id)  # type: ignore[arg-type]
+        )
+        return list(result.scalars())
+
+    async def ensure_department(self, name: str, *, platform_department_id: str | None = None) -> Department:
+        stmt = (
+            insert_for(self.session, Department)
+            .values(tenant_id=self.tenant_id, name=name, platform_department_id=platform_department_id)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "name"])
+        )
+        await self.session.execute(stmt)
+        result = await self.session.execute(
+            select(Department).where(Department.tenant_id == self.tenant_id, Department.name == name)
+        )
+        return result.scalar_one()
+
+    async def departments(self) -> list[Department]:
+        result = await self.session.execute(
+            select(Department).where(Department.tenant_id == self.tenant_id).order_by(Department.id)  # type: ignore[arg-type]
+        )
+        return list(result.scalars())
+
+    async def department(self, department_id: int) -> Department | None:
+        result = await self.session.execute(
+            select(Department).where(Department.tenant_id == self.tenant_id, Department.id == department_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def record_directory_sync(
+        self, user: User, *, department: Department | None, leader: User | None, at: datetime
+    ) -> None:
+        if department is not None:
+            user.department_id = department.id
+        if leader is not None:
+            user.leader_user_id = leader.id
+        user.directory_synced_at = at
+
+    async def ensure_chat(
+        self, platform_chat_id: str, *, name: str | None = None, chat_type: str = "group",
+        timezone: str = "Asia/Shanghai", settings: dict[str, Any] | None = None,
+    ) -> Chat:
+        stmt = (
+            insert_for(self.session, Chat)
+            .values(
+                tenant_id=self.tenant_id, platform_chat_id=platform_chat_id, name=name or "",
+                chat_type=chat_type, timezone=timezone, settings=settings or {},
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "platform_chat_id"])
+        )
+        await self.session.execute(stmt)
+        chat = await self.chat_by_platform_id(platform_chat_id)
+        assert chat is not None
+        if name and chat.name != name:
+            chat.name = name
+        return chat
+
+    async def chat_by_platform_id(self, platform_chat_id: str) -> Chat | None:
+        result = await self.session.execute(
+            select(Chat).where(Chat.tenant_id == self.tenant_id, Chat.platform_chat_id == platform_chat_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def chat(self, chat_id: int) -> Chat | None:
+        result = await self.session.execute(
+            select(Chat).where(Chat.tenant_id == self.tenant_id, Chat.id == chat_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def all_chats(self) -> list[Chat]:
+        result = await self.session.execute(
+            select(Chat).where(Chat.tenant_id == self.tenant_id).order_by(Chat.id)  # type: ignore[arg-type]
+        )
+        return list(result.scalars())

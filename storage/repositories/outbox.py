@@ -1,0 +1,120 @@
+"""The outbox: outgoing messages that survive a crash until the platform has them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from storage.tables import OutboxMessage
+from storage.upsert import insert_for
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self, *, tenant_id: int | None, platform: str, tenant_key: str, chat_id: str,
+        idempotency_key: str, payload: dict[str, Any], at: datetime, task_code: str | None = None,
+    ) -> bool:
+        """False when a message with this idempotency key was queued before."""
+        stmt = (
+            insert_for(self.session, OutboxMessage)
+            .values(
+                tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
+                idempotency_key=idempotency_key[:191], payload=payload, status=PENDING,
+                next_attempt_at=at, created_at=at, task_code=task_code,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Claim due rows by pushing their next attempt past the lease, so no replica takes them twice."""
+        result = await self.session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+        claimed: list[OutboxMessage] = []
+        for row in result.scalars().all():
+            won = await self.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row.id,  # type: ignore[arg-type]
+                    OutboxMessage.status == PENDING,  # type: ignore[arg-type]
+                    OutboxMessage.next_attempt_at == row.next_attempt_at,  # type: ignore[arg-type]
+                )
+                .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if won.rowcount:  # type: ignore[attr-defined]
+                await self.session.refresh(row)
+                claimed.append(row)
+        return claimed
+
+    async def mark_sent(self, message_id: int, platform_message_id: str | None, at: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)  # type: ignore[arg-type]
+            .values(status=SENT, sent_at=at, platform_message_id=platform_message_id, last_error=None)
+        )
+
+    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)  # type: ignore[arg-type]
+            .values(next_attempt_at=next_attempt_at, last_error=error[:500])
+        )
+
+    async def mark_dead(self, message_id: int, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)  # type: ignore[arg-type]
+            .values(status=DEAD, last_error=error[:500])
+        )
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def by_key(self, idempotency_key: str) -> OutboxMessage | None:
+        result = await self.session.execute(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key[:191])
+        )
+        return result.scalar_one_or_none()
+
+    async def latest_card_for_task(
+        self, tenant_id: int, chat_id: str, task_code: str
+    ) -> OutboxMessage | None:
+        result = await self.session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.tenant_id == tenant_id,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.task_code == task_code,
+                OutboxMessage.status == SENT,
+            )
+            .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def counts_by_status(self) -> dict[str, int]:
+        result = await self.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status: int(count) for status, count in result.all()}
+
+    async def next_due_at(self) -> datetime | None:
+        result = await self.session.execute(
+            select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == PENDING)
+        )
+        return result.scalar_one_or_none()

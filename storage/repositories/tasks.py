@@ -1,0 +1,128 @@
+"""Tasks, their RACI members and their timeline, for one tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from storage.tables import Task, TaskCodeCounter, TaskEvent, TaskMember
+from storage.upsert import insert_for
+
+OPEN_STATUSES = ("待启动", "进行中", "待验收")
+
+
+class TaskRepository:
+    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    async def next_sequence(self, period: str) -> int:
+        """Atomically take the next number in a period (a month), safe across replicas."""
+        stmt = (
+            insert_for(self.session, TaskCodeCounter)
+            .values(tenant_id=self.tenant_id, period=period, last=1)
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "period"], set_={"last": TaskCodeCounter.last + 1}
+        ).returning(TaskCodeCounter.last)
+        result = await self.session.execute(stmt)
+        return int(result.scalar_one())
+
+    async def add(self, task: Task) -> Task:
+        task.tenant_id = self.tenant_id
+        self.session.add(task)
+        await self.session.flush()
+        return task
+
+    async def by_code(self, code: str) -> Task | None:
+        result = await self.session.execute(
+            select(Task).where(Task.tenant_id == self.tenant_id, Task.code == code.upper())
+        )
+        return result.scalar_one_or_none()
+
+    async def by_id(self, task_id: int) -> Task | None:
+        result = await self.session.execute(
+            select(Task).where(Task.tenant_id == self.tenant_id, Task.id == task_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def children(self, parent_id: int) -> list[Task]:
+        result = await self.session.execute(
+            select(Task)
+            .where(Task.tenant_id == self.tenant_id, Task.parent_id == parent_id)
+            .order_by(col(Task.code))
+        )
+        return list(result.scalars())
+
+    async def in_chat(self, chat_id: int, *, include_closed: bool = False) -> list[Task]:
+        stmt = select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id)
+        if not include_closed:
+            stmt = stmt.where(Task.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+        result = await self.session.execute(stmt.order_by(col(Task.code)))
+        return list(result.scalars())
+
+    async def involving(self, user_id: int, *, include_closed: bool = False) -> list[Task]:
+        """Tasks a person owns or helps with (协作人)."""
+        member_of = select(TaskMember.task_id).where(
+            TaskMember.tenant_id == self.tenant_id, TaskMember.user_id == user_id
+        )
+        stmt = select(Task).where(
+            Task.tenant_id == self.tenant_id,
+            or_(col(Task.owner_id) == user_id, col(Task.id).in_(member_of)),
+        )
+        if not include_closed:
+            stmt = stmt.where(Task.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+        # Undated tasks last on every engine (SQLite sorts NULL first, PostgreSQL last).
+        ordered = stmt.order_by(col(Task.due_at).asc().nulls_last(), col(Task.code))
+        result = await self.session.execute(ordered)
+        return list(result.scalars())
+
+    async def add_member(self, task_id: int, user_id: int, role: str) -> None:
+        stmt = (
+            insert_for(self.session, TaskMember)
+            .values(tenant_id=self.tenant_id, task_id=task_id, user_id=user_id, role=role)
+            .on_conflict_do_nothing(index_elements=["task_id", "user_id", "role"])
+        )
+        await self.session.execute(stmt)
+
+    async def members(self, task_id: int) -> list[TaskMember]:
+        result = await self.session.execute(
+            select(TaskMember)
+            .where(TaskMember.tenant_id == self.tenant_id, TaskMember.task_id == task_id)
+            .order_by(TaskMember.id)  # type: ignore[arg-type]
+        )
+        return list(result.scalars())
+
+    async def record(
+        self, task_id: int, kind: str, detail: str, *, actor_id: int | None, at: datetime
+    ) -> None:
+        self.session.add(
+            TaskEvent(
+                tenant_id=self.tenant_id, task_id=task_id, actor_id=actor_id, kind=kind, detail=detail, at=at
+            )
+        )
+
+    async def timeline(self, task_id: int, *, limit: int = 50) -> list[TaskEvent]:
+        result = await self.session.execute(
+            select(TaskEvent)
+            .where(TaskEvent.tenant_id == self.tenant_id, TaskEvent.task_id == task_id)
+            .order_by(TaskEvent.at, TaskEvent.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        return list(result.scalars())
+
+    async def open_in_chats(self, chat_ids: Sequence[int]) -> list[Task]:
+        if not chat_ids:
+            return []
+        result = await self.session.execute(
+            select(Task).where(
+                Task.tenant_id == self.tenant_id,
+                Task.chat_id.in_(chat_ids),  # type: ignore[union-attr]
+                Task.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
+            )
+        )
+        return list(result.scalars())

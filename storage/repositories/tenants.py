@@ -1,0 +1,33 @@
+"""Tenants are the one lookup that is not itself tenant-scoped: it finds the scope."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from storage.tables import Tenant
+from storage.upsert import insert_for
+
+
+class TenantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, platform: str, tenant_key: str) -> Tenant | None:
+        result = await self.session.execute(
+            select(Tenant).where(Tenant.platform == platform, Tenant.tenant_key == tenant_key)
+        )
+        return result.scalar_one_or_none()
+
+    async def ensure(
+        self, platform: str, tenant_key: str, *, name: str = "", code_prefix: str = "XZB"
+    ) -> Tenant:
+        stmt = (
+            insert_for(self.session, Tenant)
+            .values(platform=platform, tenant_key=tenant_key, name=name, task_code_prefix=code_prefix)
+            .on_conflict_do_nothing(index_elements=["platform", "tenant_key"])
+        )
+        await self.session.execute(stmt)
+        tenant = await self.get(platform, tenant_key)
+        assert tenant is not None
+        return tenant

@@ -1,0 +1,229 @@
+"""SQLModel tables. Every row that belongs to a customer carries its tenant_id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware in UTC, on every engine.
+
+    PostgreSQL's timestamptz already does this. SQLite has no timezone type: SQLAlchemy writes the
+    wall-clock fields and drops the offset, and reads back naive datetimes. So values are
+    normalised to UTC before they are written (naive values are taken to be UTC already), which
+    also keeps SQLite's textual ordering and comparisons correct, and tagged UTC when read.
+    The column DDL is unchanged: DateTime(timezone=True).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenant"
+    __table_args__ = (UniqueConstraint("platform", "tenant_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    tenant_key: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    task_code_prefix: str = Field(default="XZB", max_length=8)
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    name: str = Field(max_length=200)
+    platform_department_id: str | None = Field(default=None, max_length=128)
+    # use_alter breaks the department <-> user foreign-key cycle at create time.
+    head_user_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("user.id", use_alter=True, name="fk_department_head"), nullable=True
+        ),
+    )
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+    __table_args__ = (UniqueConstraint("tenant_id", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    platform_user_id: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    leader_user_id: int | None = Field(default=None, foreign_key="user.id")
+    directory_synced_at: datetime | None = _ts()
+
+
+class Chat(SQLModel, table=True):
+    __tablename__ = "chat"
+    __table_args__ = (UniqueConstraint("tenant_id", "platform_chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    platform_chat_id: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    chat_type: str = Field(default="group", max_length=16)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        Index("ix_task_tenant_chat", "tenant_id", "chat_id"),
+        Index("ix_task_tenant_owner", "tenant_id", "owner_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    chat_id: int | None = Field(default=None, foreign_key="chat.id")
+    code: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    parent_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="user.id")
+    approver_id: int | None = Field(default=None, foreign_key="user.id")
+    initiator_id: int | None = Field(default=None, foreign_key="user.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    priority: str = Field(default="中", max_length=4)
+    status: str = Field(default="待启动", max_length=8)
+    progress: int = Field(default=0)
+    start_at: datetime | None = _ts()
+    due_at: datetime | None = _ts(index=True)
+    delivery_standard: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resources: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    completed_at: datetime | None = _ts()
+
+
+class TaskMember(SQLModel, table=True):
+    """The RACI roles beyond owner and approver: 协作人, 咨询人, 知会人."""
+
+    __tablename__ = "task_member"
+    __table_args__ = (UniqueConstraint("task_id", "user_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    role: str = Field(max_length=16)
+
+
+class TaskEvent(SQLModel, table=True):
+    """One line of a task's timeline: who did what, when."""
+
+    __tablename__ = "task_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    kind: str = Field(max_length=32)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TaskCodeCounter(SQLModel, table=True):
+    """The last sequence number handed out per tenant and month (XZB202611 + NN)."""
+
+    __tablename__ = "task_code_counter"
+    __table_args__ = (UniqueConstraint("tenant_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    period: str = Field(max_length=16)
+    last: int = Field(default=0)
+
+
+class InboxEvent(SQLModel, table=True):
+    """An inbound event seen once; the unique key is what makes platform retries harmless."""
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (UniqueConstraint("platform", "tenant_key", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    tenant_key: str = Field(max_length=128)
+    event_id: str = Field(max_length=191)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="received", max_length=16)
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    processed_at: datetime | None = _ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to leave, or the record that it left."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int | None = Field(default=None, foreign_key="tenant.id", index=True)
+    platform: str = Field(max_length=32)
+    tenant_key: str = Field(max_length=128)
+    chat_id: str = Field(max_length=128)
+    idempotency_key: str = Field(max_length=191)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    last_error: str | None = Field(default=None, max_length=500)
+    platform_message_id: str | None = Field(default=None, max_length=191)
+    task_code: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = _ts()
+
+
+class DispatchClaim(SQLModel, table=True):
+    """A scheduled push claimed once per (kind, target, period) across replicas and restarts."""
+
+    __tablename__ = "dispatch_claim"
+    __table_args__ = (UniqueConstraint("kind", "target", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    target: str = Field(max_length=191)
+    period: str = Field(max_length=64)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

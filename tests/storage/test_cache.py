@@ -1,0 +1,160 @@
+"""The cache contract, on the in-process cache (with a frozen clock) and on real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FrozenClock
+from storage.cache import Cache, InProcessCache, RedisCache, build_cache
+
+REDIS_URL = os.environ.get("TUIJIN_TEST_REDIS_URL", "")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="Redis tests need TUIJIN_TEST_REDIS_URL (CI sets it)")
+
+
+async def _pttl_ms(cache: RedisCache, key: str) -> int:
+    return int(await cache._redis.pttl(cache._prefix + key))
+
+
+async def test_get_set_delete(any_cache: Cache) -> None:
+    assert await any_cache.get("k") is None
+    await any_cache.set("k", "值")
+    assert await any_cache.get("k") == "值"
+    await any_cache.set("k", "新值")
+    assert await any_cache.get("k") == "新值"
+    await any_cache.delete("k")
+    assert await any_cache.get("k") is None
+    await any_cache.delete("k")  # deleting a missing key is fine
+
+
+async def test_add_is_a_claim(any_cache: Cache) -> None:
+    assert await any_cache.add("claim", "replica-1") is True
+    assert await any_cache.add("claim", "replica-2") is False
+    assert await any_cache.get("claim") == "replica-1"
+    await any_cache.delete("claim")
+    assert await any_cache.add("claim", "replica-2") is True
+    assert await any_cache.get("claim") == "replica-2"
+
+
+async def test_concurrent_adds_have_one_winner(any_cache: Cache) -> None:
+    results = await asyncio.gather(*(any_cache.add("race", str(n)) for n in range(10)))
+    assert results.count(True) == 1
+
+
+async def test_incr_counts(any_cache: Cache) -> None:
+    assert [await any_cache.incr("n") for _ in range(3)] == [1, 2, 3]
+    assert await any_cache.get("n") == "3"
+    assert await any_cache.incr("other") == 1
+
+
+async def test_ttl_expiry(any_cache: Cache, clock: FrozenClock) -> None:
+    if isinstance(any_cache, RedisCache):
+        await any_cache.set("s", "v", ttl=30)
+        assert await any_cache.add("a", "v", ttl=20) is True
+        assert 0 < await _pttl_ms(any_cache, "s") <= 30_000
+        assert 0 < await _pttl_ms(any_cache, "a") <= 20_000
+        await any_cache.set("forever", "v")
+        assert await _pttl_ms(any_cache, "forever") == -1
+        # And one real expiry, bounded.
+        await any_cache.set("short", "v", ttl=0.05)
+        for _ in range(100):
+            if await any_cache.get("short") is None:
+                break
+            await asyncio.sleep(0.02)
+        assert await any_cache.get("short") is None
+        return
+
+    await any_cache.set("s", "v", ttl=30)
+    assert await any_cache.add("a", "v", ttl=20) is True
+    await any_cache.set("forever", "v")
+    clock.advance(timedelta(seconds=19))
+    assert await any_cache.get("a") == "v"
+    assert await any_cache.add("a", "again", ttl=20) is False
+    clock.advance(timedelta(seconds=1))
+    assert await any_cache.get("a") is None
+    assert await any_cache.get("s") == "v"
+    clock.advance(timedelta(seconds=10))
+    assert await any_cache.get("s") is None
+    assert await any_cache.get("forever") == "v"
+    # An expired claim can be taken again.
+    assert await any_cache.add("a", "again", ttl=20) is True
+
+
+async def test_incr_ttl_starts_when_the_counter_is_created(any_cache: Cache, clock: FrozenClock) -> None:
+    assert await any_cache.incr("rate", ttl=60) == 1
+    if isinstance(any_cache, RedisCache):
+        first = await _pttl_ms(any_cache, "rate")
+        assert 0 < first <= 60_000
+        assert await any_cache.incr("rate", ttl=60) == 2
+        second = await _pttl_ms(any_cache, "rate")
+        assert 0 < second <= first  # not pushed back by the second increment
+        return
+    clock.advance(timedelta(seconds=40))
+    assert await any_cache.incr("rate", ttl=60) == 2  # does not extend the window
+    clock.advance(timedelta(seconds=20))
+    assert await any_cache.get("rate") is None
+    assert await any_cache.incr("rate", ttl=60) == 1
+
+
+async def test_ping(any_cache: Cache) -> None:
+    assert await any_cache.ping() is True
+
+
+async def test_in_process_caches_are_namespaced_by_prefix(clock: FrozenClock) -> None:
+    cache = InProcessCache(clock=clock, prefix="one:")
+    await cache.set("k", "v")
+    assert await cache.get("k") == "v"
+    assert set(cache._data) == {"one:k"}
+    await cache.close()
+    assert await cache.get("k") is None
+
+
+async def test_build_cache_without_url_is_in_process(clock: FrozenClock) -> None:
+    cache = build_cache("", clock=clock, prefix="x:")
+    assert isinstance(cache, InProcessCache)
+    await cache.set("k", "v", ttl=1)
+    clock.advance(timedelta(seconds=1))
+    assert await cache.get("k") is None
+
+
+async def test_build_cache_with_url_is_redis() -> None:
+    cache = build_cache("redis://127.0.0.1:1/0", prefix="x:")  # construction does not connect
+    try:
+        assert isinstance(cache, RedisCache)
+        assert await cache.ping() is False  # nothing listens there
+    finally:
+        await cache.close()
+
+
+@needs_redis
+@pytest.mark.redis
+async def test_redis_keys_are_namespaced_by_prefix() -> None:
+    base = f"tjtest:ns:{uuid.uuid4().hex[:8]}:"
+    # "a*" would match "ab:…" as an unescaped glob; delete_prefix must treat the prefix literally.
+    a = RedisCache(REDIS_URL, prefix=base + "a*")
+    ab = RedisCache(REDIS_URL, prefix=base + "ab:")
+    try:
+        await a.set("k", "from-a")
+        await ab.set("k", "from-ab")
+        await ab.set("k2", "only-ab")
+        assert await a.get("k") == "from-a"
+        assert await ab.get("k") == "from-ab"
+        assert await a.get("k2") is None
+        assert await a._redis.get(base + "a*k") == "from-a"  # the stored key carries the prefix
+
+        assert await a.add("k2", "a-claims") is True  # b's key of the same name is no obstacle
+        assert await a.delete_prefix() == 2
+        assert await a.get("k") is None
+        assert await ab.get("k") == "from-ab"
+        assert await ab.get("k2") == "only-ab"
+        assert await ab.delete_prefix() == 2
+        assert await ab._redis.exists(base + "ab:k", base + "ab:k2") == 0
+    finally:
+        await a.delete_prefix()
+        await ab.delete_prefix()
+        await a.close()
+        await ab.close()
