@@ -1,0 +1,194 @@
+"""The Feishu/Lark adapter: webhook or long connection in, the Open API out."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from adapters.base import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
+from adapters.feishu.client import FeishuClient
+from adapters.feishu.longconn import LongConnection
+from adapters.feishu.payloads import MESSAGE_RECEIVE, Ignored, is_legacy_card_callback, parse_payload
+from adapters.feishu.render import image_sources_to_upload, render_card, render_text
+from adapters.feishu.webhook import FeishuWebhook
+from bot.clock import Clock
+from bot.config import FeishuSettings
+from bot.core import Card, CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
+from storage.cache import Cache
+
+logger = logging.getLogger(__name__)
+
+# Feishu's `uuid` (the send API's idempotency key) holds at most 50 characters.
+MAX_UUID = 50
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_KEY_TTL = 30 * 24 * 3600
+
+ImageFetcher = Callable[[str], Awaitable[bytes]]
+
+
+def feishu_uuid(idempotency_key: str) -> str:
+    if len(idempotency_key) <= MAX_UUID:
+        return idempotency_key
+    return "tj-" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
+
+
+def card_action_response(result: CardActionResult, *, legacy: bool) -> dict[str, Any]:
+    """The inline answer to a click: toast plus raw 2.0 card; old callbacks take the card alone."""
+    if legacy:
+        return render_card(result.card) if result.card is not None else {}
+    response: dict[str, Any] = {"toast": {"type": result.toast_kind, "content": result.toast}}
+    if result.card is not None:
+        response["card"] = {"type": "raw", "data": render_card(result.card)}
+    return response
+
+
+class FeishuAdapter:
+    platform = "feishu"
+
+    def __init__(
+        self,
+        settings: FeishuSettings,
+        sink: EventSink,
+        cache: Cache,
+        clock: Clock,
+        client: FeishuClient | None = None,
+        *,
+        fetch_image: ImageFetcher | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sink = sink
+        self._cache = cache
+        self._clock = clock
+        self._client = client
+        self._fetch_image = fetch_image
+        self._http: httpx.AsyncClient | None = None
+        self._bot_open_id: str | None = None
+        self._longconn: LongConnection | None = None
+        self.webhook = FeishuWebhook(settings, self.handle_plain_payload, clock)
+
+    @property
+    def client(self) -> FeishuClient:
+        if self._client is None:
+            self._client = FeishuClient(self._settings, self._cache, self._clock)
+        return self._client
+
+    def setup_routes(self, app: web.Application) -> None:
+        if self._settings.mode == "webhook":
+            self.webhook.setup_routes(app)
+
+    async def start(self) -> None:
+        if self._settings.mode == "longconn":
+            self._longconn = LongConnection(self._settings, self.handle_plain_payload, self._clock)
+            await self._longconn.start()
+
+    async def stop(self) -> None:
+        if self._longconn is not None:
+            await self._longconn.stop()
+            self._longconn = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self._client is not None:
+            await self._client.close()
+
+    async def _bot_id(self) -> str | None:
+        # The client caches it; None (API down) still parses: the leading group mention is ours.
+        if self._bot_open_id is None:
+            self._bot_open_id = await self.client.bot_open_id()
+        return self._bot_open_id
+
+    async def handle_plain_payload(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The shared path after verification/decryption (webhook and long connection).
+
+        Returns the card-callback response body, or None; raises PayloadError when malformed.
+        """
+        bot_open_id = await self._bot_id() if _is_message(payload) else None
+        event = parse_payload(payload, bot_open_id=bot_open_id, received_at=self._clock.now())
+        if isinstance(event, Ignored):
+            logger.info("feishu event ignored", extra={"event_type": event.event_type})
+            return None
+        if isinstance(event, MessageEvent):
+            await self._sink.accept_message(event)
+            return None
+        assert isinstance(event, CardActionEvent)
+        result = await self._sink.accept_card_action(event)
+        return card_action_response(result, legacy=is_legacy_card_callback(payload))
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        uuid = feishu_uuid(message.idempotency_key)
+        if message.card is not None:
+            content = render_card(message.card, await self._upload_images(message.card))
+            if message.update_of:
+                await self.client.update_card(message.update_of, content)
+                return DeliveryReceipt(platform_message_id=message.update_of)
+            msg_type = "interactive"
+        else:
+            if message.update_of:
+                raise DeliveryError("a text message cannot be updated", retryable=False)
+            content, msg_type = render_text(message.text or ""), "text"
+        if message.reply_to:
+            message_id = await self.client.reply_message(message.reply_to, msg_type, content, uuid)
+        else:
+            message_id = await self.client.send_message(message.conversation.chat_id, msg_type, content, uuid)
+        return DeliveryReceipt(platform_message_id=message_id)
+
+    async def lookup_user(self, tenant_key: str, user_id: str) -> DirectoryProfile | None:
+        profile: DirectoryProfile | None = await self.client.get_user(user_id)
+        return profile
+
+    async def _upload_images(self, card: Card) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for source in image_sources_to_upload(card):
+            cache_key = "feishu:image:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+            key = await self._cache.get(cache_key)
+            if key is None:
+                data = await self._image_bytes(source)
+                if data is None:
+                    continue
+                key = await self.client.upload_image(data, Path(source.split("?")[0]).name or "image.png")
+                await self._cache.set(cache_key, key, ttl=IMAGE_KEY_TTL)
+            keys[source] = key
+        return keys
+
+    async def _image_bytes(self, source: str) -> bytes | None:
+        """The image's bytes; None (shown as its alt text) when it will never load."""
+        try:
+            if self._fetch_image is not None:
+                data = await self._fetch_image(source)
+            elif source.startswith(("http://", "https://")):
+                data = await self._download(source)
+            else:
+                data = await asyncio.to_thread(Path(source.removeprefix("file://")).read_bytes)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise DeliveryError("image download failed", retryable=True) from None
+            logger.warning("feishu card image unavailable", extra={"status": exc.response.status_code})
+            return None
+        except httpx.HTTPError:
+            raise DeliveryError("image download failed", retryable=True) from None
+        except OSError:
+            logger.warning("feishu card image file unreadable")
+            return None
+        if len(data) > MAX_IMAGE_BYTES:
+            logger.warning("feishu card image too large", extra={"bytes": len(data)})
+            return None
+        return data
+
+    async def _download(self, url: str) -> bytes:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=10.0, follow_redirects=True)
+        response = await self._http.get(url)
+        response.raise_for_status()
+        return response.content
+
+
+def _is_message(payload: dict[str, Any]) -> bool:
+    header = payload.get("header")
+    return isinstance(header, dict) and header.get("event_type") == MESSAGE_RECEIVE

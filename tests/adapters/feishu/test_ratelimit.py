@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from adapters.feishu.ratelimit import Limit, WindowLimiter, full_jitter
+from bot.clock import FrozenClock
+from storage.cache import Cache
+
+from .conftest import RecordingSleep
+
+
+async def test_waits_for_the_next_window_when_full(any_cache: Cache, clock: FrozenClock) -> None:
+    sleep = RecordingSleep(clock)
+    limiter = WindowLimiter(any_cache, clock, sleep=sleep)
+    limits = [Limit("chat:oc_1", 5, 1.0)]
+    for _ in range(5):
+        assert await limiter.acquire(limits) == 0
+    assert sleep.calls == []
+    assert await limiter.acquire(limits) == pytest.approx(1.0)
+    assert sleep.calls == [pytest.approx(1.0)]
+
+
+async def test_keys_are_independent(any_cache: Cache, clock: FrozenClock) -> None:
+    sleep = RecordingSleep(clock)
+    limiter = WindowLimiter(any_cache, clock, sleep=sleep)
+    for chat in ("a", "b", "c"):
+        for _ in range(2):
+            await limiter.acquire([Limit(f"chat:{chat}", 2, 1.0)])
+    assert sleep.calls == []
+
+
+async def test_every_limit_must_have_room(any_cache: Cache, clock: FrozenClock) -> None:
+    sleep = RecordingSleep(clock)
+    limiter = WindowLimiter(any_cache, clock, sleep=sleep)
+    limits = [Limit("app:s", 10, 1.0), Limit("app:m", 3, 60.0)]
+    for _ in range(3):
+        await limiter.acquire(limits)
+    clock.advance(timedelta(seconds=10))
+    waited = await limiter.acquire(limits)
+    assert waited == pytest.approx(50.0)
+
+
+async def test_two_limiters_share_counters_through_the_cache(any_cache: Cache, clock: FrozenClock) -> None:
+    sleep = RecordingSleep(clock)
+    first = WindowLimiter(any_cache, clock, sleep=sleep)
+    second = WindowLimiter(any_cache, clock, sleep=sleep)
+    limits = [Limit("shared", 2, 1.0)]
+    await first.acquire(limits)
+    await second.acquire(limits)
+    await first.acquire(limits)
+    assert sleep.calls == [pytest.approx(1.0)]
+
+
+def test_full_jitter_stays_under_the_capped_ceiling() -> None:
+    rng = random.Random(1)
+    for attempt in range(1, 12):
+        ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
+        values = [full_jitter(attempt, rng=rng) for _ in range(50)]
+        assert all(0 <= v <= ceiling for v in values)
+    assert max(full_jitter(20, rng=rng) for _ in range(200)) > 15
