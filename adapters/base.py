@@ -1,0 +1,86 @@
+"""The one small protocol every platform package plugs into.
+
+An adapter knows its platform and nothing of the domain: it verifies and parses inbound
+requests into neutral events, hands them to the core's `EventSink`, and delivers neutral
+outbound messages through the platform's API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from bot.core import CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+class EventSink(Protocol):
+    """The core's entry point, as adapters see it."""
+
+    async def accept_message(self, event: MessageEvent) -> bool:
+        """Store the event once and process it in tracked background work.
+
+        Returns False when the event was seen before (a platform retry): nothing happens twice.
+        """
+        ...
+
+    async def accept_card_action(self, event: CardActionEvent) -> CardActionResult:
+        """Handle a click and answer within the platform's inline deadline.
+
+        When the handler is slower, the answer is a holding toast and the updated card
+        follows through the outbox as an update of `event.message_id`.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    platform_message_id: str | None
+
+
+class DeliveryError(Exception):
+    """A send that failed; `retryable` with an optional server-given wait in seconds."""
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class DirectoryProfile:
+    """What the platform's contact API says about a person."""
+
+    user_id: str
+    name: str | None = None
+    department_ids: tuple[str, ...] = ()
+    department_names: tuple[str, ...] = ()
+    leader_user_id: str | None = None
+
+
+@runtime_checkable
+class PlatformAdapter(Protocol):
+    platform: str
+
+    def setup_routes(self, app: web.Application) -> None:
+        """Mount this platform's webhook routes (none for a long-connection-only adapter)."""
+        ...
+
+    async def start(self) -> None:
+        """Open long connections or warm caches; called once the app is up."""
+        ...
+
+    async def stop(self) -> None:
+        """Close connections; called on shutdown after background work drained."""
+        ...
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        """Send one message (or card update); raise DeliveryError on failure."""
+        ...
+
+    async def lookup_user(self, tenant_key: str, user_id: str) -> DirectoryProfile | None:
+        """Directory facts for a person, or None when the platform will not say."""
+        ...

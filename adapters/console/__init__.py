@@ -1,0 +1,5 @@
+"""The local console simulator: a chat page and a JSON API that play the platform's part."""
+
+from adapters.console.adapter import ConsoleAdapter
+
+__all__ = ["ConsoleAdapter"]

@@ -1,0 +1,27 @@
+"""Neutral cards and texts as the console page draws them; mention tokens become @names."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from adapters.console.directory import ConsoleDirectory
+from bot.core import Card
+from bot.core.serialize import card_to_dict
+
+_TOKEN = re.compile(r"<@([^>\s]+)>")
+
+
+def render_text(text: str, directory: ConsoleDirectory) -> str:
+    return _TOKEN.sub(lambda m: "@" + directory.name_of(m.group(1)), text)
+
+
+def render_card(card: Card, directory: ConsoleDirectory) -> dict[str, Any]:
+    data = card_to_dict(card)
+    data["title"] = render_text(data["title"], directory)
+    for element in data["elements"]:
+        if "content" in element:
+            element["content"] = render_text(element["content"], directory)
+        if element["type"] == "fields":
+            element["items"] = [[k, render_text(v, directory)] for k, v in element["items"]]
+    return data

@@ -1,0 +1,122 @@
+"""The aiohttp application: wiring, lifecycle, health and metrics endpoints."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from adapters.base import PlatformAdapter
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery.outbox import Outbox
+from bot.delivery.worker import DeliveryWorker
+from bot.directory_sync import DirectorySync
+from bot.handlers import root_router
+from bot.http_edge import error_middleware
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.pipeline import Pipeline
+from bot.platforms import build_adapters
+from bot.supervisor import Supervisor
+from storage.cache import Cache, build_cache
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything the app owns, reachable from handlers and tests as app[SERVICES]."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    cache: Cache
+    metrics: Metrics
+    outbox: Outbox
+    supervisor: Supervisor
+    pipeline: Pipeline
+    worker: DeliveryWorker
+    adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
+                   cache: Cache | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = db or Database(settings.resolved_database_url())
+    cache = cache or build_cache(settings.redis_url, clock=clock)
+    metrics = Metrics()
+    outbox = Outbox()
+    supervisor = Supervisor()
+    adapters: dict[str, PlatformAdapter] = {}
+    directory = DirectorySync(db, adapters, cache, clock, settings)
+    pipeline = Pipeline(db=db, settings=settings, clock=clock, router=root_router(), outbox=outbox,
+                        supervisor=supervisor, metrics=metrics, directory=directory)
+    adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
+    worker = DeliveryWorker(db, outbox, adapters, clock, metrics)
+    return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
+                    supervisor=supervisor, pipeline=pipeline, worker=worker, adapters=adapters)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks = {"database": await services.db.ping(), "cache": await services.cache.ping()}
+    status = 200 if all(checks.values()) else 503
+    return web.json_response({"status": "ok" if status == 200 else "unavailable", "checks": checks}, status=status)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+async def index(request: web.Request) -> web.Response:
+    if "console" in request.app[SERVICES].adapters:
+        raise web.HTTPFound("/console")
+    return web.json_response({"service": "tuijin"})
+
+
+def create_app(services: Services, *, migrate: bool | None = None, start_worker: bool = True) -> web.Application:
+    """`migrate` defaults to on for the embedded SQLite file and off for a server database.
+
+    Tests pass `start_worker=False` and drive `services.worker.run_once()` themselves.
+    """
+    settings = services.settings
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[SERVICES] = services
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    for adapter in services.adapters.values():
+        adapter.setup_routes(app)
+    should_migrate = services.db.is_sqlite if migrate is None else migrate
+
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        if should_migrate:
+            await services.db.upgrade()
+        if start_worker:
+            services.worker.start()
+        for adapter in services.adapters.values():
+            await adapter.start()
+        log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
+        yield
+        log.info("tuijin stopping: draining background work")
+        for adapter in services.adapters.values():
+            await adapter.stop()
+        await services.supervisor.drain()
+        if start_worker:
+            await services.worker.stop()
+        await services.cache.close()
+        await services.db.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

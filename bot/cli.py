@@ -1,0 +1,76 @@
+"""`tuijin`: serve, demo, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.app import build_services, create_app
+from bot.config import Settings
+from bot.logs import configure_logging
+
+log = logging.getLogger("tuijin")
+
+
+def _serve(settings: Settings, *, demo: bool) -> int:
+    services = build_services(settings)
+    app = create_app(services)
+    if demo:
+        from bot.demo import load_demo
+
+        async def seed(app: web.Application) -> None:
+            await services.db.upgrade()
+            loaded = await load_demo(services.db, settings, services.clock)
+            log.info("demo project " + ("loaded" if loaded else "already present"))
+
+        app.on_startup.append(seed)
+    print(f"Tuijin 推进 listening on http://{settings.host}:{settings.port}  (console: /console)", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    return 0
+
+
+async def _upgrade(settings: Settings) -> None:
+    from storage.db import Database
+
+    db = Database(settings.resolved_database_url())
+    try:
+        await db.upgrade()
+    finally:
+        await db.dispose()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tuijin", description="Tuijin (推进): the work-advancement bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("serve", "run the bot"), ("demo", "run the bot with the example project loaded")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", help="interface to bind (TUIJIN_HOST)")
+        sub.add_argument("--port", type=int, help="port to listen on (TUIJIN_PORT)")
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations to TUIJIN_DATABASE_URL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+                 if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level)
+    if args.command in ("serve", "demo"):
+        return _serve(settings, demo=args.command == "demo")
+    if args.command == "db" and args.db_command == "upgrade":
+        asyncio.run(_upgrade(settings))
+        print("database is up to date")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Neutral models shared by the core and every adapter: events, cards, outbound messages."""
+
+from bot.core.actions import ActionPayload
+from bot.core.cards import Button, Buttons, Card, CardElement, Divider, Fields, Image, Note, Text
+from bot.core.events import (
+    CardActionEvent,
+    CardActionResult,
+    ConversationRef,
+    InboundEvent,
+    MessageEvent,
+    UserRef,
+)
+from bot.core.messages import OutboundMessage
+
+__all__ = [
+    "ActionPayload",
+    "Button",
+    "Buttons",
+    "Card",
+    "CardActionEvent",
+    "CardActionResult",
+    "CardElement",
+    "ConversationRef",
+    "Divider",
+    "Fields",
+    "Image",
+    "InboundEvent",
+    "MessageEvent",
+    "Note",
+    "OutboundMessage",
+    "Text",
+    "UserRef",
+]

@@ -1,0 +1,28 @@
+"""Outbound messages: one neutral shape for replies, pushes and card updates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.cards import Card
+from bot.core.events import ConversationRef
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """Exactly one of `text` or `card`.
+
+    `reply_to` answers a message in its thread; `update_of` replaces a card we sent before.
+    `idempotency_key` is stable across retries so the platform sends it once.
+    """
+
+    conversation: ConversationRef
+    idempotency_key: str
+    text: str | None = None
+    card: Card | None = None
+    reply_to: str | None = None
+    update_of: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (self.card is None):
+            raise ValueError("an outbound message carries exactly one of text or card")

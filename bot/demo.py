@@ -1,0 +1,86 @@
+"""The seed's example project, loaded by `tuijin demo` into the console tenant.
+
+Task XZB20231001 "Q4新品宣传物料制作", initiated by 市场部 with 设计部 and 品牌部: 3 posters and
+2 short videos, with subtasks -01/-02/-03. Due dates are set relative to today so the demo
+shows live health colours rather than a project that ended years ago.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from adapters.console.adapter import TENANT_KEY
+from adapters.console.directory import PEOPLE, ConsoleDirectory
+from bot.clock import Clock
+from bot.config import Settings
+from storage.db import Database
+from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
+from storage.tables import Task
+
+HEADS = {"市场部": "u_zhangmin", "设计部": "u_lina", "品牌部": "u_wangqiang", "总经办": "u_zhoujie"}
+PROJECT_CHAT = "oc_q4promo"
+ROOT_CODE = "XZB20231001"
+
+
+def _at(base: datetime, days: int, end: time) -> datetime:
+    return datetime.combine((base + timedelta(days=days)).date(), end, tzinfo=base.tzinfo)
+
+
+async def load_demo(db: Database, settings: Settings, clock: Clock) -> bool:
+    """Load the example once; False when it is already there."""
+    directory_source = ConsoleDirectory()
+    now = clock.now().astimezone(ZoneInfo(settings.timezone))
+    end = settings.workday_end
+    async with db.transaction() as session:
+        tenant = await TenantRepository(session).ensure("console", TENANT_KEY, name="演示公司",
+                                                        code_prefix=settings.task_code_prefix)
+        assert tenant.id is not None
+        tasks = TaskRepository(session, tenant.id)
+        if await tasks.by_code(ROOT_CODE) is not None:
+            return False
+        directory = DirectoryRepository(session, tenant.id)
+        users = {p.id: await directory.ensure_user(p.id, p.name) for p in PEOPLE}
+        for person in PEOPLE:
+            department = await directory.ensure_department(person.department)
+            users[person.id].department_id = department.id
+            if person.leader_id:
+                users[person.id].leader_user_id = users[person.leader_id].id
+            if HEADS.get(person.department) == person.id:
+                department.head_user_id = users[person.id].id
+        chat_info = directory_source.chat(PROJECT_CHAT)
+        chat = await directory.ensure_chat(PROJECT_CHAT, name=chat_info.name if chat_info else "",
+                                           timezone=settings.timezone)
+        departments = {d.name: d for d in await directory.departments()}
+
+        def task(code: str, title: str, owner: str, days: int, **extra: object) -> Task:
+            return Task(tenant_id=tenant.id or 0, chat_id=chat.id, code=code, title=title,
+                        owner_id=users[owner].id, initiator_id=users["u_zhangmin"].id,
+                        department_id=departments["市场部"].id, due_at=_at(now, days, end),
+                        created_at=clock.now(), updated_at=clock.now(), **extra)  # type: ignore[arg-type]
+
+        root = await tasks.add(task(
+            ROOT_CODE, "Q4新品宣传物料制作", "u_zhangmin", 14, priority="高", status="进行中", progress=35,
+            delivery_standard="3张海报、2条短视频，符合品牌规范，经品牌部审核通过",
+            resources="设计部2人、品牌部1人，预算2万元", approver_id=users["u_wangqiang"].id,
+            description="市场部发起，设计部、品牌部协作完成Q4新品上市宣传物料。",
+        ))
+        for member in ("u_lina", "u_wangqiang"):
+            await tasks.add_member(root.id or 0, users[member].id or 0, "collaborator")
+        subtasks = [
+            task(f"{ROOT_CODE}-01", "海报初稿设计", "u_zhaolei", 3, parent_id=root.id, priority="高",
+                 status="进行中", progress=70, delivery_standard="3张海报初稿（竖版、横版、方形）"),
+            task(f"{ROOT_CODE}-02", "短视频脚本撰写", "u_chenjing", 1, parent_id=root.id, priority="中",
+                 status="进行中", progress=30, delivery_standard="2条30秒短视频脚本，含分镜"),
+            task(f"{ROOT_CODE}-03", "物料修改定稿", "u_lina", 12, parent_id=root.id, priority="中",
+                 status="待启动", progress=0, delivery_standard="全部物料定稿并通过品牌部审核"),
+        ]
+        for sub in subtasks:
+            await tasks.add(sub)
+            await tasks.record(sub.id or 0, "created", f"创建子任务（主任务 {ROOT_CODE}）",
+                               actor_id=users["u_zhangmin"].id, at=clock.now())
+        await tasks.record(root.id or 0, "created", "创建任务，负责人 张敏", actor_id=users["u_zhangmin"].id,
+                           at=clock.now())
+        await tasks.record(subtasks[0].id or 0, "progress", "进度 70%：海报初稿已完成",
+                           actor_id=users["u_zhaolei"].id, at=clock.now())
+    return True

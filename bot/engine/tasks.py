@@ -1,0 +1,210 @@
+"""Tasks: create, break down, assign, report progress, complete; progress rolls up the tree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.commands import NewSubtask, NewTask
+from bot.engine.errors import DomainError
+from bot.engine.people import PeopleResolver
+from bot.engine.task_views import TaskViewBuilder, display_name
+from bot.engine.views import TaskView
+from storage.repositories import DirectoryRepository, TaskRepository
+from storage.tables import Chat, Task, Tenant, User
+
+CLOSED = ("已完成", "已取消")
+ROLE_COLLABORATOR, ROLE_CONSULTED, ROLE_INFORMED = "collaborator", "consulted", "informed"
+
+
+def _not_found(code: str) -> DomainError:
+    return DomainError(f"找不到任务 {code}。发送「本群任务」查看任务编号。")
+
+
+class TaskService:
+    def __init__(
+        self, session: AsyncSession, tenant: Tenant, clock: Clock, *, people: PeopleResolver, timezone: str
+    ) -> None:
+        assert tenant.id is not None
+        self.tenant = tenant
+        self.clock = clock
+        self.people = people
+        self.tz = ZoneInfo(timezone)
+        self.tasks = TaskRepository(session, tenant.id)
+        self.directory = DirectoryRepository(session, tenant.id)
+        self.views = TaskViewBuilder(self.tasks, self.directory, clock, timezone)
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    async def _require(self, code: str) -> Task:
+        task = await self.tasks.by_code(code)
+        if task is None:
+            raise _not_found(code)
+        return task
+
+    async def _new_code(self) -> str:
+        period = self._now().astimezone(self.tz).strftime("%Y%m")
+        sequence = await self.tasks.next_sequence(period)
+        return f"{self.tenant.task_code_prefix}{period}{sequence:02d}"
+
+    async def create(self, cmd: NewTask, *, actor: User, chat: Chat) -> TaskView:
+        owner = await self.people.resolve(cmd.owner)
+        approver = await self.people.resolve(cmd.approver) if cmd.approver else None
+        task = await self.tasks.add(
+            Task(
+                tenant_id=self.tenant.id or 0, chat_id=chat.id, code=await self._new_code(),
+                title=cmd.title, description=cmd.description, owner_id=owner.id,
+                approver_id=approver.id if approver else None, initiator_id=actor.id,
+                department_id=actor.department_id, priority=cmd.priority, status="待启动",
+                start_at=cmd.start, due_at=cmd.due, delivery_standard=cmd.delivery_standard,
+                resources=cmd.resources, created_at=self._now(), updated_at=self._now(),
+            )
+        )
+        await self._add_members(task, cmd.collaborators, ROLE_COLLABORATOR)
+        await self._add_members(task, cmd.consulted, ROLE_CONSULTED)
+        await self._add_members(task, cmd.informed, ROLE_INFORMED)
+        await self._record(task, actor, "created", f"创建任务，负责人 {display_name(owner)}")
+        return await self.views.build(task)
+
+    async def create_subtask(self, cmd: NewSubtask, *, actor: User, chat: Chat) -> TaskView:
+        parent = await self._require(cmd.parent_code)
+        if parent.status in CLOSED:
+            raise DomainError(f"任务 {parent.code} 已{parent.status[1:]}，不能再添加子任务。")
+        self._check_may_update(parent, actor, await self._ancestors(parent), "添加子任务")
+        owner = await self.people.resolve(cmd.owner) if cmd.owner else None
+        if owner is None and parent.owner_id is not None:
+            owner = await self.directory.user(parent.owner_id)
+        siblings = await self.tasks.children(parent.id or 0)
+        code = f"{parent.code}-{len(siblings) + 1:02d}"
+        while await self.tasks.by_code(code) is not None:
+            code = f"{parent.code}-{int(code.rsplit('-', 1)[1]) + 1:02d}"
+        due = cmd.due or parent.due_at
+        if due is not None and parent.due_at is not None and due > parent.due_at:
+            raise DomainError(
+                f"子任务的截止时间不能晚于主任务 {parent.code} 的截止时间"
+                f"（{parent.due_at.astimezone(self.tz):%m月%d日 %H:%M}）。"
+            )
+        task = await self.tasks.add(
+            Task(
+                tenant_id=self.tenant.id or 0, chat_id=parent.chat_id or chat.id, code=code, title=cmd.title,
+                parent_id=parent.id, owner_id=owner.id if owner else None, initiator_id=actor.id,
+                approver_id=parent.approver_id, department_id=parent.department_id,
+                priority=cmd.priority or parent.priority, status="待启动", due_at=due,
+                delivery_standard=cmd.delivery_standard, resources=cmd.resources,
+                created_at=self._now(), updated_at=self._now(),
+            )
+        )
+        await self._add_members(task, cmd.collaborators, ROLE_COLLABORATOR)
+        await self._record(task, actor, "created", f"创建子任务（主任务 {parent.code}）")
+        await self._record(parent, actor, "subtask", f"新增子任务 {code} {cmd.title}")
+        await self._roll_up(parent)
+        return await self.views.build(task)
+
+    async def assign(self, code: str, assignee_ref: object, *, actor: User) -> TaskView:
+        task = await self._require(code)
+        if task.status in CLOSED:
+            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再指派。")
+        self._check_may_update(task, actor, await self._ancestors(task), "指派")
+        assignee = await self.people.resolve(assignee_ref)  # type: ignore[arg-type]
+        if assignee.id == task.owner_id:
+            return await self.views.build(task)
+        task.owner_id = assignee.id
+        task.updated_at = self._now()
+        await self._record(task, actor, "assigned", f"负责人改为 {display_name(assignee)}")
+        return await self.views.build(task)
+
+    async def report_progress(self, code: str, percent: int, note: str, *, actor: User) -> TaskView:
+        task = await self._require(code)
+        if task.status in CLOSED:
+            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，无需再更新进度。")
+        self._check_may_update(task, actor, await self._ancestors(task), "更新进度", allow_collaborators=True,
+                               collaborator_ids=await self._collaborator_ids(task))
+        task.progress = percent
+        if task.status == "待启动" and percent > 0:
+            task.status = "进行中"
+        task.updated_at = self._now()
+        await self._record(task, actor, "progress", f"进度 {percent}%" + (f"：{note}" if note else ""))
+        await self._roll_up_from(task)
+        return await self.views.build(task)
+
+    async def complete(self, code: str, *, actor: User) -> tuple[TaskView, bool]:
+        """Mark a task done; pressing twice changes nothing the second time."""
+        task = await self._require(code)
+        if task.status == "已完成":
+            return await self.views.build(task), False
+        if task.status == "已取消":
+            raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
+        self._check_may_update(task, actor, await self._ancestors(task), "标记完成")
+        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED]
+        if open_children:
+            codes = "、".join(c.code for c in open_children[:5])
+            raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
+        task.status = "已完成"
+        task.progress = 100
+        task.completed_at = self._now()
+        task.updated_at = self._now()
+        await self._record(task, actor, "completed", "标记完成")
+        await self._roll_up_from(task)
+        return await self.views.build(task), True
+
+    async def view(self, code: str, *, with_timeline: bool = True) -> TaskView:
+        return await self.views.build(await self._require(code), with_children=True, with_timeline=with_timeline)
+
+    async def list_chat(self, chat: Chat) -> list[TaskView]:
+        return [await self.views.build(t) for t in await self.tasks.in_chat(chat.id or 0)]
+
+    async def list_involving(self, user: User) -> list[TaskView]:
+        return [await self.views.build(t) for t in await self.tasks.involving(user.id or 0)]
+
+    async def _add_members(self, task: Task, people: tuple[object, ...], role: str) -> None:
+        for user in await self.people.resolve_all(people):  # type: ignore[arg-type]
+            await self.tasks.add_member(task.id or 0, user.id or 0, role)
+
+    async def _collaborator_ids(self, task: Task) -> set[int]:
+        return {m.user_id for m in await self.tasks.members(task.id or 0) if m.role == ROLE_COLLABORATOR}
+
+    async def _record(self, task: Task, actor: User | None, kind: str, detail: str) -> None:
+        await self.tasks.record(task.id or 0, kind, detail, actor_id=actor.id if actor else None, at=self._now())
+
+    async def _ancestors(self, task: Task) -> list[Task]:
+        chain: list[Task] = []
+        current = task
+        while current.parent_id is not None and len(chain) < 20:
+            parent = await self.tasks.by_id(current.parent_id)
+            if parent is None:
+                break
+            chain.append(parent)
+            current = parent
+        return chain
+
+    def _check_may_update(
+        self, task: Task, actor: User, ancestors: list[Task], what: str, *,
+        allow_collaborators: bool = False, collaborator_ids: set[int] | None = None,
+    ) -> None:
+        allowed = {task.owner_id, task.initiator_id, task.approver_id}
+        for ancestor in ancestors:
+            allowed |= {ancestor.owner_id, ancestor.initiator_id, ancestor.approver_id}
+        if allow_collaborators and collaborator_ids:
+            allowed |= collaborator_ids
+        if actor.id not in allowed:
+            raise DomainError(f"只有负责人、发起人或审批人可以{what}（任务 {task.code}）。")
+
+    async def _roll_up_from(self, task: Task) -> None:
+        if task.parent_id is not None:
+            parent = await self.tasks.by_id(task.parent_id)
+            if parent is not None:
+                await self._roll_up(parent)
+
+    async def _roll_up(self, parent: Task) -> None:
+        """A parent's progress is the mean of its live children's; the walk continues upward."""
+        children = [c for c in await self.tasks.children(parent.id or 0) if c.status != "已取消"]
+        if children and parent.status not in CLOSED:
+            parent.progress = round(sum(c.progress for c in children) / len(children))
+            if parent.status == "待启动" and any(c.status != "待启动" for c in children):
+                parent.status = "进行中"
+            parent.updated_at = self._now()
+        await self._roll_up_from(parent)

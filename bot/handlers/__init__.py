@@ -1,0 +1,12 @@
+"""Feature routers, included into one root router by the app."""
+
+from bot.handlers.help import router as help_router
+from bot.handlers.tasks import router as tasks_router
+from bot.router import Router
+
+
+def root_router() -> Router:
+    root = Router("root")
+    root.include_router(tasks_router)
+    root.include_router(help_router)
+    return root

@@ -1,0 +1,102 @@
+"""Task commands and the task card's buttons."""
+
+from __future__ import annotations
+
+from bot.commands import (
+    AssignTask,
+    CompleteTask,
+    ListChatTasks,
+    ListMyTasks,
+    NewSubtask,
+    NewTask,
+    ReportProgress,
+    ShowTask,
+)
+from bot.core import ActionPayload
+from bot.engine.people import mention
+from bot.presentation.task_cards import task_card, task_detail_card, task_list_card
+from bot.router import Reply, Router
+from bot.scope import Scope
+
+router = Router("tasks")
+
+
+async def _mentions_for(scope: Scope, code: str) -> str:
+    """The people named on a new task, as mentions, so the platform notifies them."""
+    task = await scope.tasks.tasks.by_code(code)
+    if task is None:
+        return ""
+    ids = [task.owner_id] + [m.user_id for m in await scope.tasks.tasks.members(task.id or 0)]
+    users = await scope.directory.users_by_ids([i for i in ids if i is not None])
+    return " ".join(mention(users[i]) for i in dict.fromkeys(ids) if i in users)
+
+
+@router.command(NewTask)
+async def new_task(command: NewTask, scope: Scope) -> Reply:
+    view = await scope.tasks.create(command, actor=scope.user, chat=scope.chat)
+    people = await _mentions_for(scope, view.code)
+    return Reply(card=task_card(view, headline=f"已创建任务，请 {people} 查收。"), task_code=view.code)
+
+
+@router.command(NewSubtask)
+async def new_subtask(command: NewSubtask, scope: Scope) -> Reply:
+    view = await scope.tasks.create_subtask(command, actor=scope.user, chat=scope.chat)
+    people = await _mentions_for(scope, view.code)
+    headline = f"已在 {view.parent_code} 下创建子任务，请 {people} 查收。" if people else "已创建子任务。"
+    return Reply(card=task_card(view, headline=headline), task_code=view.code)
+
+
+@router.command(AssignTask)
+async def assign(command: AssignTask, scope: Scope) -> Reply:
+    view = await scope.tasks.assign(command.code, command.assignee, actor=scope.user)
+    people = await _mentions_for(scope, view.code)
+    return Reply(card=task_card(view, headline=f"负责人已改为 {view.owner}。{people}"), task_code=view.code)
+
+
+@router.command(ReportProgress)
+async def progress(command: ReportProgress, scope: Scope) -> Reply:
+    view = await scope.tasks.report_progress(command.code, command.percent, command.note, actor=scope.user)
+    return Reply(card=task_card(view, headline=f"进度已更新为 {view.progress}%。"), task_code=view.code)
+
+
+@router.command(CompleteTask)
+async def complete(command: CompleteTask, scope: Scope) -> Reply:
+    view, changed = await scope.tasks.complete(command.code, actor=scope.user)
+    headline = "任务已完成 🎉" if changed else "这个任务之前已经完成了。"
+    return Reply(card=task_card(view, headline=headline), task_code=view.code)
+
+
+@router.command(ShowTask)
+async def show(command: ShowTask, scope: Scope) -> Reply:
+    return Reply(card=task_detail_card(await scope.tasks.view(command.code)), task_code=command.code)
+
+
+@router.command(ListChatTasks)
+async def chat_tasks(command: ListChatTasks, scope: Scope) -> Reply:
+    views = await scope.tasks.list_chat(scope.chat)
+    hint = "本群还没有进行中的任务。发送「帮助」看看怎么新建任务。"
+    return Reply(card=task_list_card("本群任务", views, empty_hint=hint))
+
+
+@router.command(ListMyTasks)
+async def my_tasks(command: ListMyTasks, scope: Scope) -> Reply:
+    views = await scope.tasks.list_involving(scope.user)
+    name = scope.user.name or "我"
+    return Reply(card=task_list_card(f"{name}的任务", views, empty_hint="你目前没有进行中的任务。"))
+
+
+@router.action("task.done")
+async def press_done(action: ActionPayload, scope: Scope) -> Reply:
+    view, changed = await scope.tasks.complete(action.ref, actor=scope.user)
+    return Reply(
+        card=task_card(view, headline="任务已完成 🎉" if changed else None),
+        task_code=view.code,
+        toast="已标记完成" if changed else "任务已经是完成状态",
+        toast_kind="success" if changed else "info",
+    )
+
+
+@router.action("task.detail")
+async def press_detail(action: ActionPayload, scope: Scope) -> Reply:
+    view = await scope.tasks.view(action.ref)
+    return Reply(card=task_detail_card(view), task_code=view.code, toast="任务详情", toast_kind="info")

@@ -1,0 +1,42 @@
+"""Prometheus metrics, one registry per app so several apps (tests) never collide."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "tuijin_inbound_events", "Inbound events accepted", ["platform", "kind"], registry=self.registry
+        )
+        self.duplicates = Counter(
+            "tuijin_inbound_duplicates", "Re-delivered events ignored", ["platform"], registry=self.registry
+        )
+        self.rejected = Counter(
+            "tuijin_inbound_rejected", "Requests refused at the edge", ["platform", "reason"],
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "tuijin_commands", "Commands handled", ["command", "outcome"], registry=self.registry
+        )
+        self.sent = Counter("tuijin_outbox_sent", "Messages delivered", ["platform"], registry=self.registry)
+        self.retried = Counter(
+            "tuijin_outbox_retried", "Deliveries that will be tried again", ["platform"], registry=self.registry
+        )
+        self.dead = Counter(
+            "tuijin_outbox_dead", "Messages given up on (kept in the outbox)", ["platform"],
+            registry=self.registry,
+        )
+        self.outbox_pending = Gauge(
+            "tuijin_outbox_pending", "Messages waiting in the outbox", registry=self.registry
+        )
+        self.card_action_seconds = Histogram(
+            "tuijin_card_action_seconds", "Time to answer a card click", ["platform"], registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

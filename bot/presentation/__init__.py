@@ -1,0 +1,1 @@
+"""Rendering domain results into neutral cards and texts."""

@@ -1,0 +1,63 @@
+"""The scope of one inbound event: tenant, chat and acting user, created on first sight."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.commands import ParseContext
+from bot.config import Settings
+from bot.core import ConversationRef, UserRef
+from bot.engine.people import PeopleResolver
+from bot.engine.tasks import TaskService
+from storage.repositories import DirectoryRepository, TenantRepository
+from storage.tables import Chat, Tenant, User
+
+
+@dataclass
+class Scope:
+    session: AsyncSession
+    tenant: Tenant
+    chat: Chat
+    user: User
+    conversation: ConversationRef
+    directory: DirectoryRepository
+    tasks: TaskService
+    clock: Clock
+    timezone: str
+    workday_end: time
+
+    def parse_context(self) -> ParseContext:
+        return ParseContext(now=self.clock.now().astimezone(ZoneInfo(self.timezone)), workday_end=self.workday_end)
+
+
+async def open_scope(
+    session: AsyncSession, conversation: ConversationRef, actor: UserRef, *, settings: Settings, clock: Clock,
+    mentions: tuple[UserRef, ...] = (),
+) -> Scope:
+    tenant = await TenantRepository(session).ensure(
+        conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
+    )
+    assert tenant.id is not None
+    directory = DirectoryRepository(session, tenant.id)
+    chat = await directory.ensure_chat(
+        conversation.chat_id, name=conversation.chat_name, chat_type=conversation.chat_type,
+        timezone=settings.timezone,
+    )
+    user = await directory.ensure_user(actor.user_id, actor.name)
+    for mentioned in mentions:
+        await directory.ensure_user(mentioned.user_id, mentioned.name)
+    timezone = chat.timezone or settings.timezone
+    workday_end = settings.workday_end
+    if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):
+        workday_end = time.fromisoformat(str(chat.settings["workday_end"]))
+    people = PeopleResolver(directory, {m.user_id: m.name for m in mentions})
+    service = TaskService(session, tenant, clock, people=people, timezone=timezone)
+    return Scope(
+        session=session, tenant=tenant, chat=chat, user=user, conversation=conversation, directory=directory,
+        tasks=service, clock=clock, timezone=timezone, workday_end=workday_end,
+    )

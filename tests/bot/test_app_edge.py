@@ -1,0 +1,48 @@
+"""The HTTP edge of the real app: health, readiness, metrics, bad bodies."""
+
+from __future__ import annotations
+
+from storage.db import Database
+from tests.support import start_app
+
+
+async def test_healthz_and_readyz(aiohttp_client, sqlite_db, clock):
+    client, _ = await start_app(aiohttp_client, sqlite_db, clock)
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    assert ready.status == 200
+    assert (await ready.json())["checks"] == {"database": True, "cache": True}
+
+
+async def test_readyz_reports_unreachable_database(aiohttp_client, sqlite_db, clock):
+    client, services = await start_app(aiohttp_client, sqlite_db, clock)
+    await services.db.dispose()
+    # Port 1 on loopback: nothing listens, so the connection is refused at once.
+    services.db.engine = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none").engine
+    ready = await client.get("/readyz")
+    assert ready.status == 503
+    assert (await ready.json())["checks"]["database"] is False
+
+
+async def test_metrics_is_prometheus_text(aiohttp_client, sqlite_db, clock):
+    client, _ = await start_app(aiohttp_client, sqlite_db, clock)
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    body = await response.text()
+    assert "# TYPE tuijin_outbox_pending gauge" in body
+
+
+async def test_oversized_body_gets_413(aiohttp_client, sqlite_db, clock):
+    client, _ = await start_app(aiohttp_client, sqlite_db, clock, max_body_bytes=1024)
+    response = await client.post("/console/api/messages", data=b"x" * 5000,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 413
+
+
+async def test_malformed_json_gets_400(aiohttp_client, sqlite_db, clock):
+    client, _ = await start_app(aiohttp_client, sqlite_db, clock)
+    response = await client.post("/console/api/messages", data=b"{not json",
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert "error" in await response.json()
