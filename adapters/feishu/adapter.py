@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -165,7 +164,9 @@ class FeishuAdapter:
             elif source.startswith(("http://", "https://")):
                 data = await self._download(source)
             else:
-                data = await asyncio.to_thread(Path(source.removeprefix("file://")).read_bytes)
+                # Never read local paths: a card's content must not be able to reach our disk.
+                logger.warning("feishu card image source is neither an image key nor a URL")
+                return None
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
                 raise DeliveryError("image download failed", retryable=True) from None
@@ -173,9 +174,6 @@ class FeishuAdapter:
             return None
         except httpx.HTTPError:
             raise DeliveryError("image download failed", retryable=True) from None
-        except OSError:
-            logger.warning("feishu card image file unreadable")
-            return None
         if len(data) > MAX_IMAGE_BYTES:
             logger.warning("feishu card image too large", extra={"bytes": len(data)})
             return None

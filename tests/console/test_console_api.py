@@ -146,3 +146,31 @@ async def test_bad_requests_get_400(aiohttp_client, sqlite_db, clock):
     assert (await client.get("/console/api/messages", params={"chat_id": CHAT, "after": "x"})).status == 400
     assert (await client.post("/console/api/actions", json={"chat_id": CHAT, "user_id": "u_lina",
                                                              "message_id": "cm_999", "value": {}})).status == 404
+
+
+async def test_a_slow_click_is_answered_at_once_and_the_card_updated_later(aiohttp_client, sqlite_db, clock):
+    # A zero budget makes every click "slow": the answer is a holding toast, the card follows.
+    client, services = await start_app(aiohttp_client, sqlite_db, clock, card_inline_budget=0)
+    await send(client, NEW_TASK)
+    await settle(services)
+    bot_message = (await messages(client))[1]
+    response = await client.post("/console/api/actions", json={
+        "chat_id": CHAT, "user_id": "u_zhaolei", "message_id": bot_message["id"],
+        "value": button(bot_message["card"], "完成")["value"],
+    })
+    result = await response.json()
+    assert result == {"toast": {"type": "info", "content": "正在处理，稍后更新卡片。"}, "card": None}
+    await settle(services)
+    updated = [m for m in await messages(client, after=bot_message["seq"]) if m["id"] == bot_message["id"]]
+    assert updated and field(updated[-1]["card"], "状态") == "已完成"
+
+
+async def test_shutdown_drains_background_work(aiohttp_client, sqlite_db, clock):
+    client, services = await start_app(aiohttp_client, sqlite_db, clock)
+    await send(client, NEW_TASK)
+    await services.supervisor.drain()
+    assert services.supervisor.pending == 0
+    async with sqlite_db.session() as session:
+        from storage.repositories import OutboxRepository
+
+        assert (await OutboxRepository(session).counts_by_status()) == {"pending": 1}
