@@ -49,6 +49,11 @@ class ConsoleRoutes:
         app.router.add_post("/console/api/messages", self.send)
         app.router.add_post("/console/api/actions", self.press)
         app.router.add_get("/console/api/events", self.events)
+        # Open event streams end at shutdown's first step, so they never hold the server up.
+        app.on_shutdown.append(self._on_shutdown)
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        await self.close()
 
     async def close(self) -> None:
         self._closing.set()
