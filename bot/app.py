@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -100,7 +101,7 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         adapter.setup_routes(app)
     should_migrate = services.db.is_sqlite if migrate is None else migrate
 
-    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if should_migrate:
             await services.db.upgrade()
         if start_worker:
@@ -110,11 +111,14 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
         yield
         log.info("tuijin stopping: draining background work")
+        # The worker's last round needs the adapters' API clients, which adapter.stop() closes:
+        # delivering after that failed every due row for good (marked dead). Rows queued by the
+        # drain below stay pending in the outbox for the next worker (another replica or restart).
+        if start_worker:
+            await services.worker.stop()
         for adapter in services.adapters.values():
             await adapter.stop()
         await services.supervisor.drain()
-        if start_worker:
-            await services.worker.stop()
         await services.cache.close()
         await services.db.dispose()
 

@@ -134,7 +134,7 @@ class Pipeline:
             except TimeoutError:
                 self.supervisor.spawn(self._update_later(work, event), name=f"late-update:{event.event_id}")
                 return CardActionResult("正在处理，稍后更新卡片。", "info")
-            return CardActionResult(reply.toast or "已处理", reply.toast_kind, reply.card)  # type: ignore[arg-type]
+            return CardActionResult(reply.toast or "已处理", reply.toast_kind, reply.card)
         finally:
             self.metrics.card_action_seconds.labels(conv.platform).observe(time.perf_counter() - started)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from bot.core import ActionPayload, Card
 
@@ -22,7 +22,7 @@ class Reply:
     card: Card | None = None
     task_code: str | None = None
     toast: str | None = None
-    toast_kind: str = "success"
+    toast_kind: Literal["success", "info", "warning", "error"] = "success"
 
 
 CommandHandler = Callable[[Any, Any], Awaitable[Reply]]

@@ -1,0 +1,91 @@
+"""Every command: its Chinese name, the words that invoke it, a description and an example."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from bot.commands.text import ascii_lower
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    english: str
+    aliases: tuple[str, ...]
+    description: str
+    example: str
+    # Free-text commands may be followed directly by Chinese text (新建任务海报设计); the others need
+    # a boundary so that 完成了 is not read as 完成 + "了".
+    free_text: bool = False
+
+
+NEW_TASK: Final = CommandSpec(
+    "新建任务", "new task", ("新建任务", "新任务", "创建任务", "new task", "newtask", "task new"),
+    "新建任务，写上负责人和截止时间",
+    "新建任务 Q4新品宣传物料制作 负责人 @张三 截止 10月15日 优先级 高 交付标准 3张海报和2条短视频",
+    free_text=True,
+)
+NEW_SUBTASK: Final = CommandSpec(
+    "子任务", "subtask", ("子任务", "subtask", "sub task"),
+    "在某个任务下新建子任务（负责人、截止时间不写则沿用主任务）",
+    "子任务 XZB20231001 海报初稿设计 负责人 @李四 截止 10月8日 交付标准 3张海报初稿",
+)
+ASSIGN: Final = CommandSpec(
+    "指派", "assign", ("指派", "分配", "assign"),
+    "把任务交给另一个人负责",
+    "指派 XZB20231001-01 @王五",
+)
+PROGRESS: Final = CommandSpec(
+    "进度", "progress", ("进度", "progress"),
+    "更新任务进度（0–100%），可以附一句说明",
+    "进度 XZB20231001-01 70% 海报初稿已完成",
+)
+COMPLETE: Final = CommandSpec(
+    "完成", "done", ("完成", "done", "finish"),
+    "把任务标记为已完成",
+    "完成 XZB20231001-01",
+)
+MY_TASKS: Final = CommandSpec(
+    "我的任务", "my tasks", ("我的任务", "my tasks", "my task", "mytasks", "mine"),
+    "查看我负责的任务",
+    "我的任务",
+)
+CHAT_TASKS: Final = CommandSpec(
+    "本群任务", "tasks", ("本群任务", "任务列表", "群任务", "tasks", "list"),
+    "查看本群的任务",
+    "本群任务",
+)
+SHOW_TASK: Final = CommandSpec(
+    "任务", "show", ("任务", "详情", "任务详情", "show", "task"),
+    "查看某个任务的详情",
+    "任务 XZB20231001",
+)
+HELP: Final = CommandSpec(
+    "帮助", "help", ("帮助", "菜单", "help", "menu", "?"),
+    "查看所有命令，或某个命令的用法",
+    "帮助 新建任务",
+    free_text=True,
+)
+
+COMMANDS: Final = (NEW_TASK, NEW_SUBTASK, ASSIGN, PROGRESS, COMPLETE, MY_TASKS, CHAT_TASKS, SHOW_TASK, HELP)
+
+# Words people type that are not commands but clearly mean one; used for "did you mean".
+SYNONYMS: Final = {
+    "新建": "新建任务", "创建": "新建任务", "新增任务": "新建任务", "添加任务": "新建任务", "建任务": "新建任务",
+    "进展": "进度", "更新进度": "进度", "汇报进度": "进度", "汇报": "进度",
+    "完成了": "完成", "已完成": "完成", "搞定": "完成", "结束": "完成",
+    "转交": "指派", "分派": "指派", "交给": "指派",
+    "任务清单": "本群任务", "列表": "本群任务", "所有任务": "本群任务",
+    "我的": "我的任务", "查看": "任务", "查看任务": "任务",
+    "说明": "帮助", "用法": "帮助", "怎么用": "帮助",
+}
+
+
+def find_command(word: str) -> CommandSpec | None:
+    """The command `word` names (its name, English name or any alias), ignoring case and spacing."""
+    key = " ".join(ascii_lower(word).split())
+    for spec in COMMANDS:
+        if key in (spec.name, spec.english, *spec.aliases):
+            return spec
+    return None

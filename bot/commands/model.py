@@ -1,0 +1,124 @@
+"""The typed commands the parser produces, and the error it returns instead of raising."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal, TypeAlias
+
+# Letters then digits (XZB20231001); each subtask level adds -NN (XZB20231001-01-02).
+# Matched against the upper-cased token with fullmatch.
+CODE_PATTERN: Final[re.Pattern[str]] = re.compile(r"[A-Z]+[0-9][A-Z0-9]*(?:-[0-9]{2,3})*")
+
+Priority: TypeAlias = Literal["高", "中", "低"]
+ParseErrorKind: TypeAlias = Literal["unknown_command", "missing_field", "bad_value", "bad_date", "empty"]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    """A mentioned user (user_id from a `<@ID>` token) or a plain typed name; exactly one is set."""
+
+    user_id: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.user_id is None) == (self.name is None):
+            raise ValueError("PersonRef needs exactly one of user_id or name")
+
+    @classmethod
+    def mention(cls, user_id: str) -> PersonRef:
+        return cls(user_id=user_id)
+
+    @classmethod
+    def named(cls, name: str) -> PersonRef:
+        return cls(name=name)
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    title: str
+    owner: PersonRef
+    due: datetime
+    priority: Priority = "中"
+    delivery_standard: str | None = None
+    collaborators: tuple[PersonRef, ...] = ()
+    approver: PersonRef | None = None
+    consulted: tuple[PersonRef, ...] = ()
+    informed: tuple[PersonRef, ...] = ()
+    resources: str | None = None
+    description: str | None = None
+    start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubtask:
+    """Owner, due and priority left as None are inherited from the parent task by the caller."""
+
+    parent_code: str
+    title: str
+    owner: PersonRef | None = None
+    due: datetime | None = None
+    priority: Priority | None = None
+    delivery_standard: str | None = None
+    collaborators: tuple[PersonRef, ...] = ()
+    resources: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignTask:
+    code: str
+    assignee: PersonRef
+
+
+@dataclass(frozen=True, slots=True)
+class ReportProgress:
+    code: str
+    percent: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteTask:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListMyTasks:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ListChatTasks:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowTask:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHelp:
+    topic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError:
+    """A reply-ready refusal: `message` tells the user what to type instead, with an example."""
+
+    kind: ParseErrorKind
+    message: str
+
+
+Command: TypeAlias = (
+    NewTask
+    | NewSubtask
+    | AssignTask
+    | ReportProgress
+    | CompleteTask
+    | ListMyTasks
+    | ListChatTasks
+    | ShowTask
+    | ShowHelp
+)
