@@ -55,6 +55,9 @@ class Pipeline:
 
     async def accept_message(self, event: MessageEvent) -> bool:
         conv = event.conversation
+        if not event.addressed:
+            # Group chatter not meant for the bot: not ours to answer or to store.
+            return False
         if not await self._first_time(conv.platform, conv.tenant_key, event.event_id, "message"):
             return False
         self.supervisor.spawn(self.process_message(event), name=f"message:{event.event_id}")

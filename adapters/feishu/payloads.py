@@ -156,6 +156,7 @@ def _message(header: Mapping[str, Any], event: Mapping[str, Any], bot_open_id: s
     mentions: tuple[UserRef, ...] = ()
     if message_type == "text":
         text, mentions = _text_and_mentions(message, bot_open_id, is_group=chat_type != "p2p")
+    addressed = chat_type == "p2p" or _mentions_bot(message, bot_open_id)
     return MessageEvent(
         event_id=_str(header, "event_id", "header."),
         conversation=conversation,
@@ -165,7 +166,22 @@ def _message(header: Mapping[str, Any], event: Mapping[str, Any], bot_open_id: s
         message_id=_str(message, "message_id", "event.message."),
         message_type=message_type,
         mentions=mentions,
+        addressed=addressed,
     )
+
+
+def _mentions_bot(message: Mapping[str, Any], bot_open_id: str | None) -> bool:
+    """Whether a group message @s the bot; without the bot's id, any mention is taken as ours."""
+    raw_mentions = message.get("mentions") or []
+    if not isinstance(raw_mentions, list):
+        return False
+    for item in raw_mentions:
+        ids = item.get("id") if isinstance(item, Mapping) else None
+        if not isinstance(ids, Mapping):
+            continue
+        if bot_open_id is None or ids.get("open_id") == bot_open_id:
+            return True
+    return False
 
 
 def _text_and_mentions(

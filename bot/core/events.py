@@ -38,7 +38,8 @@ class MessageEvent:
     """A chat message addressed to the bot.
 
     `text` has the bot's own mention removed and every other mention written as `<@USER_ID>`;
-    `mentions` lists those users with the names the platform gave.
+    `mentions` lists those users with the names the platform gave. `addressed` is False for a
+    group message that does not @ the bot (apps allowed to read all group messages get those).
     """
 
     event_id: str
@@ -49,6 +50,7 @@ class MessageEvent:
     message_id: str | None = None
     message_type: str = "text"
     mentions: tuple[UserRef, ...] = field(default_factory=tuple)
+    addressed: bool = True
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def test_p2p_message() -> None:
 
 
 def test_image_message_has_no_text() -> None:
+    # An image cannot @ anyone, so in a group it only arrives to apps that read every message,
+    # and it is not addressed to the bot.
     assert parse(golden("message_image.json")) == MessageEvent(
         event_id="0c3f6b1e2d4a4c9b8e7f6a5b4c3d2e1f",
         conversation=GROUP,
@@ -92,6 +94,7 @@ def test_image_message_has_no_text() -> None:
         occurred_at=datetime.fromtimestamp(1795917720, UTC),
         message_id="om_dc13264520392913993dd051dba21dcf",
         message_type="image",
+        addressed=False,
     )
 
 
@@ -229,3 +232,13 @@ def test_mutated_goldens_never_crash(payload: dict[str, Any]) -> None:
             parse(payload, bot=bot)
         except PayloadError:
             pass
+
+
+def test_group_text_without_the_bot_mentioned_is_not_addressed() -> None:
+    payload = golden("message_group.json")
+    payload["event"]["message"]["mentions"] = [
+        m for m in payload["event"]["message"]["mentions"] if m["id"]["open_id"] != BOT_OPEN_ID
+    ]
+    event = parse(payload)
+    assert isinstance(event, MessageEvent) and event.addressed is False
+    assert parse(golden("message_group.json")).addressed is True
