@@ -51,7 +51,14 @@ class TaskService:
         sequence = await self.tasks.next_sequence(period)
         return f"{self.tenant.task_code_prefix}{period}{sequence:02d}"
 
+    def _check_future(self, due: datetime | None) -> None:
+        if due is not None and due <= self._now():
+            raise DomainError(
+                f"截止时间 {due.astimezone(self.tz):%Y-%m-%d %H:%M} 已经过去了，请换一个时间，例如：截止 明天 18点"
+            )
+
     async def create(self, cmd: NewTask, *, actor: User, chat: Chat) -> TaskView:
+        self._check_future(cmd.due)
         owner = await self.people.resolve(cmd.owner)
         approver = await self.people.resolve(cmd.approver) if cmd.approver else None
         task = await self.tasks.add(
@@ -82,6 +89,8 @@ class TaskService:
         code = f"{parent.code}-{len(siblings) + 1:02d}"
         while await self.tasks.by_code(code) is not None:
             code = f"{parent.code}-{int(code.rsplit('-', 1)[1]) + 1:02d}"
+        if cmd.due is not None:
+            self._check_future(cmd.due)
         due = cmd.due or parent.due_at
         if due is not None and parent.due_at is not None and due > parent.due_at:
             raise DomainError(

@@ -122,3 +122,11 @@ async def test_health_follows_the_clock(any_db, clock):
         assert listed == {soon.code: "延期", later.code: "正常"}
         mine = await tasks.list_involving(people["u_a"])
         assert [v.code for v in mine] == [soon.code, later.code]
+
+
+async def test_a_due_date_in_the_past_is_refused(any_db, clock):
+    async with any_db.transaction() as session:
+        tasks, chat, people = await service_for(session, clock)
+        with pytest.raises(DomainError, match="已经过去了"):
+            await tasks.create(NewTask(title="过期", owner=PersonRef(user_id="u_a"),
+                                       due=clock.now() - timedelta(hours=1)), actor=people["u_a"], chat=chat)
