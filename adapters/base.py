@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 
+class SinkUnavailable(Exception):
+    """The core is shutting down and takes no new events; answer so the platform re-delivers."""
+
+
 class EventSink(Protocol):
-    """The core's entry point, as adapters see it."""
+    """The core's entry point, as adapters see it. Both calls may raise SinkUnavailable."""
 
     async def accept_message(self, event: MessageEvent) -> bool:
         """Store the event once and process it in tracked background work.

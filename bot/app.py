@@ -111,14 +111,14 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
         yield
         log.info("tuijin stopping: draining background work")
-        # The worker's last round needs the adapters' API clients, which adapter.stop() closes:
-        # delivering after that failed every due row for good (marked dead). Rows queued by the
-        # drain below stay pending in the outbox for the next worker (another replica or restart).
+        # Order matters: finish in-flight work (new events are refused so the platform re-sends
+        # them elsewhere), let the worker deliver what that work queued while the adapters' API
+        # clients are still open, and only then close the adapters.
+        await services.supervisor.drain()
         if start_worker:
             await services.worker.stop()
         for adapter in services.adapters.values():
             await adapter.stop()
-        await services.supervisor.drain()
         await services.cache.close()
         await services.db.dispose()
 

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from adapters.base import SinkUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -20,6 +22,8 @@ async def error_middleware(
         return web.json_response({"error": "request body too large"}, status=413)
     except web.HTTPException:
         raise
+    except SinkUnavailable:
+        return web.json_response({"error": "shutting down"}, status=503)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return web.json_response({"error": "internal error"}, status=500)

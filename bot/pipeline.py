@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+from adapters.base import SinkUnavailable
 from bot.clock import Clock
 from bot.commands import ParseError, parse_command
 from bot.config import Settings
@@ -42,6 +43,8 @@ class Pipeline:
         self.directory = directory
 
     async def _first_time(self, platform: str, tenant_key: str, event_id: str, kind: str) -> bool:
+        if not self.supervisor.accepting:
+            raise SinkUnavailable("not taking new events while shutting down")
         async with self.db.transaction() as session:
             new = await InboxRepository(session).record_once(platform, tenant_key, event_id, kind, self.clock.now())
         if new:

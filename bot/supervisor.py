@@ -33,6 +33,10 @@ class Supervisor:
             log.error("background task failed", extra={"task": task.get_name()}, exc_info=error)
 
     @property
+    def accepting(self) -> bool:
+        return not self._closing
+
+    @property
     def pending(self) -> int:
         return len(self._tasks)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.base import SinkUnavailable
 from adapters.feishu.crypto import FeishuCryptoError, decrypt
 from adapters.feishu.payloads import (
     PayloadError,
@@ -73,6 +74,9 @@ class FeishuWebhook:
         except _Unauthorized as exc:
             logger.warning("feishu webhook refused", extra={"reason": exc.reason})
             return _json({"error": "unauthorized"}, status=401)
+        except SinkUnavailable:
+            # Feishu re-sends on a non-2xx answer, to us after the restart or to another replica.
+            return _json({"error": "shutting down"}, status=503)
         except Exception:
             logger.error("feishu webhook failed", exc_info=True)
             return _json({"error": "internal error"}, status=500)

@@ -174,3 +174,17 @@ async def test_shutdown_drains_background_work(aiohttp_client, sqlite_db, clock)
         from storage.repositories import OutboxRepository
 
         assert (await OutboxRepository(session).counts_by_status()) == {"pending": 1}
+
+
+async def test_events_arriving_during_shutdown_are_refused_not_swallowed(aiohttp_client, sqlite_db, clock):
+    client, services = await start_app(aiohttp_client, sqlite_db, clock)
+    await services.supervisor.drain()
+    response = await send(client, NEW_TASK, event_id="late-1")
+    assert response.status == 503
+    async with sqlite_db.session() as session:
+        from sqlalchemy import func, select
+
+        from storage.tables import InboxEvent
+
+        # Not recorded, so the platform's re-delivery (to a live replica) is processed normally.
+        assert (await session.execute(select(func.count()).select_from(InboxEvent))).scalar_one() == 0

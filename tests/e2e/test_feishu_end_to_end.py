@@ -1,0 +1,274 @@
+"""Feishu end to end: signed, encrypted requests into the real app; cards out to the fake Open API.
+
+Each test runs on SQLite, and on PostgreSQL too when TUIJIN_TEST_DATABASE_URL is set (`any_db`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from tests.adapters.feishu.fake_server import lark_frame
+from tests.adapters.feishu.signed import ENCRYPT_KEY, VERIFICATION_TOKEN, encrypted_body
+from tests.support import settle
+
+from .conftest import (
+    BOT_NAME,
+    CHAT,
+    INITIATOR,
+    OWNER,
+    STRANGER,
+    AppFactory,
+    FeishuE2E,
+    button,
+    callback_value,
+    walk,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+IM_PATHS = ("/open-apis/im/", "/open-apis/interactive/")
+
+
+def card_text(card: dict) -> str:
+    return json.dumps(card, ensure_ascii=False)
+
+
+def im_requests(app: FeishuE2E) -> list[tuple[str, str]]:
+    return [r for r in app.fake.requests if r[1].startswith(IM_PATHS)]
+
+
+# 1 ------------------------------------------------------------------------------------------------
+
+async def test_new_task_message_is_acked_fast_and_answered_with_a_task_card(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    payload = app.message(message_id="om_original_1")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await app.post(payload)
+    acked_in = loop.time() - started
+    assert response.status == 200
+    assert await response.json() == {}
+    assert acked_in < 3.0  # Feishu's ack deadline; the work happens after the ack
+    assert app.sent() == []  # nothing is delivered before the outbox runs
+
+    await settle(app.services)
+
+    sent = app.sent()
+    assert len(sent) == 1, sent
+    reply = sent[0]
+    assert reply["msg_type"] == "interactive"
+    assert reply.get("to") == "om_original_1" or reply.get("receive_id") == CHAT
+    card = reply["content"]
+    assert card["schema"] == "2.0"
+    assert "海报设计" in card["header"]["title"]["content"]
+    assert OWNER[1] in card_text(card)  # the owner, by name
+    assert f"<at id={OWNER[0]}></at>" in card_text(card)  # and @-mentioned so Feishu notifies them
+    assert "3张海报" in card_text(card)
+
+    [task] = await app.tasks()
+    assert (task.title, task.status, task.delivery_standard) == ("海报设计", "待启动", "3张海报")
+    assert task.code in card["header"]["title"]["content"]
+    today = app.clock.now().astimezone(SHANGHAI).date()
+    assert task.due_at is not None and task.due_at.astimezone(SHANGHAI).date() == today + timedelta(days=1)
+    assert callback_value(button(card, "完成")) == {"tj": "1", "act": "task.done", "ref": task.code, "arg": ""}
+
+    # The bot's own mention (its open_id from /bot/v3/info) addressed us; it is nobody's task role.
+    assert ("GET", "/open-apis/bot/v3/info") in app.fake.requests
+    users = {row[0]: row[1] for row in await app.rows('SELECT platform_user_id, name FROM "user"')}
+    assert app.fake.bot_open_id not in users
+    assert users[OWNER[0]] == OWNER[1] and users[INITIATOR[0]] == INITIATOR[1]
+    assert BOT_NAME not in users.values()
+
+
+# 2 ------------------------------------------------------------------------------------------------
+
+async def test_owner_presses_done_and_the_response_carries_toast_and_updated_card(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    reply = await app.create_task()
+    value = callback_value(button(reply["content"], "完成"))
+
+    response = await app.post(app.click(value, operator=OWNER, card_message_id=reply["message_id"]))
+
+    assert response.status == 200
+    body = await response.json()
+    assert body["toast"]["type"] == "success"
+    assert body["toast"]["content"]
+    assert body["card"]["type"] == "raw"
+    card = body["card"]["data"]
+    assert card["schema"] == "2.0"
+    assert "已完成" in card_text(card)
+    assert not [n for n in _buttons(card) if n["text"]["content"] == "完成"]  # nothing left to press
+    [task] = await app.tasks()
+    assert task.status == "已完成"
+
+    await settle(app.services)
+    assert len(app.sent()) == 1  # the answer went inline, not as another message
+
+
+def _buttons(card: dict) -> list[dict]:
+    return [n for n in walk(card) if n.get("tag") == "button"]
+
+
+# 3 ------------------------------------------------------------------------------------------------
+
+async def test_a_click_by_someone_unrelated_is_refused_and_changes_nothing(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    reply = await app.create_task()
+    value = callback_value(button(reply["content"], "完成"))
+
+    response = await app.post(app.click(value, operator=STRANGER, card_message_id=reply["message_id"]))
+
+    assert response.status == 200
+    body = await response.json()
+    assert body["toast"]["type"] == "error"
+    assert body["toast"]["content"]
+    assert "card" not in body
+    [task] = await app.tasks()
+    assert task.status == "待启动"
+    await settle(app.services)
+    assert len(app.sent()) == 1 and app.fake.patches == []
+
+
+# 4 ------------------------------------------------------------------------------------------------
+
+async def test_a_forged_signature_is_refused_before_anything_happens(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    response = await app.post(app.message(), sign_with="not-the-encrypt-key")
+
+    assert response.status == 401
+    await settle(app.services)
+    assert app.fake.requests == [] and app.fake.tokens_issued == 0  # nothing reached Feishu at all
+    assert app.sent() == []
+    assert await app.tasks() == []
+    assert await app.rows("SELECT id FROM inbox_event") == []
+
+
+# 5 ------------------------------------------------------------------------------------------------
+
+async def test_a_redelivered_event_creates_one_task_and_one_card(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    payload = app.message(event_id="ev_redelivered", message_id="om_once")
+
+    first, second = await asyncio.gather(app.post(payload), app.post(payload))
+    assert (first.status, second.status) == (200, 200)
+    await settle(app.services)
+    # Feishu retries after 15 s: by then the first delivery has long been processed.
+    third = await app.post(payload)
+    assert third.status == 200
+    await settle(app.services)
+
+    assert len(app.sent()) == 1
+    assert len(await app.tasks()) == 1
+    assert len(await app.rows("SELECT id FROM outbox_message")) == 1
+
+
+# 6 ------------------------------------------------------------------------------------------------
+
+async def test_a_rate_limited_send_waits_for_the_reset_and_is_delivered_once(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    response = await app.post(app.message(message_id="om_limited"))
+    assert response.status == 200
+    await app.services.supervisor.idle()  # the card is queued; directory lookups are done
+    assert app.sent() == []
+
+    app.fake.queue_rate_limited(1, reset="2")  # the next Open API call answers 429 / 99991400
+    await settle(app.services)
+
+    assert app.sleep.calls == [2.0]  # waited exactly the x-ogw-ratelimit-reset seconds
+    attempts = [r for r in app.fake.requests if r == ("POST", "/open-apis/im/v1/messages/om_limited/reply")]
+    assert len(attempts) == 2  # the limited one, then the one that went through
+    sent = app.sent()
+    assert len(sent) == 1 and sent[0]["msg_type"] == "interactive"
+    [(status, platform_message_id)] = await app.rows("SELECT status, platform_message_id FROM outbox_message")
+    assert (status, platform_message_id) == ("sent", sent[0]["message_id"])
+
+
+# 7 ------------------------------------------------------------------------------------------------
+
+async def test_a_non_text_message_gets_a_short_text_answer(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    # In a direct chat: an image cannot @ the bot, so in a group it is not addressed to us.
+    payload = app.message(message_type="image", content={"image_key": "img_v2_041b28e3-5680-48c2-9af2"},
+                          message_id="om_image", chat_type="p2p")
+    response = await app.post(payload)
+    assert response.status == 200
+    await settle(app.services)
+
+    [reply] = app.sent()
+    assert reply["msg_type"] == "text"
+    assert reply.get("to") == "om_image"
+    assert "只支持文字" in reply["content"]["text"]
+    assert len(reply["content"]["text"]) <= 40
+    assert await app.tasks() == []
+
+
+async def test_an_unknown_event_type_is_acknowledged_and_ignored(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    payload = {
+        "schema": "2.0",
+        "header": {**app.message()["header"], "event_type": "im.chat.member.bot.added_v1"},
+        "event": {"chat_id": CHAT, "operator_id": {"open_id": INITIATOR[0]}, "external": False, "name": "Q4新品宣传"},
+    }
+    response = await app.post(payload)
+    assert response.status == 200
+    assert await response.json() == {}
+    await settle(app.services)
+    assert app.sent() == [] and im_requests(app) == []
+    assert await app.rows("SELECT id FROM outbox_message") == []
+
+
+# 8 ------------------------------------------------------------------------------------------------
+
+async def test_url_verification_echoes_the_challenge(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    challenge = {"challenge": "ajls384kdjx98XX", "token": VERIFICATION_TOKEN, "type": "url_verification"}
+    # Feishu sends it encrypted and unsigned when an encrypt key is set.
+    response = await app.client.post("/webhooks/feishu", data=encrypted_body(challenge, ENCRYPT_KEY),
+                                     headers={"Content-Type": "application/json"})
+    assert response.status == 200
+    assert await response.json() == {"challenge": "ajls384kdjx98XX"}
+
+    forged = {**challenge, "token": "someone-else"}
+    response = await app.client.post("/webhooks/feishu", data=encrypted_body(forged, ENCRYPT_KEY),
+                                     headers={"Content-Type": "application/json"})
+    assert response.status == 401
+    assert app.fake.requests == []
+
+
+# 9 ------------------------------------------------------------------------------------------------
+
+async def test_long_connection_end_to_end(feishu_app_factory: AppFactory) -> None:
+    app = await feishu_app_factory(mode="longconn")
+    fake = app.fake
+    await fake.wait_connections(1)
+    assert (await app.client.post("/webhooks/feishu", data=b"{}")).status == 404  # no webhook in this mode
+
+    event = app.message(message_id="om_over_ws")
+    event["header"]["token"] = ""  # long-connection events arrive in plaintext, unsigned
+    await fake.push(lark_frame(event, kind="event", message_id="frame-ev-1", trace_id="trace-ev-1"))
+    ack = await fake.next_client_frame()
+    assert {h.key: h.value for h in ack.headers}["message_id"] == "frame-ev-1"
+    assert json.loads(ack.payload) == {"code": 200}
+
+    await settle(app.services)
+    [reply] = app.sent()
+    assert reply["msg_type"] == "interactive" and reply.get("to") == "om_over_ws"
+    card = reply["content"]
+    assert card["schema"] == "2.0" and "海报设计" in card["header"]["title"]["content"]
+    value = callback_value(button(card, "完成"))
+
+    click = app.click(value, operator=OWNER, card_message_id=reply["message_id"])
+    await fake.push(lark_frame(click, kind="card", message_id="frame-card-1", trace_id="trace-card-1", seq_id=3))
+    answer = await fake.next_client_frame()
+    assert {h.key: h.value for h in answer.headers}["message_id"] == "frame-card-1"
+    response = json.loads(answer.payload)
+    assert response["code"] == 200
+    body = json.loads(base64.b64decode(response["data"]))
+    assert body["toast"]["type"] == "success"
+    assert body["card"]["type"] == "raw" and body["card"]["data"]["schema"] == "2.0"
+    assert "已完成" in card_text(body["card"]["data"])
+    [task] = await app.tasks()
+    assert task.status == "已完成"
