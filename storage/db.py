@@ -31,6 +31,9 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL is crash-safe for the application (a power cut may lose the last commits,
+    # never corrupt the file) and spares an fsync per transaction.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -41,12 +44,16 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         connect_args: dict[str, Any] = {}
+        engine_args: dict[str, Any] = {}
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
             connect_args["timeout"] = 30
+            # SQLite has one writer; a single pooled connection queues transactions in our process
+            # instead of letting them collide on the file lock and back off with sleeps.
+            engine_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         elif schema:
             connect_args["server_settings"] = {"search_path": schema}
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.base import DeliveryError, PlatformAdapter
 from bot.clock import Clock
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
+# An idle worker refreshes the pending gauge this often rather than on every poll.
+GAUGE_EVERY = timedelta(seconds=15)
 
 
 class DeliveryWorker:
@@ -38,6 +40,7 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
         self._task: asyncio.Task[None] | None = None
+        self._gauge_at: datetime | None = None
         self._stopping = asyncio.Event()
 
     def start(self) -> None:
@@ -67,10 +70,15 @@ class DeliveryWorker:
             rows = await OutboxRepository(session).claim_due(now, limit=self.batch, lease=LEASE)
         for row in rows:
             await self._deliver(row)
-        async with self.db.session() as session:
-            counts = await OutboxRepository(session).counts_by_status()
-        self.metrics.outbox_pending.set(counts.get("pending", 0))
+        if rows or self._gauge_stale(now):
+            async with self.db.session() as session:
+                counts = await OutboxRepository(session).counts_by_status()
+            self.metrics.outbox_pending.set(counts.get("pending", 0))
+            self._gauge_at = now
         return len(rows)
+
+    def _gauge_stale(self, now: datetime) -> bool:
+        return self._gauge_at is None or now - self._gauge_at >= GAUGE_EVERY
 
     async def _deliver(self, row: OutboxMessage) -> None:
         assert row.id is not None

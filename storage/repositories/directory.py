@@ -20,6 +20,11 @@ class DirectoryRepository:
 
     async def ensure_user(self, platform_user_id: str, name: str | None = None) -> User:
         """The user row for a platform id, created on first sight; a newly learnt name is kept."""
+        existing = await self.user_by_platform_id(platform_user_id)
+        if existing is not None:
+            if name and existing.name != name:
+                existing.name = name
+            return existing
         stmt = (
             insert_for(self.session, User)
             .values(tenant_id=self.tenant_id, platform_user_id=platform_user_id, name=name or "")
@@ -101,6 +106,11 @@ class DirectoryRepository:
         self, platform_chat_id: str, *, name: str | None = None, chat_type: str = "group",
         timezone: str = "Asia/Shanghai", settings: dict[str, Any] | None = None,
     ) -> Chat:
+        existing = await self.chat_by_platform_id(platform_chat_id)
+        if existing is not None:
+            if name and existing.name != name:
+                existing.name = name
+            return existing
         stmt = (
             insert_for(self.session, Chat)
             .values(

@@ -22,6 +22,9 @@ class TenantRepository:
     async def ensure(
         self, platform: str, tenant_key: str, *, name: str = "", code_prefix: str = "XZB"
     ) -> Tenant:
+        existing = await self.get(platform, tenant_key)
+        if existing is not None:
+            return existing
         stmt = (
             insert_for(self.session, Tenant)
             .values(platform=platform, tenant_key=tenant_key, name=name, task_code_prefix=code_prefix)
