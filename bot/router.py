@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from bot.core import ActionPayload, Card
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,6 @@ class FeishuClient:
         await self._call("PATCH", f"/open-apis/im/v1/messages/{message_id}", json={"content": _dumps(card)},
                          limits=(Limit(f"msg:{message_id}", MESSAGE_PATCH_QPS, 1.0),))
 
-    async def delayed_update_card(self, token: str, card: dict[str, Any]) -> None:
-        await self._call("POST", "/open-apis/interactive/v1/card/update", json={"token": token, "card": card})
-
     async def upload_image(self, data: bytes, filename: str) -> str:
         body = await self._call("POST", "/open-apis/im/v1/images", data={"image_type": "message"},
                                 files={"image": (filename, data)})

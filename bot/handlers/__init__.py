@@ -1,5 +1,6 @@
 """Feature routers, included into one root router by the app."""
 
+from bot.command_log import log_command
 from bot.handlers.help import router as help_router
 from bot.handlers.tasks import router as tasks_router
 from bot.router import Router
@@ -7,6 +8,7 @@ from bot.router import Router
 
 def root_router() -> Router:
     root = Router("root")
+    root.middlewares.append(log_command)
     root.include_router(tasks_router)
     root.include_router(help_router)
     return root

@@ -91,30 +91,8 @@ class OutboxRepository:
         )
         return result.scalar_one_or_none()
 
-    async def latest_card_for_task(
-        self, tenant_id: int, chat_id: str, task_code: str
-    ) -> OutboxMessage | None:
-        result = await self.session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.tenant_id == tenant_id,
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.task_code == task_code,
-                OutboxMessage.status == SENT,
-            )
-            .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
-            .limit(1)
-        )
-        return result.scalar_one_or_none()
-
     async def counts_by_status(self) -> dict[str, int]:
         result = await self.session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
         return {status: int(count) for status, count in result.all()}
-
-    async def next_due_at(self) -> datetime | None:
-        result = await self.session.execute(
-            select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == PENDING)
-        )
-        return result.scalar_one_or_none()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import or_
@@ -112,17 +111,5 @@ class TaskRepository:
             .where(TaskEvent.tenant_id == self.tenant_id, TaskEvent.task_id == task_id)
             .order_by(TaskEvent.at, TaskEvent.id)  # type: ignore[arg-type]
             .limit(limit)
-        )
-        return list(result.scalars())
-
-    async def open_in_chats(self, chat_ids: Sequence[int]) -> list[Task]:
-        if not chat_ids:
-            return []
-        result = await self.session.execute(
-            select(Task).where(
-                Task.tenant_id == self.tenant_id,
-                Task.chat_id.in_(chat_ids),  # type: ignore[union-attr]
-                Task.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-            )
         )
         return list(result.scalars())

@@ -188,3 +188,14 @@ async def test_events_arriving_during_shutdown_are_refused_not_swallowed(aiohttp
 
         # Not recorded, so the platform's re-delivery (to a live replica) is processed normally.
         assert (await session.execute(select(func.count()).select_from(InboxEvent))).scalar_one() == 0
+
+
+async def test_each_command_is_logged_without_its_text(aiohttp_client, sqlite_db, clock, caplog):
+    client, services = await start_app(aiohttp_client, sqlite_db, clock)
+    with caplog.at_level("INFO", logger="tuijin.commands"):
+        await send(client, NEW_TASK)
+        await send(client, "完成 XZB99999999")
+        await settle(services)
+    records = [r for r in caplog.records if r.name == "tuijin.commands"]
+    assert sorted((r.command, r.outcome) for r in records) == [("CompleteTask", "refused"), ("NewTask", "ok")]
+    assert all("海报" not in r.getMessage() and "海报" not in str(vars(r)) for r in records)

@@ -13,8 +13,6 @@ from storage.repositories import InboxRepository, OutboxRepository
 from storage.repositories.outbox import DEAD, PENDING, SENT
 from storage.tables import InboxEvent, OutboxMessage
 
-from .conftest import TwoTenants
-
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 SHANGHAI = timezone(timedelta(hours=8))
 LEASE = timedelta(minutes=5)
@@ -167,51 +165,6 @@ async def test_mark_sent_retry_dead_and_counts(any_db: Database) -> None:
     async with any_db.session() as session:
         outbox = OutboxRepository(session)
         assert await outbox.counts_by_status() == {PENDING: 2, SENT: 1, DEAD: 1}
-        # "waiting" is still due now; "retry" later.
-        assert await outbox.next_due_at() == NOW
 
     # Sent and dead rows are never claimed again; the retried one is, once due.
     assert [m.idempotency_key for m in await _claim(any_db, NOW + timedelta(days=1))] == ["retry", "waiting"]
-
-
-async def test_next_due_at_ignores_sent_and_dead_rows(any_db: Database) -> None:
-    async with any_db.session() as session:
-        assert await OutboxRepository(session).next_due_at() is None
-        assert await OutboxRepository(session).counts_by_status() == {}
-    await _enqueue(any_db, "early", at=NOW - timedelta(hours=1))
-    await _enqueue(any_db, "dead", at=NOW - timedelta(hours=2))
-    await _enqueue(any_db, "late", at=(NOW + timedelta(hours=3)).astimezone(SHANGHAI))
-    early, dead = await _by_key(any_db, "early"), await _by_key(any_db, "dead")
-    async with any_db.transaction() as session:
-        await OutboxRepository(session).mark_sent(early.id or 0, "om_1", NOW)
-        await OutboxRepository(session).mark_dead(dead.id or 0, "gone")
-    async with any_db.session() as session:
-        due = await OutboxRepository(session).next_due_at()
-    assert due == NOW + timedelta(hours=3)
-    assert due is not None and due.utcoffset() == timedelta(0)
-
-
-async def test_latest_card_for_task(any_db: Database, tenants: TwoTenants) -> None:
-    async def send(key: str, **kwargs: Any) -> int:
-        await _enqueue(any_db, key, **kwargs)
-        message = await _by_key(any_db, key)
-        async with any_db.transaction() as session:
-            await OutboxRepository(session).mark_sent(message.id or 0, f"om_{key}", NOW)
-        return message.id or 0
-
-    await send("card-1", tenant_id=tenants.a, task_code="XZB20261101")
-    latest = await send("card-2", tenant_id=tenants.a, task_code="XZB20261101")
-    await _enqueue(any_db, "card-3-pending", tenant_id=tenants.a, task_code="XZB20261101")
-    await send("other-task", tenant_id=tenants.a, task_code="XZB20261102")
-    await send("other-chat", tenant_id=tenants.a, task_code="XZB20261101", chat_id="oc_2")
-    await send("other-tenant", tenant_id=tenants.b, task_code="XZB20261101")
-
-    async with any_db.session() as session:
-        outbox = OutboxRepository(session)
-        card = await outbox.latest_card_for_task(tenants.a, "oc_1", "XZB20261101")
-        elsewhere = await outbox.latest_card_for_task(tenants.a, "oc_9", "XZB20261101")
-        unknown = await outbox.latest_card_for_task(tenants.a, "oc_1", "XZB20261199")
-    assert card is not None
-    assert card.id == latest and card.platform_message_id == "om_card-2"
-    assert elsewhere is None
-    assert unknown is None

@@ -172,7 +172,6 @@ async def test_tenant_scoping_hides_another_tenants_rows(any_db: Database, tenan
         assert await b_tasks.by_id(parent.id) is None
         assert await b_tasks.children(parent.id) == []
         assert await b_tasks.in_chat(chat.id, include_closed=True) == []
-        assert await b_tasks.open_in_chats([chat.id]) == []
         assert await b_tasks.involving(user.id, include_closed=True) == []
         assert await b_tasks.members(parent.id) == []
         assert await b_tasks.timeline(parent.id) == []

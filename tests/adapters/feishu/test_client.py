@@ -83,14 +83,12 @@ async def test_send_text_and_card_with_uuid(feishu_client: FeishuClient, feishu_
     assert feishu_fake.message_posts == 3
 
 
-async def test_reply_update_delayed_update_and_upload(feishu_client: FeishuClient, feishu_fake: FakeFeishu) -> None:
+async def test_reply_update_and_upload(feishu_client: FeishuClient, feishu_fake: FakeFeishu) -> None:
     reply_id = await feishu_client.reply_message("om_x", "text", {"text": "收到"}, "u-r", in_thread=True)
     assert feishu_fake.replies == [{"to": "om_x", "msg_type": "text", "content": {"text": "收到"}, "uuid": "u-r",
                                     "in_thread": True, "message_id": reply_id}]
     await feishu_client.update_card("om_card", CARD)
     assert feishu_fake.patches == [{"message_id": "om_card", "card": CARD}]
-    await feishu_client.delayed_update_card("c-token", CARD)
-    assert feishu_fake.card_updates == [{"token": "c-token", "card": CARD}]
     key = await feishu_client.upload_image(b"\x89PNG...", "chart.png")
     assert feishu_fake.images == [{"image_type": "message", "filename": "chart.png", "data": b"\x89PNG...",
                                    "image_key": key}]
