@@ -29,8 +29,11 @@ def _serve(settings: Settings, *, demo: bool) -> int:
             log.info("demo project " + ("loaded" if loaded else "already present"))
 
         app.on_startup.append(seed)
-    print(f"Tuijin 推进 listening on http://{settings.host}:{settings.port}  (console: /console)", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    def announce(_: str) -> None:
+        # Called by aiohttp once the socket is bound, so the line means "ready for requests".
+        print(f"Tuijin 推进 listening on http://{settings.host}:{settings.port}  (console: /console)", flush=True)
+
+    web.run_app(app, host=settings.host, port=settings.port, print=announce, shutdown_timeout=10)
     return 0
 
 
