@@ -154,8 +154,10 @@ def _message(header: Mapping[str, Any], event: Mapping[str, Any], bot_open_id: s
     )
     text = ""
     mentions: tuple[UserRef, ...] = ()
-    if message_type == "text":
+    if message_type in ("text", "post"):
         text, mentions = _text_and_mentions(message, bot_open_id, is_group=chat_type != "p2p")
+        # Rich text (post) arrives when a user formats a command; once flattened it is text.
+        message_type = "text"
     addressed = chat_type == "p2p" or _mentions_bot(message, bot_open_id)
     return MessageEvent(
         event_id=_str(header, "event_id", "header."),
@@ -191,9 +193,7 @@ def _text_and_mentions(
         content = json.loads(_str(message, "content", "event.message."))
     except ValueError:
         raise PayloadError("event.message.content is not JSON") from None
-    if not isinstance(content, Mapping) or not isinstance(content.get("text"), str):
-        raise PayloadError("event.message.content.text must be a string")
-    raw_text: str = content["text"]
+    raw_text = _content_text(content)
     raw_mentions = message.get("mentions") or []
     if not isinstance(raw_mentions, list):
         raise PayloadError("event.message.mentions must be a list")
@@ -236,6 +236,38 @@ def _text_and_mentions(
     text = _PLACEHOLDER.sub(replace, text)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(lines).strip(), tuple(people)
+
+
+def _content_text(content: Any) -> str:
+    """The text of a text message, or a post's paragraphs flattened with mentions kept as @_user_N."""
+    if isinstance(content, Mapping) and isinstance(content.get("text"), str):
+        return str(content["text"])
+    if isinstance(content, Mapping):
+        post = content
+        for locale in ("zh_cn", "en_us", "ja_jp"):
+            if isinstance(content.get(locale), Mapping):
+                post = content[locale]
+                break
+        paragraphs = post.get("content")
+        if isinstance(paragraphs, list):
+            lines = []
+            for paragraph in paragraphs:
+                if not isinstance(paragraph, list):
+                    raise PayloadError("a post paragraph must be a list")
+                lines.append("".join(_post_element_text(el) for el in paragraph))
+            return "\n".join(lines)
+    raise PayloadError("event.message.content has neither text nor post content")
+
+
+def _post_element_text(element: Any) -> str:
+    if not isinstance(element, Mapping):
+        return ""
+    tag = element.get("tag")
+    if tag in ("text", "a", "md") and isinstance(element.get("text"), str):
+        return str(element["text"])
+    if tag == "at" and isinstance(element.get("user_id"), str):
+        return f" {element['user_id']} "
+    return ""
 
 
 def _action(action: Mapping[str, Any]) -> tuple[ActionPayload | None, dict[str, str]]:

@@ -242,3 +242,11 @@ def test_group_text_without_the_bot_mentioned_is_not_addressed() -> None:
     event = parse(payload)
     assert isinstance(event, MessageEvent) and event.addressed is False
     assert parse(golden("message_group.json")).addressed is True
+
+
+def test_post_message_is_flattened_to_a_command() -> None:
+    event = parse(golden("message_post.json"))
+    assert isinstance(event, MessageEvent)
+    assert (event.message_type, event.addressed) == ("text", True)
+    assert event.text == "进度 XZB20231001-01 70% 海报初稿已完成"
+    assert event.mentions == ()
