@@ -45,14 +45,11 @@ def im_requests(app: FeishuE2E) -> list[tuple[str, str]]:
 async def test_new_task_message_is_acked_fast_and_answered_with_a_task_card(feishu_app: FeishuE2E) -> None:
     app = feishu_app
     payload = app.message(message_id="om_original_1")
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     response = await app.post(payload)
-    acked_in = loop.time() - started
     assert response.status == 200
     assert await response.json() == {}
-    assert acked_in < 3.0  # Feishu's ack deadline; the work happens after the ack
-    assert app.sent() == []  # nothing is delivered before the outbox runs
+    # The ack comes before the work: nothing is delivered until the outbox runs (speed is in bench/).
+    assert app.sent() == []
 
     await settle(app.services)
 
