@@ -31,6 +31,7 @@ from adapters.feishu.frames import (
     FrameError,
     ping_frame,
 )
+from adapters.feishu.payloads import PayloadError
 from bot.clock import Clock
 from bot.config import FeishuSettings
 
@@ -212,6 +213,10 @@ class LongConnection:
                 if result is not None:
                     body = json.dumps(result, ensure_ascii=False).encode("utf-8")
                     response["data"] = base64.b64encode(body).decode("ascii")
+            except PayloadError as exc:
+                # A malformed payload will not improve on re-delivery: acknowledge and drop it.
+                log.warning("feishu long connection payload rejected (type %s, trace %s): %s",
+                            frame.type, frame.trace_id, exc)
             except Exception as exc:
                 log.error("feishu long connection handler failed (type %s, trace %s): %s",
                           frame.type, frame.trace_id, _describe(exc))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.feishu.longconn import LongConnection
+from adapters.feishu.payloads import PayloadError
 from bot.clock import FrozenClock
 from bot.config import FeishuSettings
 
@@ -42,6 +43,8 @@ class Recorder:
         event_type = payload["header"]["event_type"]
         if event_type == "boom":
             raise RuntimeError("handler bug")
+        if event_type == "malformed":
+            raise PayloadError("event.message is missing")
         return self.answers.get(event_type)
 
 
@@ -111,6 +114,13 @@ async def test_handler_failure_answers_500_and_keeps_the_connection(
     await feishu_fake.push(lark_frame(EVENT))
     assert _response(await feishu_fake.next_client_frame()) == {"code": 200}
     assert feishu_fake.ws_connections == 1
+
+
+async def test_a_malformed_payload_is_acknowledged_so_feishu_stops_resending(
+    longconn: LongConnection, feishu_fake: FakeFeishu, recorder: Recorder
+) -> None:
+    await feishu_fake.push(lark_frame({"header": {"event_type": "malformed"}}))
+    assert _response(await feishu_fake.next_client_frame()) == {"code": 200}
 
 
 async def test_pings_carry_the_service_id(longconn: LongConnection, feishu_fake: FakeFeishu) -> None:
