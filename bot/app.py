@@ -19,6 +19,8 @@ from bot.http_edge import error_middleware
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
 from bot.platforms import build_adapters
+from bot.scheduler.due_alerts import DueAlerts
+from bot.scheduler.job import SweepJob, Sweeps
 from bot.supervisor import Supervisor
 from storage.cache import Cache, build_cache
 from storage.db import Database
@@ -39,6 +41,8 @@ class Services:
     supervisor: Supervisor
     pipeline: Pipeline
     worker: DeliveryWorker
+    sweeps: Sweeps
+    sweep_job: SweepJob
     adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
 
 
@@ -59,8 +63,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
                         supervisor=supervisor, metrics=metrics, directory=directory)
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics)
+    sweeps = Sweeps(DueAlerts(db, settings, outbox))
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
-                    supervisor=supervisor, pipeline=pipeline, worker=worker, adapters=adapters)
+                    supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
+                    sweep_job=SweepJob(sweeps, clock), adapters=adapters)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -88,7 +94,8 @@ async def index(request: web.Request) -> web.Response:
 def create_app(services: Services, *, migrate: bool | None = None, start_worker: bool = True) -> web.Application:
     """`migrate` defaults to on for the embedded SQLite file and off for a server database.
 
-    Tests pass `start_worker=False` and drive `services.worker.run_once()` themselves.
+    Tests pass `start_worker=False` and drive `services.worker.run_once()` and
+    `services.sweeps.run(at)` themselves; neither the worker nor the minute sweep then runs.
     """
     settings = services.settings
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
@@ -106,11 +113,13 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
             await services.db.upgrade()
         if start_worker:
             services.worker.start()
+            services.sweep_job.start()
         for adapter in services.adapters.values():
             await adapter.start()
         log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
         yield
         log.info("tuijin stopping: draining background work")
+        await services.sweep_job.stop()
         # Order matters: finish in-flight work (new events are refused so the platform re-sends
         # them elsewhere), let the worker deliver what that work queued while the adapters' API
         # clients are still open, and only then close the adapters.

@@ -7,6 +7,8 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -47,6 +49,31 @@ async def _upgrade(settings: Settings) -> None:
         await db.dispose()
 
 
+def _instant(text: str, timezone: str) -> datetime:
+    """An ISO time; without an offset it is read in the team's timezone."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo(timezone))
+
+
+async def _tick(settings: Settings, at: datetime) -> dict[str, int]:
+    """Run every sweep as of `at`, then deliver what they queued. Twice for one instant sends nothing twice."""
+    services = build_services(settings)
+    try:
+        if services.db.is_sqlite:
+            await services.db.upgrade()
+        for adapter in services.adapters.values():
+            await adapter.start()
+        queued = await services.sweeps.run(at)
+        while await services.worker.run_once():
+            pass
+        return queued
+    finally:
+        for adapter in services.adapters.values():
+            await adapter.stop()
+        await services.cache.close()
+        await services.db.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tuijin", description="Tuijin (推进): the work-advancement bot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations to TUIJIN_DATABASE_URL")
+    tick = commands.add_parser("tick", help="run every scheduled sweep as of an instant (replays a missed window)")
+    tick.add_argument("--at", required=True, metavar="ISO-TIME",
+                      help="e.g. 2026-11-24T09:00 (team timezone) or 2026-11-24T01:00+00:00")
     return parser
 
 
@@ -68,6 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command in ("serve", "demo"):
         return _serve(settings, demo=args.command == "demo")
+    if args.command == "tick":
+        try:
+            at = _instant(args.at, settings.timezone)
+        except ValueError:
+            print(f"--at {args.at!r} is not an ISO time, e.g. 2026-11-24T09:00", file=sys.stderr)
+            return 2
+        queued = asyncio.run(_tick(settings, at))
+        print(f"tick {at.isoformat()}: " + ", ".join(f"{name} {count}" for name, count in queued.items()))
+        return 0
     if args.command == "db" and args.db_command == "upgrade":
         asyncio.run(_upgrade(settings))
         print("database is up to date")

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="")
     redis_url: str = ""
     timezone: str = "Asia/Shanghai"
+    workday_start: time = time(9, 0)
     workday_end: time = time(18, 0)
     task_code_prefix: str = "XZB"
     log_level: str = "INFO"

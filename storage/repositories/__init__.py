@@ -1,6 +1,7 @@
 """Repositories: the only code that writes SQL. Domain repositories are bound to one tenant."""
 
 from storage.repositories.directory import DirectoryRepository
+from storage.repositories.dispatch import DispatchRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.tasks import TaskRepository
@@ -8,6 +9,7 @@ from storage.repositories.tenants import TenantRepository
 
 __all__ = [
     "DirectoryRepository",
+    "DispatchRepository",
     "InboxRepository",
     "OutboxRepository",
     "TaskRepository",

@@ -80,6 +80,20 @@ class TaskRepository:
         result = await self.session.execute(ordered)
         return list(result.scalars())
 
+    async def open_due_by(self, until: datetime) -> list[Task]:
+        """Open tasks due at or before `until`: the ones due soon and the ones already late."""
+        result = await self.session.execute(
+            select(Task)
+            .where(
+                Task.tenant_id == self.tenant_id,
+                col(Task.status).in_(OPEN_STATUSES),
+                col(Task.due_at).is_not(None),
+                col(Task.due_at) <= until,
+            )
+            .order_by(col(Task.due_at), col(Task.code))
+        )
+        return list(result.scalars())
+
     async def add_member(self, task_id: int, user_id: int, role: str) -> None:
         stmt = (
             insert_for(self.session, TaskMember)

@@ -34,3 +34,8 @@ class TenantRepository:
         tenant = await self.get(platform, tenant_key)
         assert tenant is not None
         return tenant
+
+    async def all(self) -> list[Tenant]:
+        """Every tenant, for sweeps that visit each one in turn."""
+        result = await self.session.execute(select(Tenant).order_by(Tenant.id))  # type: ignore[arg-type]
+        return list(result.scalars())

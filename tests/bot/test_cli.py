@@ -82,3 +82,27 @@ def test_demo_serves_the_seed_project_and_stops_cleanly(tmp_path):
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_tick_replays_an_instant_and_sends_nothing_twice(tmp_path):
+    env = _env(tmp_path)
+    seed = ("import asyncio\n"
+            "from bot.clock import FrozenClock\n"
+            "from bot.config import Settings\n"
+            "from bot.demo import load_demo\n"
+            "from storage.db import Database\n"
+            "from datetime import datetime, timezone\n"
+            "async def main():\n"
+            "    db = Database(Settings().resolved_database_url()); await db.upgrade()\n"
+            "    await load_demo(db, Settings(), FrozenClock(datetime(2026, 11, 23, 2, tzinfo=timezone.utc)))\n"
+            "    await db.dispose()\n"
+            "asyncio.run(main())\n")
+    subprocess.run([sys.executable, "-c", seed], env=env, check=True, cwd=tmp_path)
+    # The demo's -02 is due Tuesday 18:00: Tuesday 09:00 is inside its last 24 hours.
+    first = subprocess.run([*TUIJIN, "tick", "--at", "2026-11-24T09:00"], env=env, capture_output=True, text=True)
+    again = subprocess.run([*TUIJIN, "tick", "--at", "2026-11-24T09:00"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "due_alerts 1" in first.stdout
+    assert "due_alerts 0" in again.stdout
+    bad = subprocess.run([*TUIJIN, "tick", "--at", "next tuesday"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "ISO" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,1 @@
+"""Scheduled sweeps: run every minute by APScheduler, or once for an instant by `tuijin tick`."""

@@ -1,0 +1,92 @@
+"""Due-soon and overdue reminders, each pushed once per (task, due date) or (task, day)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.core import ConversationRef, OutboundMessage
+from bot.delivery.outbox import Outbox
+from bot.engine.people import mention
+from bot.engine.task_views import TaskViewBuilder
+from bot.presentation.task_cards import task_card
+from bot.scheduler.working_time import is_working_time
+from storage.db import Database
+from storage.repositories import DirectoryRepository, DispatchRepository, TaskRepository, TenantRepository
+from storage.tables import Chat, Task, Tenant
+
+log = logging.getLogger(__name__)
+
+DUE_SOON = timedelta(hours=24)
+DUE_SOON_KIND, OVERDUE_KIND = "due_soon", "overdue"
+
+
+class DueAlerts:
+    def __init__(self, db: Database, settings: Settings, outbox: Outbox) -> None:
+        self.db = db
+        self.settings = settings
+        self.outbox = outbox
+
+    async def run(self, at: datetime) -> int:
+        """Queue the reminders due at instant `at`; returns how many were queued."""
+        queued = 0
+        async with self.db.transaction() as session:
+            for tenant in await TenantRepository(session).all():
+                assert tenant.id is not None
+                tasks = TaskRepository(session, tenant.id)
+                directory = DirectoryRepository(session, tenant.id)
+                chats: dict[int, Chat | None] = {}
+                for task in await tasks.open_due_by(at + DUE_SOON):
+                    if task.chat_id is None:
+                        continue
+                    if task.chat_id not in chats:
+                        chats[task.chat_id] = await directory.chat(task.chat_id)
+                    chat = chats[task.chat_id]
+                    if chat is None:
+                        continue
+                    reminder = self._reminder(task, chat, at)
+                    if reminder is None:
+                        continue
+                    kind, period = reminder
+                    if not await DispatchRepository(session).claim(kind, f"task:{task.id}", period, at):
+                        continue
+                    message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
+                    await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=at, task_code=task.code)
+                    queued += 1
+        if queued:
+            log.info("due reminders queued", extra={"count": queued})
+            self.outbox.wake()
+        return queued
+
+    def _reminder(self, task: Task, chat: Chat, at: datetime) -> tuple[str, str] | None:
+        assert task.due_at is not None
+        local = at.astimezone(ZoneInfo(chat.timezone or self.settings.timezone))
+        if not is_working_time(local, self.settings.workday_start, self.settings.workday_end):
+            return None
+        if task.due_at <= at:
+            return OVERDUE_KIND, local.date().isoformat()
+        # A task created already inside the window needs no "due soon": its owner just took it on.
+        if task.created_at >= task.due_at - DUE_SOON:
+            return None
+        return DUE_SOON_KIND, task.due_at.isoformat()
+
+    async def _message(
+        self, tenant: Tenant, chat: Chat, task: Task, kind: str, period: str, at: datetime,
+        tasks: TaskRepository, directory: DirectoryRepository,
+    ) -> OutboundMessage:
+        timezone = chat.timezone or self.settings.timezone
+        view = await TaskViewBuilder(tasks, directory, FrozenClock(at), timezone).build(task)
+        owner = await directory.user(task.owner_id) if task.owner_id else None
+        who = mention(owner) if owner else "负责人"
+        if kind == OVERDUE_KIND:
+            headline = (f"🔴 任务已延期，请 {who} 更新进度或说明原因，"
+                        f"例如：进度 {task.code} 80% 还差视频剪辑")
+        else:
+            headline = f"⏰ 任务即将到期，请 {who} 关注。"
+        conversation = ConversationRef(tenant.platform, tenant.tenant_key, chat.platform_chat_id,
+                                       "p2p" if chat.chat_type == "p2p" else "group", chat.name or None)
+        return OutboundMessage(conversation, idempotency_key=f"{kind}:{task.id}:{period}",
+                               card=task_card(view, headline=headline))

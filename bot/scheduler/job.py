@@ -1,0 +1,49 @@
+"""The minute sweep: APScheduler (3.x) tied to the app's lifecycle, errors routed to the log."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock
+from bot.scheduler.due_alerts import DueAlerts
+
+log = logging.getLogger(__name__)
+
+
+class Sweeps:
+    """Every scheduled sweep, run for one instant; `tuijin tick` and the minute job share it."""
+
+    def __init__(self, due_alerts: DueAlerts) -> None:
+        self.due_alerts = due_alerts
+
+    async def run(self, at: datetime) -> dict[str, int]:
+        return {"due_alerts": await self.due_alerts.run(at)}
+
+
+class SweepJob:
+    def __init__(self, sweeps: Sweeps, clock: Clock) -> None:
+        self.sweeps = sweeps
+        self.clock = clock
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        # One run at a time; a missed minute is folded into the next rather than replayed.
+        self._scheduler.add_job(self._tick, IntervalTrigger(minutes=1), id="sweeps", max_instances=1,
+                                coalesce=True, misfire_grace_time=30)
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    async def _tick(self) -> None:
+        try:
+            await self.sweeps.run(self.clock.now())
+        except Exception:
+            log.exception("scheduled sweep failed")
