@@ -39,19 +39,22 @@ class DueAlerts:
                 tasks = TaskRepository(session, tenant.id)
                 directory = DirectoryRepository(session, tenant.id)
                 chats: dict[int, Chat | None] = {}
+                due: list[tuple[Task, Chat, str, str]] = []
                 for task in await tasks.open_due_by(at + DUE_SOON):
                     if task.chat_id is None:
                         continue
                     if task.chat_id not in chats:
                         chats[task.chat_id] = await directory.chat(task.chat_id)
                     chat = chats[task.chat_id]
-                    if chat is None:
+                    reminder = self._reminder(task, chat, at) if chat is not None else None
+                    if chat is not None and reminder is not None:
+                        due.append((task, chat, *reminder))
+                claims = DispatchRepository(session)
+                taken = await claims.already_claimed((kind, f"task:{t.id}", period) for t, _, kind, period in due)
+                for task, chat, kind, period in due:
+                    if (kind, f"task:{task.id}", period) in taken:
                         continue
-                    reminder = self._reminder(task, chat, at)
-                    if reminder is None:
-                        continue
-                    kind, period = reminder
-                    if not await DispatchRepository(session).claim(kind, f"task:{task.id}", period, at):
+                    if not await claims.claim(kind, f"task:{task.id}", period, at):
                         continue
                     message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
                     await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=at, task_code=task.code)

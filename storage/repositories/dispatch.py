@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from storage.tables import DispatchClaim
 from storage.upsert import insert_for
@@ -23,3 +26,15 @@ class DispatchRepository:
         )
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def already_claimed(self, keys: Iterable[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Which of these (kind, target, period) keys are taken: one read instead of a write each."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return set()
+        result = await self.session.execute(
+            select(DispatchClaim.kind, DispatchClaim.target, DispatchClaim.period).where(
+                tuple_(col(DispatchClaim.kind), col(DispatchClaim.target), col(DispatchClaim.period)).in_(wanted)
+            )
+        )
+        return {(kind, target, period) for kind, target, period in result.all()}
