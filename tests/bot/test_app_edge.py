@@ -46,3 +46,14 @@ async def test_malformed_json_gets_400(aiohttp_client, sqlite_db, clock):
                                  headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert "error" in await response.json()
+
+
+async def test_the_running_app_schedules_the_minute_sweep(aiohttp_client, sqlite_db, clock):
+    from bot.app import SERVICES, build_services, create_app
+    from tests.support import make_settings
+
+    services = build_services(make_settings(), clock=clock, db=sqlite_db)
+    client = await aiohttp_client(create_app(services, migrate=False))
+    job = client.app[SERVICES].sweep_job._scheduler.get_job("sweeps")
+    assert job is not None and job.trigger.interval.total_seconds() == 60
+    assert (job.max_instances, job.coalesce) == (1, True)
