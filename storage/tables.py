@@ -102,6 +102,11 @@ class Chat(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+# A task's life: 待启动 → 进行中 → 待验收 → 已完成, or 已取消 at any point.
+OPEN_STATUSES: tuple[str, ...] = ("待启动", "进行中", "待验收")
+CLOSED_STATUSES: tuple[str, ...] = ("已完成", "已取消")
+
+
 class Task(SQLModel, table=True):
     __tablename__ = "task"
     __table_args__ = (

@@ -14,9 +14,8 @@ from bot.engine.people import PeopleResolver
 from bot.engine.task_views import TaskViewBuilder, display_name
 from bot.engine.views import TaskView
 from storage.repositories import DirectoryRepository, TaskRepository
-from storage.tables import Chat, Task, Tenant, User
+from storage.tables import CLOSED_STATUSES, Chat, Task, Tenant, User
 
-CLOSED = ("已完成", "已取消")
 ROLE_COLLABORATOR, ROLE_CONSULTED, ROLE_INFORMED = "collaborator", "consulted", "informed"
 
 
@@ -79,7 +78,7 @@ class TaskService:
 
     async def create_subtask(self, cmd: NewSubtask, *, actor: User, chat: Chat) -> TaskView:
         parent = await self._require(cmd.parent_code)
-        if parent.status in CLOSED:
+        if parent.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {parent.code} 已{parent.status[1:]}，不能再添加子任务。")
         self._check_may_update(parent, actor, await self._ancestors(parent), "添加子任务")
         owner = await self.people.resolve(cmd.owner) if cmd.owner else None
@@ -115,7 +114,7 @@ class TaskService:
 
     async def assign(self, code: str, assignee_ref: object, *, actor: User) -> TaskView:
         task = await self._require(code)
-        if task.status in CLOSED:
+        if task.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再指派。")
         self._check_may_update(task, actor, await self._ancestors(task), "指派")
         assignee = await self.people.resolve(assignee_ref)  # type: ignore[arg-type]
@@ -128,7 +127,7 @@ class TaskService:
 
     async def report_progress(self, code: str, percent: int, note: str, *, actor: User) -> TaskView:
         task = await self._require(code)
-        if task.status in CLOSED:
+        if task.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {task.code} 已{task.status[1:]}，无需再更新进度。")
         self._check_may_update(task, actor, await self._ancestors(task), "更新进度", allow_collaborators=True,
                                collaborator_ids=await self._collaborator_ids(task))
@@ -148,7 +147,7 @@ class TaskService:
         if task.status == "已取消":
             raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
         self._check_may_update(task, actor, await self._ancestors(task), "标记完成")
-        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED]
+        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED_STATUSES]
         if open_children:
             codes = "、".join(c.code for c in open_children[:5])
             raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
@@ -211,7 +210,7 @@ class TaskService:
     async def _roll_up(self, parent: Task) -> None:
         """A parent's progress is the mean of its live children's; the walk continues upward."""
         children = [c for c in await self.tasks.children(parent.id or 0) if c.status != "已取消"]
-        if children and parent.status not in CLOSED:
+        if children and parent.status not in CLOSED_STATUSES:
             parent.progress = round(sum(c.progress for c in children) / len(children))
             if parent.status == "待启动" and any(c.status != "待启动" for c in children):
                 parent.status = "进行中"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.engine.health import Health
+from storage.tables import CLOSED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -41,4 +42,4 @@ class TaskView:
 
     @property
     def is_open(self) -> bool:
-        return self.status not in ("已完成", "已取消")
+        return self.status not in CLOSED_STATUSES

@@ -13,11 +13,7 @@ DETAIL = ActionPayload(act="task.detail")
 
 
 def _template(view: TaskView) -> Template:
-    if view.status == "已完成":
-        return "grey"
-    if view.status == "已取消":
-        return "grey"
-    return HEALTH_TEMPLATE[view.health]  # type: ignore[return-value]
+    return HEALTH_TEMPLATE[view.health] if view.is_open else "grey"
 
 
 def _buttons(view: TaskView, *, detail: bool = True) -> Buttons | None:

@@ -8,10 +8,8 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from storage.tables import Task, TaskCodeCounter, TaskEvent, TaskMember
+from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember
 from storage.upsert import insert_for
-
-OPEN_STATUSES = ("待启动", "进行中", "待验收")
 
 
 class TaskRepository:
@@ -60,7 +58,7 @@ class TaskRepository:
     async def in_chat(self, chat_id: int, *, include_closed: bool = False) -> list[Task]:
         stmt = select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id)
         if not include_closed:
-            stmt = stmt.where(Task.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+            stmt = stmt.where(col(Task.status).in_(OPEN_STATUSES))
         result = await self.session.execute(stmt.order_by(col(Task.code)))
         return list(result.scalars())
 
@@ -74,7 +72,7 @@ class TaskRepository:
             or_(col(Task.owner_id) == user_id, col(Task.id).in_(member_of)),
         )
         if not include_closed:
-            stmt = stmt.where(Task.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+            stmt = stmt.where(col(Task.status).in_(OPEN_STATUSES))
         # Undated tasks last on every engine (SQLite sorts NULL first, PostgreSQL last).
         ordered = stmt.order_by(col(Task.due_at).asc().nulls_last(), col(Task.code))
         result = await self.session.execute(ordered)
