@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.core import UserRef
+from bot.core.mentions import mention_token
 
 BOT_ID = "tuijin_bot"
 BOT_NAME = "推进"
@@ -73,7 +74,7 @@ class ConsoleDirectory:
                 if word.startswith(person.name):
                     if all(m.user_id != person.id for m in mentions):
                         mentions.append(UserRef(person.id, person.name))
-                    return f"<@{person.id}>{word[len(person.name):]}"
+                    return mention_token(person.id) + word[len(person.name):]
             return match.group(0)
 
         return _MENTION.sub(replace, text).strip(), tuple(mentions)

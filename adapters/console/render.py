@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from adapters.console.directory import ConsoleDirectory
 from bot.core import Card
+from bot.core.mentions import MENTION_TOKEN
 from bot.core.serialize import card_to_dict
-
-_TOKEN = re.compile(r"<@([^>\s]+)>")
 
 
 def render_text(text: str, directory: ConsoleDirectory) -> str:
-    return _TOKEN.sub(lambda m: "@" + directory.name_of(m.group(1)), text)
+    return MENTION_TOKEN.sub(lambda m: "@" + directory.name_of(m.group(1)), text)
 
 
 def render_card(card: Card, directory: ConsoleDirectory) -> dict[str, Any]:

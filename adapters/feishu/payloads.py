@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
+from bot.core.mentions import mention_token
 
 PLATFORM = "feishu"
 MESSAGE_RECEIVE = "im.message.receive_v1"
@@ -231,7 +232,7 @@ def _text_and_mentions(
 
     def replace(match: re.Match[str]) -> str:
         person = by_key.get(match.group(0))
-        return f"<@{person.user_id}>" if person is not None else " "
+        return mention_token(person.user_id) if person is not None else " "
 
     text = _PLACEHOLDER.sub(replace, text)
     lines = (" ".join(line.split()) for line in text.splitlines())

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core import Button, Buttons, Card, CardElement, Divider, Fields, Image, Note, Text
+from bot.core.mentions import MENTION_TOKEN
 
 # Feishu rejects cards over 30 KB; keep a margin for the JSON-string escaping of `content`.
 CARD_LIMIT_BYTES = 30 * 1024
@@ -25,7 +26,6 @@ MAX_BUTTON_LABEL = 100
 MAX_TITLE = 200
 TRUNCATED_NOTE = "内容过长，已截断 (truncated)"
 
-_MENTION = re.compile(r"<@([A-Za-z0-9_\-]+)>")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!])")
 _IMAGE_KEY = re.compile(r"^img_[A-Za-z0-9_\-]+$")
 
@@ -45,7 +45,7 @@ def card_markdown(text: str) -> str:
     text from users cannot inject `<at id=all>` or other card HTML."""
     parts = []
     last = 0
-    for match in _MENTION.finditer(text):
+    for match in MENTION_TOKEN.finditer(text):
         parts.append(_TAG_LIKE.sub("&lt;", text[last:match.start()]))
         parts.append(f"<at id={match.group(1)}></at>")
         last = match.end()
@@ -57,7 +57,7 @@ def render_text(text: str) -> dict[str, str]:
     """Content for msg_type "text"; our mention tokens become `<at user_id=...>`."""
     parts = []
     last = 0
-    for match in _MENTION.finditer(text):
+    for match in MENTION_TOKEN.finditer(text):
         # A zero-width space keeps a literal "<at" typed by a user from becoming a mention.
         parts.append(re.sub(r"<(?=at\b)", "<\u200b", text[last:match.start()], flags=re.IGNORECASE))
         parts.append(f'<at user_id="{match.group(1)}"></at>')

@@ -6,12 +6,13 @@ import re
 from typing import Final
 
 from bot.commands.model import PersonRef
+from bot.core.mentions import MENTION_TOKEN, USER_ID
 
-_PERSON: Final = re.compile(r"<@(?P<id>[^<>\s]+)>|@?(?P<name>[^\s,;:、。@<>/|]+)")
+_PERSON: Final = re.compile(rf"<@(?P<id>{USER_ID})>|@?(?P<name>[^\s,;:、。@<>/|]+)")
 # Words joining names ("@张三 和 @李四") rather than naming anyone.
 _CONNECTORS: Final = frozenset({"和", "与", "及", "以及", "跟", "还有", "and", "&", "+", "给", "to"})
 
-MENTION: Final = re.compile(r"<@[^<>\s]+>")
+MENTION: Final = MENTION_TOKEN
 
 
 def parse_people(text: str) -> tuple[PersonRef, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.commands import PersonRef
+from bot.core.mentions import mention_token
 from bot.engine.errors import DomainError
 from storage.repositories import DirectoryRepository
 from storage.tables import User
@@ -37,4 +38,4 @@ class PeopleResolver:
 
 def mention(user: User) -> str:
     """The neutral mention token every adapter renders as a real @."""
-    return f"<@{user.platform_user_id}>"
+    return mention_token(user.platform_user_id)
