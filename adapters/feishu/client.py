@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 
 from adapters.base import DeliveryError, DirectoryProfile
-from adapters.feishu.ratelimit import Limit, WindowLimiter, full_jitter
+from adapters.feishu.ratelimit import Limit, WindowLimiter
 from bot.clock import Clock
 from bot.config import FeishuSettings
+from bot.delivery.backoff import jittered_backoff
 from storage.cache import Cache
 
 log = logging.getLogger(__name__)
@@ -258,17 +259,17 @@ class FeishuClient:
                 response = await self._http.request(method, path, headers=headers, **request)
             except httpx.TransportError as exc:
                 log.warning("feishu %s %s network error %s (attempt %d)", method, path, type(exc).__name__, attempt)
-                retry_after = full_jitter(attempt, rng=self._rng)
+                retry_after = _backoff(attempt, self._rng)
             else:
                 status = response.status_code
                 body = _json_body(response)
                 code = _int(body.get("code")) if body is not None else None
                 if status == 429 or code == RATE_LIMITED:
-                    retry_after = _reset_header(response) or full_jitter(attempt, rng=self._rng)
+                    retry_after = _reset_header(response) or _backoff(attempt, self._rng)
                     log.warning("feishu %s %s rate limited status=%d code=%s (attempt %d)",
                                 method, path, status, code, attempt)
                 elif status >= 500:
-                    retry_after = full_jitter(attempt, rng=self._rng)
+                    retry_after = _backoff(attempt, self._rng)
                     log.warning("feishu %s %s status=%d code=%s (attempt %d)", method, path, status, code, attempt)
                 elif auth and code in INVALID_TOKEN_CODES and not refreshed:
                     log.info("feishu %s %s token rejected code=%s; fetching a new one", method, path, code)
@@ -338,3 +339,7 @@ def _profile_from_json(raw: str) -> DirectoryProfile:
         user_id=data["user_id"], name=data.get("name"), department_ids=tuple(data.get("department_ids") or ()),
         department_names=tuple(data.get("department_names") or ()), leader_user_id=data.get("leader_user_id"),
     )
+
+
+def _backoff(attempt: int, rng: random.Random) -> float:
+    return jittered_backoff(attempt, base=0.5, cap=30.0, rng=rng)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,12 +25,6 @@ class Limit:
     key: str
     count: int
     per: float
-
-
-def full_jitter(attempt: int, *, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None) -> float:
-    """AWS "full jitter": uniform in [0, min(cap, base * 2^(attempt-1))]."""
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return (rng or random).uniform(0, ceiling)
 
 
 class WindowLimiter:

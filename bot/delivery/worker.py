@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from adapters.base import DeliveryError, PlatformAdapter
 from bot.clock import Clock
 from bot.core.serialize import message_from_dict
-from bot.delivery.backoff import backoff_seconds
+from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
 from bot.metrics import Metrics
 from storage.db import Database
@@ -93,7 +93,7 @@ class DeliveryWorker:
             if not error.retryable or row.attempts >= MAX_ATTEMPTS:
                 await self._give_up(row, error.reason)
                 return
-            wait = error.retry_after or backoff_seconds(row.attempts, rng=self.rng)
+            wait = error.retry_after or jittered_backoff(row.attempts, base=1.0, cap=300.0, floor=0.5, rng=self.rng)
             async with self.db.transaction() as session:
                 await OutboxRepository(session).mark_retry(
                     row.id, error.reason, self.clock.now() + timedelta(seconds=wait)

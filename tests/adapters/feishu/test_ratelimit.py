@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.feishu.ratelimit import Limit, WindowLimiter, full_jitter
+from adapters.feishu.ratelimit import Limit, WindowLimiter
 from bot.clock import FrozenClock
+from bot.delivery.backoff import jittered_backoff
 from storage.cache import Cache
 
 from .conftest import RecordingSleep
@@ -58,6 +59,6 @@ def test_full_jitter_stays_under_the_capped_ceiling() -> None:
     rng = random.Random(1)
     for attempt in range(1, 12):
         ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
-        values = [full_jitter(attempt, rng=rng) for _ in range(50)]
+        values = [jittered_backoff(attempt, base=0.5, cap=30.0, rng=rng) for _ in range(50)]
         assert all(0 <= v <= ceiling for v in values)
-    assert max(full_jitter(20, rng=rng) for _ in range(200)) > 15
+    assert max(jittered_backoff(20, base=0.5, cap=30.0, rng=rng) for _ in range(200)) > 15
