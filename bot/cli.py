@@ -21,12 +21,13 @@ log = logging.getLogger("tuijin")
 
 def _serve(settings: Settings, *, demo: bool) -> int:
     services = build_services(settings)
-    app = create_app(services)
+    # The demo seeds tables, so it migrates whatever the database; serve does so for SQLite only.
+    app = create_app(services, migrate=True if demo else None)
     if demo:
         from bot.demo import load_demo
 
+        # Runs after the app's own start-up (migrations included), which aiohttp registers first.
         async def seed(app: web.Application) -> None:
-            await services.db.upgrade()
             loaded = await load_demo(services.db, settings, services.clock)
             log.info("demo project " + ("loaded" if loaded else "already present"))
 
