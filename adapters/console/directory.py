@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.core import UserRef
 from bot.core.mentions import mention_token
 
+TENANT_KEY = "console"
 BOT_ID = "tuijin_bot"
 BOT_NAME = "推进"
 

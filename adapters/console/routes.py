@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from adapters.console.directory import BOT_ID, BOT_NAME, TENANT_KEY
 from adapters.console.render import render_card
 from adapters.console.transcript import ConsoleMessage
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
@@ -63,8 +64,6 @@ class ConsoleRoutes:
         chat = self.adapter.directory.chat(chat_id)
         if chat is None:
             return None
-        from adapters.console.adapter import TENANT_KEY
-
         return ConversationRef("console", TENANT_KEY, chat.id, "group", chat.name)
 
     async def page(self, request: web.Request) -> web.Response:
@@ -74,7 +73,7 @@ class ConsoleRoutes:
     async def directory(self, request: web.Request) -> web.Response:
         d = self.adapter.directory
         return web.json_response({
-            "bot": {"id": "tuijin_bot", "name": "推进"},
+            "bot": {"id": BOT_ID, "name": BOT_NAME},
             "users": [{"id": p.id, "name": p.name, "department": p.department} for p in d.people.values()],
             "chats": [{"id": c.id, "name": c.name} for c in d.chats.values()],
         })

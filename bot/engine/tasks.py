@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.commands import NewSubtask, NewTask
+from bot.commands import NewSubtask, NewTask, PersonRef
 from bot.engine.errors import DomainError
 from bot.engine.people import PeopleResolver
 from bot.engine.task_views import TaskViewBuilder, display_name
@@ -112,12 +112,12 @@ class TaskService:
         await self._roll_up(parent)
         return await self.views.build(task)
 
-    async def assign(self, code: str, assignee_ref: object, *, actor: User) -> TaskView:
+    async def assign(self, code: str, assignee_ref: PersonRef, *, actor: User) -> TaskView:
         task = await self._require(code)
         if task.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再指派。")
         self._check_may_update(task, actor, await self._ancestors(task), "指派")
-        assignee = await self.people.resolve(assignee_ref)  # type: ignore[arg-type]
+        assignee = await self.people.resolve(assignee_ref)
         if assignee.id == task.owner_id:
             return await self.views.build(task)
         task.owner_id = assignee.id
@@ -168,8 +168,8 @@ class TaskService:
     async def list_involving(self, user: User) -> list[TaskView]:
         return [await self.views.build(t) for t in await self.tasks.involving(user.id or 0)]
 
-    async def _add_members(self, task: Task, people: tuple[object, ...], role: str) -> None:
-        for user in await self.people.resolve_all(people):  # type: ignore[arg-type]
+    async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> None:
+        for user in await self.people.resolve_all(people):
             await self.tasks.add_member(task.id or 0, user.id or 0, role)
 
     async def _collaborator_ids(self, task: Task) -> set[int]:
