@@ -1,12 +1,20 @@
-"""Building TaskViews: names, health and (on request) children and timeline."""
+"""Building TaskViews: names, health and (on request) children and timeline.
+
+Views are built in batches: a list of tasks costs three queries (members, parents, people),
+not three per task.
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.clock import Clock
 from bot.engine.health import task_health
 from bot.engine.views import TaskView, TimelineEntry
 from storage.repositories import DirectoryRepository, TaskRepository
-from storage.tables import Task, User
+from storage.tables import Task, TaskMember, User
 
 
 def display_name(user: User | None) -> str:
@@ -24,23 +32,36 @@ class TaskViewBuilder:
         self.timezone = timezone
 
     async def build(self, task: Task, *, with_children: bool = False, with_timeline: bool = False) -> TaskView:
-        members = await self.tasks.members(task.id or 0)
-        ids = [i for i in (task.owner_id, task.approver_id, task.initiator_id) if i is not None]
-        ids += [m.user_id for m in members]
-        timeline = await self.tasks.timeline(task.id or 0) if with_timeline else []
-        ids += [e.actor_id for e in timeline if e.actor_id is not None]
-        users = await self.directory.users_by_ids(ids)
+        (view,) = await self.build_many([task])
+        if with_children:
+            view = replace(view, children=tuple(await self.build_many(await self.tasks.children(task.id or 0))))
+        if with_timeline:
+            events = await self.tasks.timeline(task.id or 0)
+            actors = await self.directory.users_by_ids([e.actor_id for e in events if e.actor_id is not None])
+            view = replace(view, timeline=tuple(
+                TimelineEntry(at=e.at, actor=display_name(actors.get(e.actor_id)) if e.actor_id else "系统",
+                              kind=e.kind, detail=e.detail)
+                for e in events
+            ))
+        return view
 
+    async def build_many(self, tasks: Sequence[Task]) -> list[TaskView]:
+        members: dict[int, list[TaskMember]] = defaultdict(list)
+        for member in await self.tasks.members_of([t.id for t in tasks if t.id is not None]):
+            members[member.task_id].append(member)
+        parents = await self.tasks.by_ids([t.parent_id for t in tasks if t.parent_id is not None])
+        ids = [i for t in tasks for i in (t.owner_id, t.approver_id, t.initiator_id) if i is not None]
+        ids += [m.user_id for group in members.values() for m in group]
+        users = await self.directory.users_by_ids(ids)
+        return [self._view(t, members.get(t.id or 0, []), users, parents) for t in tasks]
+
+    def _view(
+        self, task: Task, members: list[TaskMember], users: dict[int, User], parents: dict[int, Task]
+    ) -> TaskView:
         def names(role: str) -> tuple[str, ...]:
             return tuple(display_name(users.get(m.user_id)) for m in members if m.role == role)
 
-        parent_code = None
-        if task.parent_id is not None:
-            parent = await self.tasks.by_id(task.parent_id)
-            parent_code = parent.code if parent else None
-        children: tuple[TaskView, ...] = ()
-        if with_children:
-            children = tuple([await self.build(c) for c in await self.tasks.children(task.id or 0)])
+        parent = parents.get(task.parent_id) if task.parent_id is not None else None
         return TaskView(
             code=task.code, title=task.title, status=task.status,
             health=task_health(task, self.clock.now()), progress=task.progress, priority=task.priority,
@@ -50,10 +71,5 @@ class TaskViewBuilder:
             initiator=display_name(users.get(task.initiator_id)) if task.initiator_id else None,
             approver=display_name(users.get(task.approver_id)) if task.approver_id else None,
             collaborators=names("collaborator"), consulted=names("consulted"), informed=names("informed"),
-            parent_code=parent_code, children=children,
-            timeline=tuple(
-                TimelineEntry(at=e.at, actor=display_name(users.get(e.actor_id)) if e.actor_id else "系统",
-                              kind=e.kind, detail=e.detail)
-                for e in timeline
-            ),
+            parent_code=parent.code if parent else None,
         )

@@ -163,10 +163,10 @@ class TaskService:
         return await self.views.build(await self._require(code), with_children=True, with_timeline=with_timeline)
 
     async def list_chat(self, chat: Chat) -> list[TaskView]:
-        return [await self.views.build(t) for t in await self.tasks.in_chat(chat.id or 0)]
+        return await self.views.build_many(await self.tasks.in_chat(chat.id or 0))
 
     async def list_involving(self, user: User) -> list[TaskView]:
-        return [await self.views.build(t) for t in await self.tasks.involving(user.id or 0)]
+        return await self.views.build_many(await self.tasks.involving(user.id or 0))
 
     async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> None:
         for user in await self.people.resolve_all(people):
