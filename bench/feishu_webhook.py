@@ -119,8 +119,10 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     from pydantic import SecretStr
     from sqlalchemy import text
 
+    from adapters.console.settings import ConsoleSettings
+    from adapters.feishu.settings import FeishuSettings
     from bot.app import build_services, create_app
-    from bot.config import ConsoleSettings, FeishuSettings, Settings
+    from bot.config import Settings
     from storage.db import Database
 
     counts = FakeCounts()

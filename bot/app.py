@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from adapters.base import PlatformAdapter
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.core.platform import PlatformAdapter
 from bot.delivery.outbox import Outbox
 from bot.delivery.worker import DeliveryWorker
 from bot.directory_sync import DirectorySync

@@ -4,48 +4,18 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Each platform's settings section lives with its adapter; composing them here is part of the
+# app's wiring (with bot/platforms.py), the only place the core names a platform package.
+from adapters.console.settings import ConsoleSettings
+from adapters.dingtalk.settings import DingTalkSettings
+from adapters.feishu.settings import FeishuSettings
+from adapters.wecom.settings import WeComSettings
+
 DEFAULT_DATA_DIR = Path("data")
-
-
-class FeishuSettings(BaseModel):
-    enabled: bool = False
-    app_id: str = ""
-    app_secret: SecretStr = SecretStr("")
-    encrypt_key: SecretStr = SecretStr("")
-    verification_token: SecretStr = SecretStr("")
-    api_base: str = "https://open.feishu.cn"
-    mode: Literal["webhook", "longconn"] = "webhook"
-    # Seconds a signed request's timestamp may differ from our clock.
-    timestamp_window: int = 300
-
-
-class DingTalkSettings(BaseModel):
-    enabled: bool = False
-    app_key: str = ""
-    app_secret: SecretStr = SecretStr("")
-    robot_code: str = ""
-    token: SecretStr = SecretStr("")
-    aes_key: SecretStr = SecretStr("")
-    api_base: str = "https://api.dingtalk.com"
-
-
-class WeComSettings(BaseModel):
-    enabled: bool = False
-    corp_id: str = ""
-    corp_secret: SecretStr = SecretStr("")
-    agent_id: str = ""
-    token: SecretStr = SecretStr("")
-    encoding_aes_key: SecretStr = SecretStr("")
-    api_base: str = "https://qyapi.weixin.qq.com"
-
-
-class ConsoleSettings(BaseModel):
-    enabled: bool = True
 
 
 class Settings(BaseSettings):

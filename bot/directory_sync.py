@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from adapters.base import DirectoryProfile, PlatformAdapter
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import ConversationRef, UserRef
+from bot.core.platform import DirectoryProfile, PlatformAdapter
 from storage.cache import Cache
 from storage.db import Database
 from storage.repositories import DirectoryRepository, TenantRepository

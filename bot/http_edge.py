@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from adapters.base import SinkUnavailable
+from bot.core.platform import SinkUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ import logging
 import time
 from typing import Any
 
-from adapters.base import SinkUnavailable
 from bot.clock import Clock
 from bot.commands import ParseError, parse_command
 from bot.config import Settings
 from bot.core import CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
+from bot.core.platform import SinkUnavailable
 from bot.delivery.outbox import Outbox
 from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError

@@ -178,10 +178,17 @@ class TaskCodeCounter(SQLModel, table=True):
 
 
 class InboxEvent(SQLModel, table=True):
-    """An inbound event seen once; the unique key is what makes platform retries harmless."""
+    """An inbound event seen once; the unique key is what makes platform retries harmless.
+
+    `payload` holds the neutral event, so an event acknowledged but not yet processed can be
+    replayed after a crash; `lease_until` keeps two processes from replaying the same row.
+    """
 
     __tablename__ = "inbox_event"
-    __table_args__ = (UniqueConstraint("platform", "tenant_key", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "tenant_key", "event_id"),
+        Index("ix_inbox_status_received", "status", "received_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=32)
@@ -191,6 +198,10 @@ class InboxEvent(SQLModel, table=True):
     status: str = Field(default="received", max_length=16)
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     processed_at: datetime | None = _ts()
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    lease_until: datetime | None = _ts()
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -200,6 +211,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

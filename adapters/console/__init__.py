@@ -1,5 +1,1 @@
 """The local console simulator: a chat page and a JSON API that play the platform's part."""
-
-from adapters.console.adapter import ConsoleAdapter
-
-__all__ = ["ConsoleAdapter"]

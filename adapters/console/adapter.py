@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from adapters.base import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
 from adapters.console.directory import BOT_ID, BOT_NAME, TENANT_KEY, ConsoleDirectory
 from adapters.console.render import render_card, render_text
 from adapters.console.routes import ConsoleRoutes
 from adapters.console.transcript import ConsoleMessage, ConsoleTranscript
 from bot.clock import Clock
 from bot.core import OutboundMessage
+from bot.core.platform import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
 
 __all__ = ["TENANT_KEY", "ConsoleAdapter"]
 

@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from adapters.base import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.longconn import LongConnection
 from adapters.feishu.payloads import MESSAGE_RECEIVE, Ignored, is_legacy_card_callback, parse_payload
 from adapters.feishu.render import image_sources_to_upload, render_card, render_text
+from adapters.feishu.settings import FeishuSettings
 from adapters.feishu.webhook import FeishuWebhook
 from bot.clock import Clock
-from bot.config import FeishuSettings
 from bot.core import Card, CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
+from bot.core.platform import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
 from storage.cache import Cache
 
 logger = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from adapters.base import DeliveryError, DirectoryProfile
 from adapters.feishu.ratelimit import Limit, WindowLimiter
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock
-from bot.config import FeishuSettings
+from bot.core.platform import DeliveryError, DirectoryProfile
 from bot.delivery.backoff import jittered_backoff
 from storage.cache import Cache
 

@@ -32,8 +32,8 @@ from adapters.feishu.frames import (
     ping_frame,
 )
 from adapters.feishu.payloads import PayloadError
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock
-from bot.config import FeishuSettings
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import SinkUnavailable
 from adapters.feishu.crypto import FeishuCryptoError, decrypt
 from adapters.feishu.payloads import (
     PayloadError,
@@ -30,9 +29,10 @@ from adapters.feishu.payloads import (
     is_url_verification,
     verification_token,
 )
+from adapters.feishu.settings import FeishuSettings
 from adapters.feishu.signature import SignatureError, verify_legacy_card_request, verify_request
 from bot.clock import Clock
-from bot.config import FeishuSettings
+from bot.core.platform import SinkUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from adapters.base import DeliveryError, PlatformAdapter
 from bot.clock import Clock
+from bot.core.platform import DeliveryError, PlatformAdapter
 from bot.core.serialize import message_from_dict
 from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox

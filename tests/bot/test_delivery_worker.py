@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from adapters.base import DeliveryError, DeliveryReceipt
 from bot.core import ConversationRef, OutboundMessage
+from bot.core.platform import DeliveryError, DeliveryReceipt
 from bot.delivery.outbox import Outbox
 from bot.delivery.worker import MAX_ATTEMPTS, DeliveryWorker
 from bot.metrics import Metrics

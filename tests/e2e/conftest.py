@@ -14,7 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text
 
-from adapters.feishu import FeishuAdapter
+from adapters.feishu.adapter import FeishuAdapter
 from adapters.feishu.client import FeishuClient
 from bot.app import Services, build_services, create_app
 from bot.clock import FrozenClock

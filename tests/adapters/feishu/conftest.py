@@ -12,8 +12,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.feishu.client import FeishuClient
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import FrozenClock
-from bot.config import FeishuSettings
 from storage.cache import InProcessCache
 
 from .fake_server import FakeFeishu

@@ -5,12 +5,11 @@ from typing import Any
 
 import pytest
 
-from adapters.base import DeliveryError, DirectoryProfile, PlatformAdapter
-from adapters.feishu import FeishuAdapter
-from adapters.feishu.adapter import feishu_uuid
+from adapters.feishu.adapter import FeishuAdapter, feishu_uuid
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import FrozenClock
-from bot.config import FeishuSettings
 from bot.core import ActionPayload, Button, Buttons, Card, ConversationRef, Image, OutboundMessage, Text
+from bot.core.platform import DeliveryError, DirectoryProfile, PlatformAdapter
 from storage.cache import InProcessCache
 
 CHAT = ConversationRef(platform="feishu", tenant_key="t1", chat_id="oc_chat")

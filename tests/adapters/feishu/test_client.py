@@ -8,10 +8,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from adapters.base import DeliveryError, DirectoryProfile
 from adapters.feishu.client import FeishuClient
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import FrozenClock
-from bot.config import FeishuSettings
+from bot.core.platform import DeliveryError, DirectoryProfile
 from storage.cache import InProcessCache
 
 from .conftest import RecordingSleep

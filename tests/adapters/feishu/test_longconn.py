@@ -10,8 +10,8 @@ import pytest
 
 from adapters.feishu.longconn import LongConnection
 from adapters.feishu.payloads import PayloadError
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import FrozenClock
-from bot.config import FeishuSettings
 
 from .conftest import RecordingSleep
 from .fake_server import FakeFeishu, lark_frame

@@ -9,11 +9,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from adapters.base import DirectoryProfile
-from adapters.feishu import FeishuAdapter
+from adapters.feishu.adapter import FeishuAdapter
+from adapters.feishu.settings import FeishuSettings
 from bot.clock import FrozenClock
-from bot.config import FeishuSettings
 from bot.core import ActionPayload, Card, CardActionEvent, CardActionResult, MessageEvent, Text
+from bot.core.platform import DirectoryProfile
 from storage.cache import InProcessCache
 
 from .signed import (

@@ -1,8 +1,9 @@
-"""The one small protocol every platform package plugs into.
+"""The contracts between the core and every platform package.
 
 An adapter knows its platform and nothing of the domain: it verifies and parses inbound
 requests into neutral events, hands them to the core's `EventSink`, and delivers neutral
-outbound messages through the platform's API.
+outbound messages through the platform's API. These types live in the core so that the core
+never imports a platform package; only the app's wiring (bot/platforms.py) does.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bot.core import CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
+from bot.core.events import CardActionEvent, CardActionResult, MessageEvent
+from bot.core.messages import OutboundMessage
 
 if TYPE_CHECKING:
     from aiohttp import web
