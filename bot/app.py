@@ -19,6 +19,7 @@ from bot.http_edge import error_middleware
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
 from bot.platforms import build_adapters
+from bot.recovery import InboxRecovery
 from bot.scheduler.due_alerts import DueAlerts
 from bot.scheduler.job import SweepJob, Sweeps
 from bot.supervisor import Supervisor
@@ -43,6 +44,7 @@ class Services:
     worker: DeliveryWorker
     sweeps: Sweeps
     sweep_job: SweepJob
+    recovery: InboxRecovery
     adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
 
 
@@ -66,7 +68,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     sweeps = Sweeps(DueAlerts(db, settings, outbox))
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
-                    sweep_job=SweepJob(sweeps, clock), adapters=adapters)
+                    sweep_job=SweepJob(sweeps, clock), recovery=InboxRecovery(db, pipeline, clock),
+                    adapters=adapters)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -94,8 +97,9 @@ async def index(request: web.Request) -> web.Response:
 def create_app(services: Services, *, migrate: bool | None = None, start_worker: bool = True) -> web.Application:
     """`migrate` defaults to on for the embedded SQLite file and off for a server database.
 
-    Tests pass `start_worker=False` and drive `services.worker.run_once()` and
-    `services.sweeps.run(at)` themselves; neither the worker nor the minute sweep then runs.
+    Tests pass `start_worker=False` and drive `services.worker.run_once()`,
+    `services.sweeps.run(at)` and `services.recovery.run_once()` themselves; then neither the
+    worker, the minute sweep nor the inbox recovery loop runs.
     """
     settings = services.settings
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
@@ -116,10 +120,15 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
             services.sweep_job.start()
         for adapter in services.adapters.values():
             await adapter.start()
+        if start_worker:
+            # Finishes what a previous process acknowledged but did not complete.
+            services.recovery.start()
         log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
         yield
         log.info("tuijin stopping: draining background work")
         await services.sweep_job.stop()
+        if start_worker:
+            await services.recovery.stop()
         # Order matters: finish in-flight work (new events are refused so the platform re-sends
         # them elsewhere), let the worker deliver what that work queued while the adapters' API
         # clients are still open, and only then close the adapters.

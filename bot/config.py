@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Each platform's settings section lives with its adapter; composing them here is part of the
@@ -16,6 +16,19 @@ from adapters.feishu.settings import FeishuSettings
 from adapters.wecom.settings import WeComSettings
 
 DEFAULT_DATA_DIR = Path("data")
+
+
+class InboxSettings(BaseModel):
+    """How acknowledged events are finished after a crash: TUIJIN_INBOX__*."""
+
+    # Seconds one process owns an event it is working on; after that the recovery loop replays it.
+    lease_seconds: float = 60.0
+    # How often the recovery loop looks for acknowledged events nobody finished.
+    recovery_every_seconds: float = 15.0
+    # Attempts before an event is given up as failed (the user then gets a short apology).
+    max_attempts: int = 4
+    # First retry after about this many seconds, doubling each time.
+    retry_base_seconds: float = 5.0
 
 
 class Settings(BaseSettings):
@@ -41,6 +54,7 @@ class Settings(BaseSettings):
     dingtalk: DingTalkSettings = DingTalkSettings()
     wecom: WeComSettings = WeComSettings()
     console: ConsoleSettings = ConsoleSettings()
+    inbox: InboxSettings = InboxSettings()
 
     def resolved_database_url(self) -> str:
         """The embedded default is a SQLite file under ./data."""

@@ -20,6 +20,18 @@ class Metrics:
             "tuijin_inbound_rejected", "Requests refused at the edge", ["platform", "reason"],
             registry=self.registry,
         )
+        self.inbound_failed = Counter(
+            "tuijin_inbound_failed", "Events given up after their last attempt", ["platform", "kind"],
+            registry=self.registry,
+        )
+        self.inbound_retried = Counter(
+            "tuijin_inbound_retried", "Event attempts that failed and will be replayed", ["platform", "kind"],
+            registry=self.registry,
+        )
+        self.inbound_replayed = Counter(
+            "tuijin_inbound_replayed", "Acknowledged events replayed by the recovery loop", ["platform"],
+            registry=self.registry,
+        )
         self.commands = Counter(
             "tuijin_commands", "Commands handled", ["command", "outcome"], registry=self.registry
         )

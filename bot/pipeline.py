@@ -1,17 +1,28 @@
-"""The core's entry point: inbox, then command or card action, then outbox, in one transaction."""
+"""The core's entry point: a durable inbox, then command or card action, then outbox.
+
+An event is acknowledged only once its inbox row, holding the neutral event, has committed. The
+effect (state changes and the reply in the outbox) then commits in one transaction with the row
+turning `done`, so it happens exactly once: a crash before that commit leaves the row `received`,
+and the recovery loop (bot/recovery.py) replays it when its lease runs out.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.commands import ParseError, parse_command
 from bot.config import Settings
-from bot.core import CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
+from bot.core import CardActionEvent, CardActionResult, ConversationRef, MessageEvent, OutboundMessage, UserRef
+from bot.core.events import InboundEvent
 from bot.core.platform import SinkUnavailable
+from bot.core.serialize import event_to_dict
+from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
 from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
@@ -26,6 +37,8 @@ log = logging.getLogger(__name__)
 
 ONLY_TEXT = "目前只支持文字消息。发送「帮助」查看可用命令。"
 SORRY = "抱歉，处理这条消息时出错了，请稍后再试。"
+CLICK_FAILED = "处理失败，请稍后再点一次。"
+STALE_BUTTON = "这个按钮已失效，请重新发送命令。"
 
 
 class Pipeline:
@@ -42,47 +55,91 @@ class Pipeline:
         self.metrics = metrics
         self.directory = directory
 
-    async def _first_time(self, platform: str, tenant_key: str, event_id: str, kind: str) -> bool:
+    # The durable ack ------------------------------------------------------------------------------
+
+    async def _record(self, event: InboundEvent, kind: str) -> int | None:
+        """Store the event with its payload; the row id the first time, None for a re-delivery."""
         if not self.supervisor.accepting:
             raise SinkUnavailable("not taking new events while shutting down")
+        conv = event.conversation
+        now = self.clock.now()
         async with self.db.transaction() as session:
-            new = await InboxRepository(session).record_once(platform, tenant_key, event_id, kind, self.clock.now())
-        if new:
-            self.metrics.events.labels(platform, kind).inc()
+            row_id = await InboxRepository(session).record_once(
+                conv.platform, conv.tenant_key, event.event_id, kind, now,
+                payload=event_to_dict(event), lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds),
+            )
+        if row_id is not None:
+            self.metrics.events.labels(conv.platform, kind).inc()
         else:
-            self.metrics.duplicates.labels(platform).inc()
-            log.info("duplicate event ignored", extra={"platform": platform, "event_id": event_id})
-        return new
+            self.metrics.duplicates.labels(conv.platform).inc()
+            log.info("duplicate event ignored", extra={"platform": conv.platform, "event_id": event.event_id})
+        return row_id
 
-    # Messages -----------------------------------------------------------------------------------
+    async def _failed(self, row_id: int, event: InboundEvent, error: BaseException) -> bool:
+        """Count a failed attempt; after the last one the row is `failed` and a message gets one reply.
+
+        Returns True when the event was given up.
+        """
+        conv = event.conversation
+        kind = "message" if isinstance(event, MessageEvent) else "card_action"
+        reason = f"{type(error).__name__}: {str(error)[:200]}"
+        now = self.clock.now()
+        settings = self.settings.inbox
+        async with self.db.transaction() as session:
+            inbox = InboxRepository(session)
+            attempts = await inbox.attempts(row_id)
+            wait = jittered_backoff(attempts + 1, base=settings.retry_base_seconds, cap=300.0, floor=0.5)
+            attempts, gave_up = await inbox.record_failure(
+                row_id, reason, now, max_attempts=settings.max_attempts, retry_at=now + timedelta(seconds=wait)
+            )
+            if gave_up and isinstance(event, MessageEvent):
+                sorry = OutboundMessage(conversation=conv, text=SORRY, reply_to=event.message_id,
+                                        idempotency_key=self._reply_key(conv, event.event_id))
+                await self.outbox.enqueue(session, sorry, tenant_id=None, at=now)
+        log.error("inbound event failed", exc_info=error,
+                  extra={"platform": conv.platform, "event_id": event.event_id, "attempt": attempts,
+                         "given_up": gave_up})
+        if gave_up:
+            self.metrics.inbound_failed.labels(conv.platform, kind).inc()
+        else:
+            self.metrics.inbound_retried.labels(conv.platform, kind).inc()
+        return gave_up
+
+    async def _sync_directory(self, conversation: ConversationRef, people: Iterable[UserRef]) -> None:
+        """Directory facts are a nicety: a lookup or upsert failure never costs the command."""
+        if self.directory is None:
+            return
+        try:
+            await self.directory.sync(conversation, people)
+        except Exception:
+            log.warning("directory sync failed; going on without it", exc_info=True,
+                        extra={"platform": conversation.platform})
+
+    # Messages -------------------------------------------------------------------------------------
 
     async def accept_message(self, event: MessageEvent) -> bool:
-        conv = event.conversation
         if not event.addressed:
             # Group chatter not meant for the bot: not ours to answer or to store.
             return False
-        if not await self._first_time(conv.platform, conv.tenant_key, event.event_id, "message"):
+        row_id = await self._record(event, "message")
+        if row_id is None:
             return False
-        self.supervisor.spawn(self.process_message(event), name=f"message:{event.event_id}")
+        self.supervisor.spawn(self.run_message(row_id, event), name=f"message:{event.event_id}")
         return True
 
-    async def process_message(self, event: MessageEvent) -> None:
-        if self.directory is not None:
-            await self.directory.sync(event.conversation, (event.sender, *event.mentions))
+    async def run_message(self, row_id: int, event: MessageEvent) -> None:
+        """One attempt at a stored message: its effect commits together with the row turning done."""
+        await self._sync_directory(event.conversation, (event.sender, *event.mentions))
         try:
             async with self.db.transaction() as session:
+                if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
+                    return
                 scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
                                          clock=self.clock, mentions=event.mentions)
                 reply = await self._answer_message(event, scope)
                 await self._send_reply(scope, event, reply)
-        except Exception:
-            log.exception("message handling failed", extra={"event_id": event.event_id})
-            async with self.db.transaction() as session:
-                message = OutboundMessage(conversation=event.conversation, text=SORRY, reply_to=event.message_id,
-                                          idempotency_key=self._reply_key(event.conversation.platform,
-                                                                          event.conversation.tenant_key,
-                                                                          event.event_id))
-                await self.outbox.enqueue(session, message, tenant_id=None, at=self.clock.now())
+        except Exception as error:
+            await self._failed(row_id, event, error)
         self.outbox.wake()
 
     async def _answer_message(self, event: MessageEvent, scope: Scope) -> Reply:
@@ -112,14 +169,14 @@ class Pipeline:
         return reply
 
     @staticmethod
-    def _reply_key(platform: str, tenant_key: str, event_id: str) -> str:
-        return f"reply:{platform}:{tenant_key}:{event_id}"
+    def _reply_key(conv: ConversationRef, event_id: str) -> str:
+        return f"reply:{conv.platform}:{conv.tenant_key}:{event_id}"
 
     async def _send_reply(self, scope: Scope, event: MessageEvent, reply: Reply) -> None:
         conv = event.conversation
         message = OutboundMessage(
             conversation=conv, text=reply.text, card=reply.card, reply_to=event.message_id,
-            idempotency_key=self._reply_key(conv.platform, conv.tenant_key, event.event_id),
+            idempotency_key=self._reply_key(conv, event.event_id),
         )
         await self.outbox.enqueue(scope.session, message, tenant_id=scope.tenant.id, at=self.clock.now(),
                                   task_code=reply.task_code)
@@ -128,38 +185,53 @@ class Pipeline:
 
     async def accept_card_action(self, event: CardActionEvent) -> CardActionResult:
         started = time.perf_counter()
-        conv = event.conversation
         try:
             if event.action is None:
-                return CardActionResult("这个按钮已失效，请重新发送命令。", "warning")
-            if not await self._first_time(conv.platform, conv.tenant_key, event.event_id, "card_action"):
+                return CardActionResult(STALE_BUTTON, "warning")
+            row_id = await self._record(event, "card_action")
+            if row_id is None:
                 return CardActionResult("已处理，请勿重复点击。", "info")
-            work = self.supervisor.spawn(self.process_card_action(event), name=f"action:{event.event_id}")
+            work = self.supervisor.spawn(self.run_card_action(row_id, event), name=f"action:{event.event_id}")
             try:
                 reply = await asyncio.wait_for(asyncio.shield(work), self.settings.card_inline_budget)
             except TimeoutError:
                 self.supervisor.spawn(self._update_later(work, event), name=f"late-update:{event.event_id}")
                 return CardActionResult("正在处理，稍后更新卡片。", "info")
+            if reply is None:
+                return CardActionResult(CLICK_FAILED, "error")
             return CardActionResult(reply.toast or "已处理", reply.toast_kind, reply.card)
         finally:
-            self.metrics.card_action_seconds.labels(conv.platform).observe(time.perf_counter() - started)
+            self.metrics.card_action_seconds.labels(event.conversation.platform).observe(
+                time.perf_counter() - started
+            )
 
-    async def process_card_action(self, event: CardActionEvent) -> Reply:
-        assert event.action is not None
-        handler = self.router.find_action(event.action.act)
-        if handler is None:
-            return Reply(toast="这个按钮已失效，请重新发送命令。", toast_kind="warning")
-        if self.directory is not None:
-            await self.directory.sync(event.conversation, (event.operator,))
+    async def run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
+        """One attempt at a stored click; None when it failed or another process had already done it."""
         action = event.action
-        async with self.db.transaction() as session:
-            scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
-                                     clock=self.clock)
-            return await self._guarded(f"action:{action.act}", scope, lambda: handler(action, scope))
+        if action is None:
+            return None
+        handler = self.router.find_action(action.act)
+        if handler is not None:
+            await self._sync_directory(event.conversation, (event.operator,))
+        try:
+            async with self.db.transaction() as session:
+                if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
+                    return None
+                if handler is None:
+                    return Reply(toast=STALE_BUTTON, toast_kind="warning")
+                scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
+                                         clock=self.clock)
+                return await self._guarded(f"action:{action.act}", scope, lambda: handler(action, scope))
+        except Exception as error:
+            await self._failed(row_id, event, error)
+            return None
 
-    async def _update_later(self, work: asyncio.Task[Reply], event: CardActionEvent) -> None:
-        reply = await work
-        if reply.card is None or event.message_id is None:
+    async def _update_later(self, work: asyncio.Task[Reply | None], event: CardActionEvent) -> None:
+        await self.update_card_later(await work, event)
+
+    async def update_card_later(self, reply: Reply | None, event: CardActionEvent) -> None:
+        """The clicked card, updated through the outbox when the inline answer could not carry it."""
+        if reply is None or reply.card is None or event.message_id is None:
             return
         async with self.db.transaction() as session:
             message = OutboundMessage(

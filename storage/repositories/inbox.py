@@ -1,14 +1,24 @@
-"""The inbox: each inbound event recorded once per (platform, tenant, event id)."""
+"""The inbox: each inbound event recorded once per (platform, tenant, event id), with its payload.
+
+A row is `received` until its effect commits (`done`) or it is given up (`failed`). The row holds
+the neutral event, so whatever was acknowledged can be replayed after a crash; `lease_until` says
+until when one process owns the work, so replicas and the recovery loop never replay it together.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from storage.tables import InboxEvent
 from storage.upsert import insert_for
+
+RECEIVED, DONE, FAILED = "received", "done", "failed"
+MAX_EVENT_ID = 191
 
 
 class InboxRepository:
@@ -16,17 +26,86 @@ class InboxRepository:
         self.session = session
 
     async def record_once(
-        self, platform: str, tenant_key: str, event_id: str, kind: str, at: datetime
-    ) -> bool:
-        """True when this is the first time the event is seen."""
+        self, platform: str, tenant_key: str, event_id: str, kind: str, at: datetime, *,
+        payload: dict[str, Any] | None = None, lease_until: datetime | None = None,
+    ) -> int | None:
+        """The new row's id the first time the event is seen; None when it was seen before."""
         stmt = (
             insert_for(self.session, InboxEvent)
-            .values(platform=platform, tenant_key=tenant_key, event_id=event_id[:191], kind=kind,
-                    received_at=at)
+            .values(platform=platform, tenant_key=tenant_key, event_id=event_id[:MAX_EVENT_ID], kind=kind,
+                    received_at=at, status=RECEIVED, payload=payload, attempts=0, lease_until=lease_until)
             .on_conflict_do_nothing(index_elements=["platform", "tenant_key", "event_id"])
+            .returning(InboxEvent.id)
         )
         result = await self.session.execute(stmt)
+        row = result.first()
+        return int(row[0]) if row is not None else None
+
+    async def take_for_effect(self, row_id: int, at: datetime) -> bool:
+        """Mark the row done inside the transaction that applies its effect.
+
+        Run it first in that transaction: on PostgreSQL the update holds the row lock until commit,
+        so a concurrent replay waits and then finds the row done; a rollback makes it `received` again.
+        False means another process finished it already and the caller must apply nothing.
+        """
+        result = await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == row_id, InboxEvent.status == RECEIVED)  # type: ignore[arg-type]
+            .values(status=DONE, processed_at=at, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def record_failure(
+        self, row_id: int, error: str, at: datetime, *, max_attempts: int, retry_at: datetime
+    ) -> tuple[int, bool]:
+        """Count a failed attempt: (attempts so far, whether the row is now given up as failed)."""
+        row = await self.session.get(InboxEvent, row_id, with_for_update=True)
+        if row is None or row.status != RECEIVED:
+            return 0, False
+        row.attempts += 1
+        row.last_error = error[:500]
+        if row.attempts >= max_attempts:
+            row.status, row.processed_at, row.lease_until = FAILED, at, None
+            return row.attempts, True
+        row.lease_until = retry_at
+        return row.attempts, False
+
+    async def attempts(self, row_id: int) -> int:
+        row = await self.session.get(InboxEvent, row_id)
+        return row.attempts if row is not None else 0
+
+    async def claim_unfinished(self, now: datetime, *, limit: int, lease: timedelta) -> list[InboxEvent]:
+        """Rows acknowledged but not finished whose lease ran out, leased to the caller for `lease`.
+
+        PostgreSQL skips rows another replica is claiming; SQLite has one writer, so the guarded
+        update alone is enough there.
+        """
+        query = (
+            select(InboxEvent)
+            .where(
+                InboxEvent.status == RECEIVED,
+                col(InboxEvent.payload).is_not(None),
+                or_(col(InboxEvent.lease_until).is_(None), col(InboxEvent.lease_until) <= now),
+            )
+            .order_by(col(InboxEvent.id))
+            .limit(limit)
+        )
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list((await self.session.execute(query)).scalars().all())
+        claimed: list[InboxEvent] = []
+        for row in rows:
+            won = await self.session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == row.id, InboxEvent.status == RECEIVED)  # type: ignore[arg-type]
+                .where(or_(col(InboxEvent.lease_until).is_(None), col(InboxEvent.lease_until) <= now))
+                .values(lease_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if won.rowcount:  # type: ignore[attr-defined]
+                claimed.append(row)
+        return claimed
 
     async def mark(self, platform: str, tenant_key: str, event_id: str, status: str, at: datetime) -> None:
         await self.session.execute(
@@ -34,7 +113,11 @@ class InboxRepository:
             .where(
                 InboxEvent.platform == platform,  # type: ignore[arg-type]
                 InboxEvent.tenant_key == tenant_key,  # type: ignore[arg-type]
-                InboxEvent.event_id == event_id[:191],  # type: ignore[arg-type]
+                InboxEvent.event_id == event_id[:MAX_EVENT_ID],  # type: ignore[arg-type]
             )
             .values(status=status, processed_at=at)
         )
+
+    async def counts_by_status(self) -> dict[str, int]:
+        result = await self.session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
+        return {status: int(count) for status, count in result.all()}

@@ -20,7 +20,7 @@ LEASE = timedelta(minutes=5)
 
 async def _record(db: Database, platform: str, tenant_key: str, event_id: str) -> bool:
     async with db.transaction() as session:
-        return await InboxRepository(session).record_once(platform, tenant_key, event_id, "message", NOW)
+        return await InboxRepository(session).record_once(platform, tenant_key, event_id, "message", NOW) is not None
 
 
 async def test_record_once_is_true_then_false(any_db: Database) -> None:
