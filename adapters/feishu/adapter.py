@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,7 +15,7 @@ from aiohttp import web
 
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.longconn import LongConnection
-from adapters.feishu.payloads import MESSAGE_RECEIVE, Ignored, is_legacy_card_callback, parse_payload
+from adapters.feishu.payloads import Ignored, is_legacy_card_callback, parse_payload
 from adapters.feishu.render import image_sources_to_upload, render_card, render_text
 from adapters.feishu.settings import FeishuSettings
 from adapters.feishu.webhook import FeishuWebhook
@@ -28,6 +30,9 @@ logger = logging.getLogger(__name__)
 MAX_UUID = 50
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_KEY_TTL = 30 * 24 * 3600
+# How long start-up waits for the bot's identity before going on and resolving it in the background.
+IDENTITY_WAIT_SECONDS = 3.0
+IDENTITY_RETRY_SECONDS = 30.0
 
 ImageFetcher = Callable[[str], Awaitable[bytes]]
 
@@ -70,6 +75,7 @@ class FeishuAdapter:
         self._http: httpx.AsyncClient | None = None
         self._bot_open_id: str | None = None
         self._longconn: LongConnection | None = None
+        self._identity_task: asyncio.Task[None] | None = None
         self.webhook = FeishuWebhook(settings, self.handle_plain_payload, clock)
 
     @property
@@ -83,11 +89,22 @@ class FeishuAdapter:
             self.webhook.setup_routes(app)
 
     async def start(self) -> None:
+        # Nothing network-bound may run before an event is acknowledged, so the bot's own identity
+        # (to tell its mention from others') is resolved here and kept; until it is known, the
+        # parser takes a group message's mention of some bot as ours.
+        self._identity_task = asyncio.create_task(self._resolve_identity(), name="feishu-identity")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._identity_task), IDENTITY_WAIT_SECONDS)
         if self._settings.mode == "longconn":
             self._longconn = LongConnection(self._settings, self.handle_plain_payload, self._clock)
             await self._longconn.start()
 
     async def stop(self) -> None:
+        if self._identity_task is not None:
+            self._identity_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._identity_task
+            self._identity_task = None
         if self._longconn is not None:
             await self._longconn.stop()
             self._longconn = None
@@ -97,19 +114,21 @@ class FeishuAdapter:
         if self._client is not None:
             await self._client.close()
 
-    async def _bot_id(self) -> str | None:
-        # The client caches it; None (API down) still parses: the leading group mention is ours.
-        if self._bot_open_id is None:
-            self._bot_open_id = await self.client.bot_open_id()
-        return self._bot_open_id
+    async def _resolve_identity(self) -> None:
+        while self._bot_open_id is None:
+            try:
+                self._bot_open_id = await self.client.bot_open_id()
+            except Exception:
+                logger.warning("feishu bot identity lookup failed; retrying", exc_info=True)
+            if self._bot_open_id is None:
+                await asyncio.sleep(IDENTITY_RETRY_SECONDS)
 
     async def handle_plain_payload(self, payload: dict[str, Any]) -> dict[str, Any] | None:
         """The shared path after verification/decryption (webhook and long connection).
 
         Returns the card-callback response body, or None; raises PayloadError when malformed.
         """
-        bot_open_id = await self._bot_id() if _is_message(payload) else None
-        event = parse_payload(payload, bot_open_id=bot_open_id, received_at=self._clock.now())
+        event = parse_payload(payload, bot_open_id=self._bot_open_id, received_at=self._clock.now())
         if isinstance(event, Ignored):
             logger.info("feishu event ignored", extra={"event_type": event.event_type})
             return None
@@ -185,8 +204,3 @@ class FeishuAdapter:
         response = await self._http.get(url)
         response.raise_for_status()
         return response.content
-
-
-def _is_message(payload: dict[str, Any]) -> bool:
-    header = payload.get("header")
-    return isinstance(header, dict) and header.get("event_type") == MESSAGE_RECEIVE

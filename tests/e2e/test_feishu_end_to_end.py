@@ -133,11 +133,13 @@ async def test_a_click_by_someone_unrelated_is_refused_and_changes_nothing(feish
 
 async def test_a_forged_signature_is_refused_before_anything_happens(feishu_app: FeishuE2E) -> None:
     app = feishu_app
+    # Start-up looked up the bot's own identity; the forged event must add nothing to that.
+    requests_before, tokens_before = list(app.fake.requests), app.fake.tokens_issued
     response = await app.post(app.message(), sign_with="not-the-encrypt-key")
 
     assert response.status == 401
     await settle(app.services)
-    assert app.fake.requests == [] and app.fake.tokens_issued == 0  # nothing reached Feishu at all
+    assert app.fake.requests == requests_before and app.fake.tokens_issued == tokens_before
     assert app.sent() == []
     assert await app.tasks() == []
     assert await app.rows("SELECT id FROM inbox_event") == []
@@ -221,6 +223,7 @@ async def test_an_unknown_event_type_is_acknowledged_and_ignored(feishu_app: Fei
 
 async def test_url_verification_echoes_the_challenge(feishu_app: FeishuE2E) -> None:
     app = feishu_app
+    requests_before = list(app.fake.requests)  # start-up's identity lookup
     challenge = {"challenge": "ajls384kdjx98XX", "token": VERIFICATION_TOKEN, "type": "url_verification"}
     # Feishu sends it encrypted and unsigned when an encrypt key is set.
     response = await app.client.post("/webhooks/feishu", data=encrypted_body(challenge, ENCRYPT_KEY),
@@ -232,7 +235,7 @@ async def test_url_verification_echoes_the_challenge(feishu_app: FeishuE2E) -> N
     response = await app.client.post("/webhooks/feishu", data=encrypted_body(forged, ENCRYPT_KEY),
                                      headers={"Content-Type": "application/json"})
     assert response.status == 401
-    assert app.fake.requests == []
+    assert app.fake.requests == requests_before
 
 
 # 9 ------------------------------------------------------------------------------------------------

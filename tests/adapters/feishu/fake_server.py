@@ -62,6 +62,8 @@ class FakeFeishu:
         # Knobs.
         self.token_expire = 7200
         self.contact_denied = False
+        # Seconds the contact API takes to answer: a slow directory widens the ack-to-effect window.
+        self.contact_delay = 0.0
         self.users: dict[str, dict[str, Any]] = {}
         self.departments: dict[str, str] = {}
         self.bot_open_id = "ou_bot"
@@ -218,6 +220,8 @@ class FakeFeishu:
         return web.json_response({"code": 0, "msg": "success", "data": {"image_key": image_key}})
 
     async def _user(self, request: web.Request) -> web.Response:
+        if self.contact_delay:
+            await asyncio.sleep(self.contact_delay)
         if self.contact_denied:
             return web.json_response({
                 "code": 99991672,
