@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,9 +41,12 @@ class ConsoleTranscript:
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _subscribers: dict[str, set[asyncio.Queue[ConsoleMessage | None]]] = field(default_factory=dict)
+    # Message ids become event ids, which the inbox keeps for good: a restarted console must never
+    # hand out an id an earlier run used, or its messages would be dropped as re-deliveries.
+    _run: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
     def new_id(self) -> str:
-        return f"cm_{next(self._ids)}"
+        return f"cm_{self._run}_{next(self._ids)}"
 
     def append(self, message: ConsoleMessage) -> ConsoleMessage:
         message.seq = next(self._seq)

@@ -96,10 +96,13 @@ class Server:
         subprocess.run([TUIJIN, *args], cwd=self.workdir, env=self.env, check=True, capture_output=True,
                        timeout=120)
 
-    async def start(self) -> None:
+    def spawn(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([TUIJIN, "serve", "--port", str(self.port)], cwd=self.workdir,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            return subprocess.Popen([TUIJIN, "serve", "--port", str(self.port)], cwd=self.workdir,
+                                    env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    async def start(self) -> None:
+        self.process = self.spawn()
         deadline = time.monotonic() + 60
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
