@@ -18,6 +18,21 @@ from adapters.wecom.settings import WeComSettings
 DEFAULT_DATA_DIR = Path("data")
 
 
+class DeliverySettings(BaseModel):
+    """How outgoing messages are sent and retried: TUIJIN_DELIVERY__*."""
+
+    # A message still failing after this many hours is given up (kept as dead, logged, counted).
+    max_age_hours: float = 24.0
+    # One send may take this long before it counts as failed (and is retried).
+    send_timeout_seconds: float = 30.0
+    # Sends in flight at once, across all conversations.
+    concurrency: int = 16
+    # Claimed rows held at most, across all conversations.
+    batch: int = 100
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 300.0
+
+
 class InboxSettings(BaseModel):
     """How acknowledged events are finished after a crash: TUIJIN_INBOX__*."""
 
@@ -55,6 +70,7 @@ class Settings(BaseSettings):
     wecom: WeComSettings = WeComSettings()
     console: ConsoleSettings = ConsoleSettings()
     inbox: InboxSettings = InboxSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     def resolved_database_url(self) -> str:
         """The embedded default is a SQLite file under ./data."""

@@ -46,6 +46,10 @@ class Metrics:
         self.outbox_pending = Gauge(
             "tuijin_outbox_pending", "Messages waiting in the outbox", registry=self.registry
         )
+        self.sweep_failures = Counter(
+            "tuijin_sweep_failures", "Scheduled sweeps that failed in part or whole", ["sweep"],
+            registry=self.registry,
+        )
         self.card_action_seconds = Histogram(
             "tuijin_card_action_seconds", "Time to answer a card click", ["platform"], registry=self.registry
         )

@@ -24,7 +24,10 @@ from storage.cache import Cache
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+# A call retries in-process only briefly; anything longer is the outbox's job, whose schedule
+# (capped backoff, the platform's reset hint as a floor) survives restarts and frees the lane.
+MAX_ATTEMPTS = 3
+IN_PROCESS_WAIT_CAP = 5.0
 # Feishu hands out a fresh token only when the current one has less than this left.
 TOKEN_REFRESH_MARGIN = 30 * 60
 PROFILE_TTL = 60 * 60
@@ -285,9 +288,11 @@ class FeishuClient:
                                          retryable=False, status=status, code=code)
                 else:
                     return body
-            if attempt < MAX_ATTEMPTS:
+            if attempt < MAX_ATTEMPTS and retry_after is not None and retry_after <= IN_PROCESS_WAIT_CAP:
                 await self._sleep(retry_after)
-        raise FeishuApiError(f"feishu {method} {path}: gave up after {MAX_ATTEMPTS} attempts",
+                continue
+            break
+        raise FeishuApiError(f"feishu {method} {path}: not answered after {attempt} attempts",
                              retryable=True, retry_after=retry_after)
 
 
@@ -342,4 +347,4 @@ def _profile_from_json(raw: str) -> DirectoryProfile:
 
 
 def _backoff(attempt: int, rng: random.Random) -> float:
-    return jittered_backoff(attempt, base=0.5, cap=30.0, rng=rng)
+    return jittered_backoff(attempt, base=0.5, cap=IN_PROCESS_WAIT_CAP, rng=rng)

@@ -1,14 +1,24 @@
-"""The delivery worker: claims due outbox rows and hands them to their platform's adapter."""
+"""The delivery worker: claims due outbox rows and sends them, one lane per conversation.
+
+Each conversation (platform, tenant, chat) is a lane: its messages go out in order, one at a
+time, while other lanes go on in parallel, so a chat that is rate-limited, slow or hanging never
+holds up another. Every send has a timeout. A failure that may pass (timeouts, 5xx, 429, a cache
+outage, anything unexpected) is retried on a capped, jittered backoff with the platform's reset
+hint as a floor; only a permanent platform error, or a message older than the configured age,
+is given up, kept as `dead` with the reason, logged and counted.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.config import DeliverySettings
 from bot.core.platform import DeliveryError, PlatformAdapter
 from bot.core.serialize import message_from_dict
 from bot.delivery.backoff import jittered_backoff
@@ -20,28 +30,40 @@ from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=2)
+LaneKey = tuple[str, str, str]
 # An idle worker refreshes the pending gauge this often rather than on every poll.
 GAUGE_EVERY = timedelta(seconds=15)
+
+
+def lane_of(row: OutboxMessage) -> LaneKey:
+    return (row.platform, row.tenant_key, row.chat_id)
 
 
 class DeliveryWorker:
     def __init__(
         self, db: Database, outbox: Outbox, adapters: Mapping[str, PlatformAdapter], clock: Clock,
-        metrics: Metrics, *, batch: int = 20, poll_seconds: float = 1.0, rng: random.Random | None = None,
+        metrics: Metrics, settings: DeliverySettings | None = None, *, poll_seconds: float = 1.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
         self.adapters = adapters
         self.clock = clock
         self.metrics = metrics
-        self.batch = batch
+        self.settings = settings or DeliverySettings()
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
+        self._queues: dict[LaneKey, deque[OutboxMessage]] = {}
+        self._lanes: dict[LaneKey, asyncio.Task[None]] = {}
+        self._sending = asyncio.Semaphore(self.settings.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._gauge_at: datetime | None = None
         self._stopping = asyncio.Event()
+
+    @property
+    def lease(self) -> timedelta:
+        # Long enough that a lane gets through what it claimed before another replica may take it.
+        return timedelta(seconds=self.settings.send_timeout_seconds * 4 + 60)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
@@ -55,61 +77,108 @@ class DeliveryWorker:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                delivered = await self.run_once()
+                claimed = await self._claim_and_dispatch()
             except Exception:
                 log.exception("delivery round failed")
-                delivered = 0
-            if delivered == 0 and not self._stopping.is_set():
+                claimed = 0
+            if claimed == 0 and not self._stopping.is_set():
                 await self.outbox.wait(self.poll_seconds)
+        # Last round at shutdown: send what is due, then wait for the lanes to finish.
         await self.run_once()
 
     async def run_once(self) -> int:
-        """Deliver what is due now; returns how many rows were attempted."""
+        """Claim what is due now and wait until every lane is through; returns how many were claimed."""
+        claimed = await self._claim_and_dispatch()
+        while self._lanes:
+            await asyncio.gather(*list(self._lanes.values()), return_exceptions=True)
+        return claimed
+
+    async def _claim_and_dispatch(self) -> int:
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            rows = await OutboxRepository(session).claim_due(now, limit=self.batch, lease=LEASE)
+        # Room left: never hold more claimed rows in memory than a few rounds of sends.
+        room = self.settings.batch - sum(len(q) for q in self._queues.values())
+        rows: list[OutboxMessage] = []
+        if room > 0:
+            async with self.db.transaction() as session:
+                rows = await OutboxRepository(session).claim_due(
+                    now, limit=room, lease=self.lease, platforms=list(self.adapters)
+                )
         for row in rows:
-            await self._deliver(row)
+            self._queues.setdefault(lane_of(row), deque()).append(row)
+        for key in list(self._queues):
+            if key not in self._lanes:
+                self._lanes[key] = asyncio.create_task(self._drain_lane(key), name=f"lane:{key[0]}:{key[2]}")
         if rows or self._gauge_stale(now):
-            async with self.db.session() as session:
-                counts = await OutboxRepository(session).counts_by_status()
-            self.metrics.outbox_pending.set(counts.get("pending", 0))
-            self._gauge_at = now
+            await self._housekeeping(now)
         return len(rows)
 
-    def _gauge_stale(self, now: datetime) -> bool:
-        return self._gauge_at is None or now - self._gauge_at >= GAUGE_EVERY
+    async def _drain_lane(self, key: LaneKey) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                row = queue.popleft()
+                retry_at = await self._deliver(row)
+                if retry_at is not None and queue:
+                    # The chat is failing: give the rest back, due with the failed one, in order.
+                    rest = [r.id for r in queue if r.id is not None]
+                    queue.clear()
+                    async with self.db.transaction() as session:
+                        await OutboxRepository(session).release(rest, retry_at)
+        except Exception:
+            log.exception("delivery lane failed", extra={"platform": key[0]})
+        finally:
+            self._lanes.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage) -> datetime | None:
+        """Send one row; returns when it is due again if it will be retried, else None."""
         assert row.id is not None
-        adapter = self.adapters.get(row.platform)
-        if adapter is None:
-            await self._give_up(row, f"no adapter for platform {row.platform}")
-            return
+        adapter = self.adapters[row.platform]
         try:
             message = message_from_dict(row.payload)
-            receipt = await adapter.deliver(message)
+        except (KeyError, TypeError, ValueError) as error:
+            await self._give_up(row, f"unreadable payload: {type(error).__name__}")
+            return None
+        try:
+            async with self._sending:
+                receipt = await asyncio.wait_for(adapter.deliver(message), self.settings.send_timeout_seconds)
         except DeliveryError as error:
-            if not error.retryable or row.attempts >= MAX_ATTEMPTS:
+            if not error.retryable:
                 await self._give_up(row, error.reason)
-                return
-            wait = error.retry_after or jittered_backoff(row.attempts, base=1.0, cap=300.0, floor=0.5, rng=self.rng)
-            async with self.db.transaction() as session:
-                await OutboxRepository(session).mark_retry(
-                    row.id, error.reason, self.clock.now() + timedelta(seconds=wait)
-                )
-            self.metrics.retried.labels(row.platform).inc()
-            log.warning("delivery will be retried", extra={"outbox_id": row.id, "platform": row.platform,
-                                                            "attempt": row.attempts, "wait_s": round(wait, 2),
-                                                            "reason": error.reason})
-            return
+                return None
+            return await self._retry(row, error.reason, error.retry_after)
+        except TimeoutError:
+            return await self._retry(row, f"no answer within {self.settings.send_timeout_seconds:g}s", None)
         except Exception as error:
-            log.exception("delivery crashed", extra={"outbox_id": row.id, "platform": row.platform})
-            await self._give_up(row, f"unexpected {type(error).__name__}")
-            return
+            # A cache or network failure on our side, or an adapter bug: never lose the message for it.
+            log.warning("delivery raised unexpectedly; will retry", exc_info=True,
+                        extra={"outbox_id": row.id, "platform": row.platform})
+            return await self._retry(row, f"unexpected {type(error).__name__}", None)
         async with self.db.transaction() as session:
             await OutboxRepository(session).mark_sent(row.id, receipt.platform_message_id, self.clock.now())
         self.metrics.sent.labels(row.platform).inc()
+        return None
+
+    async def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> datetime | None:
+        assert row.id is not None
+        now = self.clock.now()
+        age = now - row.created_at
+        if age >= timedelta(hours=self.settings.max_age_hours):
+            await self._give_up(row, f"still failing after {age}: {reason}")
+            return None
+        wait = jittered_backoff(row.attempts, base=self.settings.backoff_base_seconds,
+                                cap=self.settings.backoff_cap_seconds, floor=0.5, rng=self.rng)
+        # The platform's reset hint is a floor: retrying sooner only earns another 429.
+        wait = max(wait, retry_after or 0.0)
+        retry_at = now + timedelta(seconds=wait)
+        async with self.db.transaction() as session:
+            await OutboxRepository(session).mark_retry(row.id, reason, retry_at)
+        self.metrics.retried.labels(row.platform).inc()
+        log.warning("delivery will be retried", extra={"outbox_id": row.id, "platform": row.platform,
+                                                        "attempt": row.attempts, "wait_s": round(wait, 2),
+                                                        "reason": reason})
+        return retry_at
 
     async def _give_up(self, row: OutboxMessage, reason: str) -> None:
         assert row.id is not None
@@ -118,3 +187,18 @@ class DeliveryWorker:
         self.metrics.dead.labels(row.platform).inc()
         log.error("delivery given up; the message stays in the outbox as dead",
                   extra={"outbox_id": row.id, "platform": row.platform, "reason": reason})
+
+    def _gauge_stale(self, now: datetime) -> bool:
+        return self._gauge_at is None or now - self._gauge_at >= GAUGE_EVERY
+
+    async def _housekeeping(self, now: datetime) -> None:
+        async with self.db.transaction() as session:
+            outbox = OutboxRepository(session)
+            expired = await outbox.expire_unsendable(
+                now, timedelta(hours=self.settings.max_age_hours), list(self.adapters)
+            )
+            counts = await outbox.counts_by_status()
+        if expired:
+            log.error("messages for platforms nobody serves were given up", extra={"count": expired})
+        self.metrics.outbox_pending.set(counts.get("pending", 0))
+        self._gauge_at = now

@@ -6,13 +6,16 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import FrozenClock
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, FrozenClock
 from bot.config import Settings
 from bot.core import ConversationRef, OutboundMessage
 from bot.delivery.outbox import Outbox
 from bot.engine.people import mention
 from bot.engine.task_views import TaskViewBuilder
 from bot.presentation.task_cards import task_card
+from bot.scheduler.errors import SweepIncomplete
 from bot.scheduler.working_time import is_working_time
 from storage.db import Database
 from storage.repositories import DirectoryRepository, DispatchRepository, TaskRepository, TenantRepository
@@ -25,43 +28,62 @@ DUE_SOON_KIND, OVERDUE_KIND = "due_soon", "overdue"
 
 
 class DueAlerts:
-    def __init__(self, db: Database, settings: Settings, outbox: Outbox) -> None:
+    def __init__(self, db: Database, settings: Settings, outbox: Outbox, clock: Clock) -> None:
         self.db = db
         self.settings = settings
         self.outbox = outbox
+        self.clock = clock
 
     async def run(self, at: datetime) -> int:
-        """Queue the reminders due at instant `at`; returns how many were queued."""
-        queued = 0
-        async with self.db.transaction() as session:
-            for tenant in await TenantRepository(session).all():
-                assert tenant.id is not None
-                tasks = TaskRepository(session, tenant.id)
-                directory = DirectoryRepository(session, tenant.id)
-                chats: dict[int, Chat | None] = {}
-                due: list[tuple[Task, Chat, str, str]] = []
-                for task in await tasks.open_due_by(at + DUE_SOON):
-                    if task.chat_id is None:
-                        continue
-                    if task.chat_id not in chats:
-                        chats[task.chat_id] = await directory.chat(task.chat_id)
-                    chat = chats[task.chat_id]
-                    reminder = self._reminder(task, chat, at) if chat is not None else None
-                    if chat is not None and reminder is not None:
-                        due.append((task, chat, *reminder))
-                claims = DispatchRepository(session)
-                taken = await claims.already_claimed((kind, f"task:{t.id}", period) for t, _, kind, period in due)
-                for task, chat, kind, period in due:
-                    if (kind, f"task:{task.id}", period) in taken:
-                        continue
-                    if not await claims.claim(kind, f"task:{task.id}", period, at):
-                        continue
-                    message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
-                    await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=at, task_code=task.code)
-                    queued += 1
+        """Queue the reminders due at instant `at`; returns how many were queued.
+
+        Each tenant is its own transaction: one tenant's bad row never rolls back the others'.
+        """
+        async with self.db.session() as session:
+            tenants = await TenantRepository(session).all()
+        queued = failed = 0
+        for tenant in tenants:
+            try:
+                async with self.db.transaction() as session:
+                    queued += await self._run_tenant(session, tenant, at)
+            except Exception:
+                failed += 1
+                log.exception("due reminders failed for a tenant", extra={"tenant_id": tenant.id})
         if queued:
             log.info("due reminders queued", extra={"count": queued})
             self.outbox.wake()
+        if failed:
+            raise SweepIncomplete(f"{failed} of {len(tenants)} tenants failed")
+        return queued
+
+    async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime) -> int:
+        assert tenant.id is not None
+        tasks = TaskRepository(session, tenant.id)
+        directory = DirectoryRepository(session, tenant.id)
+        chats: dict[int, Chat | None] = {}
+        due: list[tuple[Task, Chat, str, str]] = []
+        for task in await tasks.open_due_by(at + DUE_SOON):
+            if task.chat_id is None:
+                continue
+            if task.chat_id not in chats:
+                chats[task.chat_id] = await directory.chat(task.chat_id)
+            chat = chats[task.chat_id]
+            reminder = self._reminder(task, chat, at) if chat is not None else None
+            if chat is not None and reminder is not None:
+                due.append((task, chat, *reminder))
+        claims = DispatchRepository(session)
+        taken = await claims.already_claimed((kind, f"task:{t.id}", period) for t, _, kind, period in due)
+        # A replay of a past or future instant (tuijin tick --at) is sent now, not at that instant.
+        send_at = self.clock.now()
+        queued = 0
+        for task, chat, kind, period in due:
+            if (kind, f"task:{task.id}", period) in taken:
+                continue
+            if not await claims.claim(kind, f"task:{task.id}", period, at):
+                continue
+            message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
+            await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=send_at, task_code=task.code)
+            queued += 1
         return queued
 
     def _reminder(self, task: Task, chat: Chat, at: datetime) -> tuple[str, str] | None:

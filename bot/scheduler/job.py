@@ -4,24 +4,43 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
-from bot.scheduler.due_alerts import DueAlerts
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 
-class Sweeps:
-    """Every scheduled sweep, run for one instant; `tuijin tick` and the minute job share it."""
+class Sweep(Protocol):
+    async def run(self, at: datetime) -> int:
+        """Do what is due at `at`; returns how many pushes (or rows) it handled."""
+        ...
 
-    def __init__(self, due_alerts: DueAlerts) -> None:
-        self.due_alerts = due_alerts
+
+class Sweeps:
+    """Every scheduled sweep, run for one instant; `tuijin tick` and the minute job share it.
+
+    Each sweep runs on its own: one that fails is logged and counted, and the others still run.
+    """
+
+    def __init__(self, metrics: Metrics, **sweeps: Sweep) -> None:
+        self.metrics = metrics
+        self.sweeps = sweeps
 
     async def run(self, at: datetime) -> dict[str, int]:
-        return {"due_alerts": await self.due_alerts.run(at)}
+        done: dict[str, int] = {}
+        for name, sweep in self.sweeps.items():
+            try:
+                done[name] = await sweep.run(at)
+            except Exception:
+                self.metrics.sweep_failures.labels(name).inc()
+                log.exception("scheduled sweep failed", extra={"sweep": name})
+                done[name] = -1
+        return done
 
 
 class SweepJob:

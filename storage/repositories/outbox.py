@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,30 +37,60 @@ class OutboxRepository:
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxMessage]:
-        """Claim due rows by pushing their next attempt past the lease, so no replica takes them twice."""
-        result = await self.session.execute(
-            select(OutboxMessage)
+    async def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None
+    ) -> list[OutboxMessage]:
+        """Claim due rows, each leased until `now + lease`, oldest first.
+
+        PostgreSQL skips rows another replica is claiming at the same moment (FOR UPDATE SKIP
+        LOCKED); SQLite has one writer. `platforms` limits the claim to what this process can send.
+        """
+        due = (
+            select(OutboxMessage.id)
             .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
             .order_by(col(OutboxMessage.id))
             .limit(limit)
         )
-        claimed: list[OutboxMessage] = []
-        for row in result.scalars().all():
-            won = await self.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row.id,  # type: ignore[arg-type]
-                    OutboxMessage.status == PENDING,  # type: ignore[arg-type]
-                    OutboxMessage.next_attempt_at == row.next_attempt_at,  # type: ignore[arg-type]
-                )
-                .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if won.rowcount:  # type: ignore[attr-defined]
-                await self.session.refresh(row)
-                claimed.append(row)
-        return claimed
+        if platforms is not None:
+            due = due.where(col(OutboxMessage.platform).in_(list(platforms)))
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT): PostgreSQL may run such a
+        # subquery more than once and claim past the limit. The selected rows stay locked until commit.
+        ids = list((await self.session.execute(due)).scalars().all())
+        if not ids:
+            return []
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(ids))
+            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)  # type: ignore[arg-type]
+            .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(result.scalars().all(), key=lambda row: row.id or 0)
+
+    async def release(self, message_ids: Collection[int], at: datetime) -> None:
+        """Give claimed rows back, due again at `at` (their lane stopped before reaching them)."""
+        if not message_ids:
+            return
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(message_ids)), OutboxMessage.status == PENDING)  # type: ignore[arg-type]
+            .values(next_attempt_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def expire_unsendable(self, now: datetime, max_age: timedelta, platforms: Collection[str]) -> int:
+        """Rows no running process can send (their platform is not configured), once too old, are dead."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.created_at < now - max_age)  # type: ignore[arg-type]
+            .where(col(OutboxMessage.platform).not_in(list(platforms)))
+            .values(status=DEAD, last_error="no adapter configured for this platform")
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def mark_sent(self, message_id: int, platform_message_id: str | None, at: datetime) -> None:
         await self.session.execute(

@@ -1,0 +1,5 @@
+"""How a sweep says it did only part of its work."""
+
+
+class SweepIncomplete(Exception):
+    """Some tenants or chats failed (each was logged); the rest of the sweep went through."""
