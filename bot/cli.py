@@ -57,15 +57,23 @@ def _instant(text: str, timezone: str) -> datetime:
 
 
 async def _tick(settings: Settings, at: datetime) -> dict[str, int]:
-    """Run every sweep as of `at`, then deliver what they queued. Twice for one instant sends nothing twice."""
+    """Run every sweep as of `at`, then deliver what they queued. Twice for one instant sends nothing twice.
+
+    No adapter is started: `tick` only sends, and a second long connection would take events away
+    from the running server. What only the server itself can show (the console) is left to it.
+    """
+    from bot.delivery.worker import DeliveryWorker
+
     services = build_services(settings)
     try:
         if services.db.is_sqlite:
             await services.db.upgrade()
-        for adapter in services.adapters.values():
-            await adapter.start()
         queued = await services.sweeps.run(at)
-        while await services.worker.run_once():
+        senders = {name: adapter for name, adapter in services.adapters.items()
+                   if not getattr(adapter, "local_only", False)}
+        worker = DeliveryWorker(services.db, services.outbox, senders, services.clock, services.metrics,
+                                settings.delivery)
+        while await worker.run_once():
             pass
         return queued
     finally:

@@ -15,6 +15,8 @@ __all__ = ["TENANT_KEY", "ConsoleAdapter"]
 
 class ConsoleAdapter:
     platform = "console"
+    # Its chats live in this process's memory: only the serving process can deliver to them.
+    local_only = True
 
     def __init__(self, sink: EventSink, clock: Clock, directory: ConsoleDirectory | None = None) -> None:
         self.sink = sink
