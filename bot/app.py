@@ -51,6 +51,10 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 
 
+class SchemaBehind(RuntimeError):
+    """The database lacks migrations this code needs; serving would fail on every event."""
+
+
 def build_services(settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
                    cache: Cache | None = None) -> Services:
     clock = clock or SystemClock()
@@ -79,8 +83,16 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     checks = {"database": await services.db.ping(), "cache": await services.cache.ping()}
+    checks["schema"] = checks["database"] and await _schema_current(services)
     status = 200 if all(checks.values()) else 503
     return web.json_response({"status": "ok" if status == 200 else "unavailable", "checks": checks}, status=status)
+
+
+async def _schema_current(services: Services) -> bool:
+    try:
+        return await services.db.schema_is_current()
+    except Exception:
+        return False
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -115,6 +127,8 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if should_migrate:
             await services.db.upgrade()
+        elif not await services.db.schema_is_current():
+            raise SchemaBehind("the database schema is behind this version: run `tuijin db upgrade` first")
         if start_worker:
             services.worker.start()
             services.sweep_job.start()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.app import build_services, create_app
+from bot.app import SchemaBehind, build_services, create_app
 from bot.config import Settings
 from bot.logs import configure_logging
 
@@ -36,7 +36,11 @@ def _serve(settings: Settings, *, demo: bool) -> int:
         # Called by aiohttp once the socket is bound, so the line means "ready for requests".
         print(f"Tuijin 推进 listening on http://{settings.host}:{settings.port}  (console: /console)", flush=True)
 
-    web.run_app(app, host=settings.host, port=settings.port, print=announce, shutdown_timeout=10)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=announce, shutdown_timeout=10)
+    except SchemaBehind as behind:
+        print(f"tuijin: {behind}", file=sys.stderr)
+        return 1
     return 0
 
 

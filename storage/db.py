@@ -9,6 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -25,6 +27,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _run_upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -53,7 +63,9 @@ class Database:
             engine_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         elif schema:
             connect_args["server_settings"] = {"search_path": schema}
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args, **engine_args)
+        # hide_parameters: a failing statement's log line must not carry user text (task titles, names).
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args,
+                                                       hide_parameters=True, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -72,6 +84,12 @@ class Database:
     async def upgrade(self, revision: str = "head") -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(_run_upgrade, revision)
+
+    async def schema_is_current(self) -> bool:
+        """Whether the database has every migration this code expects."""
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(_current_revision)
+        return current == head_revision()
 
     async def ping(self) -> bool:
         try:

@@ -11,7 +11,7 @@ async def test_healthz_and_readyz(aiohttp_client, sqlite_db, clock):
     assert (await client.get("/healthz")).status == 200
     ready = await client.get("/readyz")
     assert ready.status == 200
-    assert (await ready.json())["checks"] == {"database": True, "cache": True}
+    assert (await ready.json())["checks"] == {"database": True, "cache": True, "schema": True}
 
 
 async def test_readyz_reports_unreachable_database(aiohttp_client, sqlite_db, clock):

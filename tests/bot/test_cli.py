@@ -53,7 +53,7 @@ def test_demo_serves_the_seed_project_and_stops_cleanly(tmp_path):
         assert process.stdout is not None
         assert "listening on" in process.stdout.readline()
         assert _get(f"http://127.0.0.1:{port}/healthz") == {"status": "ok"}
-        assert _get(f"http://127.0.0.1:{port}/readyz")["checks"] == {"database": True, "cache": True}
+        assert _get(f"http://127.0.0.1:{port}/readyz")["checks"] == {"database": True, "cache": True, "schema": True}
         html = urllib.request.urlopen(f"http://127.0.0.1:{port}/console", timeout=5).read().decode()
         assert "推进" in html
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/console/api/events?chat_id=oc_q4promo",
