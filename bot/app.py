@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -96,7 +97,13 @@ async def _schema_current(services: Services) -> bool:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICES].metrics.render()
+    services = request.app[SERVICES]
+    token = services.settings.metrics_token.get_secret_value()
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return web.json_response({"error": "unauthorized"}, status=401)
+    body = services.metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

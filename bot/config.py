@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Each platform's settings section lives with its adapter; composing them here is part of the
@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Seconds a card click may take before we answer with a holding toast and update later.
     card_inline_budget: float = 2.5
+    # When set, /metrics answers only requests carrying `Authorization: Bearer <token>`.
+    metrics_token: SecretStr = SecretStr("")
 
     feishu: FeishuSettings = FeishuSettings()
     dingtalk: DingTalkSettings = DingTalkSettings()

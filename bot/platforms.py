@@ -12,9 +12,30 @@ from storage.cache import Cache
 log = logging.getLogger(__name__)
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def platforms_configured(settings: Settings) -> list[str]:
+    configured = []
+    if settings.feishu.enabled or settings.feishu.app_id:
+        configured.append("feishu")
+    if settings.dingtalk.enabled:
+        configured.append("dingtalk")
+    if settings.wecom.enabled:
+        configured.append("wecom")
+    return configured
+
+
+def console_enabled(settings: Settings) -> bool:
+    """Explicit TUIJIN_CONSOLE__ENABLED wins; otherwise only a loopback server with no platform serves it."""
+    if settings.console.enabled is not None:
+        return settings.console.enabled
+    return not platforms_configured(settings) and settings.host in LOOPBACK_HOSTS
+
+
 def build_adapters(settings: Settings, *, sink: EventSink, cache: Cache, clock: Clock) -> dict[str, PlatformAdapter]:
     adapters: dict[str, PlatformAdapter] = {}
-    if settings.console.enabled:
+    if console_enabled(settings):
         from adapters.console.adapter import ConsoleAdapter
 
         adapters["console"] = ConsoleAdapter(sink, clock)

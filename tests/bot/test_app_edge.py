@@ -57,3 +57,28 @@ async def test_the_running_app_schedules_the_minute_sweep(aiohttp_client, sqlite
     job = client.app[SERVICES].sweep_job._scheduler.get_job("sweeps")
     assert job is not None and job.trigger.interval.total_seconds() == 60
     assert (job.max_instances, job.coalesce) == (1, True)
+
+
+async def test_metrics_can_require_a_bearer_token(aiohttp_client, sqlite_db, clock):
+    from pydantic import SecretStr
+
+    client, _ = await start_app(aiohttp_client, sqlite_db, clock, metrics_token=SecretStr("s3cret-token"))
+    assert (await client.get("/metrics")).status == 401
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status == 401
+    ok = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    assert ok.status == 200 and "tuijin_inbound_events" in await ok.text()
+
+
+async def test_the_console_is_served_only_where_it_cannot_be_reached_by_accident(aiohttp_client, sqlite_db, clock):
+    cases = [
+        ({}, 200),  # nothing configured, loopback: the newcomer's console
+        ({"host": "0.0.0.0"}, 404),  # reachable from elsewhere: off unless asked for
+        ({"feishu": {"app_id": "cli_x", "app_secret": "s"}}, 404),  # a real platform is configured
+        ({"host": "0.0.0.0", "console": {"enabled": True}}, 200),  # explicitly asked for
+    ]
+    for settings, status in cases:
+        client, _ = await start_app(aiohttp_client, sqlite_db, clock, **settings)
+        assert (await client.get("/console")).status == status, settings
+        api = await client.post("/console/api/messages", json={"chat_id": "oc_q4promo", "user_id": "u_zhangmin",
+                                                               "text": "帮助"})
+        assert api.status == (202 if status == 200 else 404), settings
