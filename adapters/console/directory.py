@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.core import UserRef
-from bot.core.mentions import mention_token
+from bot.core.mentions import mention_token, neutralize_typed_tokens
 
 TENANT_KEY = "console"
 BOT_ID = "tuijin_bot"
@@ -78,4 +78,4 @@ class ConsoleDirectory:
                     return mention_token(person.id) + word[len(person.name):]
             return match.group(0)
 
-        return _MENTION.sub(replace, text).strip(), tuple(mentions)
+        return _MENTION.sub(replace, neutralize_typed_tokens(text)).strip(), tuple(mentions)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
-from bot.core.mentions import mention_token
+from bot.core.mentions import mention_token, neutralize_typed_tokens
 
 PLATFORM = "feishu"
 MESSAGE_RECEIVE = "im.message.receive_v1"
@@ -194,7 +194,7 @@ def _text_and_mentions(
         content = json.loads(_str(message, "content", "event.message."))
     except ValueError:
         raise PayloadError("event.message.content is not JSON") from None
-    raw_text = _content_text(content)
+    raw_text = neutralize_typed_tokens(_content_text(content))
     raw_mentions = message.get("mentions") or []
     if not isinstance(raw_mentions, list):
         raise PayloadError("event.message.mentions must be a list")

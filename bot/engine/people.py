@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.commands import PersonRef
-from bot.core.mentions import mention_token
+from bot.core.mentions import EVERYONE_IDS, mention_token
 from bot.engine.errors import DomainError
 from storage.repositories import DirectoryRepository
 from storage.tables import User
@@ -18,6 +18,9 @@ class PeopleResolver:
 
     async def resolve(self, person: PersonRef) -> User:
         if person.user_id is not None:
+            # Only a mention the platform's event carried names a person; anything else is text.
+            if person.user_id in EVERYONE_IDS or person.user_id not in self.mention_names:
+                raise DomainError("这里要 @ 一位具体的成员（在输入框里输入 @ 再选人），不能 @所有人。")
             return await self.directory.ensure_user(person.user_id, self.mention_names.get(person.user_id))
         name = (person.name or "").strip()
         matches = await self.directory.users_named(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,17 +37,24 @@ class TaskRepository:
         await self.session.flush()
         return task
 
-    async def by_code(self, code: str) -> Task | None:
-        result = await self.session.execute(
-            select(Task).where(Task.tenant_id == self.tenant_id, Task.code == code.upper())
-        )
-        return result.scalar_one_or_none()
+    async def by_code(self, code: str, *, lock: bool = False) -> Task | None:
+        """`lock`: the decision rule for anything people race on (status changes, roll-up, codes).
 
-    async def by_id(self, task_id: int) -> Task | None:
-        result = await self.session.execute(
-            select(Task).where(Task.tenant_id == self.tenant_id, Task.id == task_id)
-        )
-        return result.scalar_one_or_none()
+        The row stays locked (SELECT … FOR UPDATE) until the transaction ends and is read fresh, so
+        a second press waits for the first and then sees its outcome. SQLite runs one writer at a
+        time through a single pooled connection (storage/db.py), which gives the same guarantee.
+        """
+        return await self._one(select(Task).where(Task.tenant_id == self.tenant_id, Task.code == code.upper()), lock)
+
+    async def by_id(self, task_id: int, *, lock: bool = False) -> Task | None:
+        return await self._one(select(Task).where(Task.tenant_id == self.tenant_id, Task.id == task_id), lock)
+
+    async def _one(self, query: Any, lock: bool) -> Task | None:
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        result = await self.session.execute(query)
+        task: Task | None = result.scalar_one_or_none()
+        return task
 
     async def by_ids(self, task_ids: Sequence[int]) -> dict[int, Task]:
         if not task_ids:

@@ -21,7 +21,8 @@ async def service_for(session, clock):
     chat = await directory.ensure_chat("oc_1", name="项目群")
     people = {uid: await directory.ensure_user(uid, name)
               for uid, name in [("u_a", "张敏"), ("u_b", "赵磊"), ("u_c", "陈静"), ("u_d", "李娜")]}
-    resolver = PeopleResolver(directory, {})
+    # As if every test command @-mentioned these four: the resolver trusts only the event's mentions.
+    resolver = PeopleResolver(directory, {uid: user.name for uid, user in people.items()})
     return TaskService(session, tenant, clock, people=resolver, timezone="Asia/Shanghai"), chat, people
 
 
