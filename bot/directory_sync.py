@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.core import ConversationRef, UserRef
 from bot.core.platform import DirectoryProfile, PlatformAdapter
 from storage.cache import Cache
+from storage.conflicts import CONFLICT_ATTEMPTS, is_transient_conflict
 from storage.db import Database
 from storage.repositories import DirectoryRepository, TenantRepository
 
@@ -49,18 +50,31 @@ class DirectorySync:
                 await self._apply(conversation, profile)
 
     async def _apply(self, conversation: ConversationRef, profile: DirectoryProfile) -> None:
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                await self._apply_once(conversation, profile)
+                return
+            except Exception as error:
+                if attempt == CONFLICT_ATTEMPTS or not is_transient_conflict(error):
+                    raise
+
+    async def _apply_once(self, conversation: ConversationRef, profile: DirectoryProfile) -> None:
         async with self.db.transaction() as session:
             tenant = await TenantRepository(session).ensure(
                 conversation.platform, conversation.tenant_key, code_prefix=self.settings.task_code_prefix
             )
             assert tenant.id is not None
             directory = DirectoryRepository(session, tenant.id)
-            user = await directory.ensure_user(profile.user_id, profile.name)
+            # Department first, then people in id order: every first contact locks in the same order.
             department = None
             if profile.department_names:
                 department = await directory.ensure_department(
                     profile.department_names[0],
                     platform_department_id=profile.department_ids[0] if profile.department_ids else None,
                 )
-            leader = await directory.ensure_user(profile.leader_user_id) if profile.leader_user_id else None
+            people = sorted({profile.user_id, *([profile.leader_user_id] if profile.leader_user_id else [])})
+            ensured = {uid: await directory.ensure_user(uid, profile.name if uid == profile.user_id else None)
+                       for uid in people}
+            user = ensured[profile.user_id]
+            leader = ensured[profile.leader_user_id] if profile.leader_user_id else None
             await directory.record_directory_sync(user, department=department, leader=leader, at=self.clock.now())

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.clock import Clock
@@ -30,6 +31,7 @@ from bot.metrics import Metrics
 from bot.router import Reply, Router
 from bot.scope import Scope, open_scope
 from bot.supervisor import Supervisor
+from storage.conflicts import CONFLICT_ATTEMPTS, is_transient_conflict
 from storage.db import Database
 from storage.repositories import InboxRepository
 
@@ -130,16 +132,21 @@ class Pipeline:
     async def run_message(self, row_id: int, event: MessageEvent) -> None:
         """One attempt at a stored message: its effect commits together with the row turning done."""
         await self._sync_directory(event.conversation, (event.sender, *event.mentions))
-        try:
-            async with self.db.transaction() as session:
-                if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
-                    return
-                scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
-                                         clock=self.clock, mentions=event.mentions)
-                reply = await self._answer_message(event, scope)
-                await self._send_reply(scope, event, reply)
-        except Exception as error:
-            await self._failed(row_id, event, error)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                async with self.db.transaction() as session:
+                    if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
+                        return
+                    scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
+                                             clock=self.clock, mentions=event.mentions)
+                    reply = await self._answer_message(event, scope)
+                    await self._send_reply(scope, event, reply)
+                break
+            except Exception as error:
+                if attempt < CONFLICT_ATTEMPTS and is_transient_conflict(error):
+                    continue  # lost a race (deadlock): the whole transaction runs again at once
+                await self._failed(row_id, event, error)
+                break
         self.outbox.wake()
 
     async def _answer_message(self, event: MessageEvent, scope: Scope) -> Reply:
@@ -213,18 +220,22 @@ class Pipeline:
         handler = self.router.find_action(action.act)
         if handler is not None:
             await self._sync_directory(event.conversation, (event.operator,))
-        try:
-            async with self.db.transaction() as session:
-                if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
-                    return None
-                if handler is None:
-                    return Reply(toast=STALE_BUTTON, toast_kind="warning")
-                scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
-                                         clock=self.clock)
-                return await self._guarded(f"action:{action.act}", scope, lambda: handler(action, scope))
-        except Exception as error:
-            await self._failed(row_id, event, error)
-            return None
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                async with self.db.transaction() as session:
+                    if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
+                        return None
+                    if handler is None:
+                        return Reply(toast=STALE_BUTTON, toast_kind="warning")
+                    scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
+                                             clock=self.clock)
+                    return await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
+            except Exception as error:
+                if attempt < CONFLICT_ATTEMPTS and is_transient_conflict(error):
+                    continue
+                await self._failed(row_id, event, error)
+                return None
+        return None
 
     async def _update_later(self, work: asyncio.Task[Reply | None], event: CardActionEvent) -> None:
         await self.update_card_later(await work, event)

@@ -48,9 +48,12 @@ async def open_scope(
         conversation.chat_id, name=conversation.chat_name, chat_type=conversation.chat_type,
         timezone=settings.timezone,
     )
-    user = await directory.ensure_user(actor.user_id, actor.name)
-    for mentioned in mentions:
-        await directory.ensure_user(mentioned.user_id, mentioned.name)
+    # Everyone in one order (by platform id), so two events naming the same people in different
+    # orders cannot deadlock on their user rows.
+    names = {m.user_id: m.name for m in mentions}
+    names[actor.user_id] = actor.name
+    users = {uid: await directory.ensure_user(uid, names[uid]) for uid in sorted(names)}
+    user = users[actor.user_id]
     timezone = chat.timezone or settings.timezone
     workday_end = settings.workday_end
     if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):

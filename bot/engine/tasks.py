@@ -11,10 +11,12 @@ from bot.clock import Clock
 from bot.commands import NewSubtask, NewTask, PersonRef
 from bot.engine.errors import DomainError
 from bot.engine.people import PeopleResolver
+from bot.engine.policy import Actor, TaskAction, TaskParties, ids, may, refusal
 from bot.engine.task_views import TaskViewBuilder, display_name
+from bot.engine.transitions import transition
 from bot.engine.views import TaskView
 from storage.repositories import DirectoryRepository, TaskRepository
-from storage.tables import CLOSED_STATUSES, Chat, Task, Tenant, User
+from storage.tables import CLOSED_STATUSES, OPEN_STATUSES, Chat, Task, Tenant, User
 
 ROLE_COLLABORATOR, ROLE_CONSULTED, ROLE_INFORMED = "collaborator", "consulted", "informed"
 
@@ -39,8 +41,8 @@ class TaskService:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    async def _require(self, code: str) -> Task:
-        task = await self.tasks.by_code(code)
+    async def _require(self, code: str, *, lock: bool = False) -> Task:
+        task = await self.tasks.by_code(code, lock=lock)
         if task is None:
             raise _not_found(code)
         return task
@@ -77,10 +79,11 @@ class TaskService:
         return await self.views.build(task)
 
     async def create_subtask(self, cmd: NewSubtask, *, actor: User, chat: Chat) -> TaskView:
-        parent = await self._require(cmd.parent_code)
+        # Locked: sibling codes (-01, -02 …) are handed out one creation at a time.
+        parent = await self._require(cmd.parent_code, lock=True)
         if parent.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {parent.code} 已{parent.status[1:]}，不能再添加子任务。")
-        self._check_may_update(parent, actor, await self._ancestors(parent), "添加子任务")
+        await self._check(parent, actor, TaskAction.UPDATE)
         owner = await self.people.resolve(cmd.owner) if cmd.owner else None
         if owner is None and parent.owner_id is not None:
             owner = await self.directory.user(parent.owner_id)
@@ -113,10 +116,10 @@ class TaskService:
         return await self.views.build(task)
 
     async def assign(self, code: str, assignee_ref: PersonRef, *, actor: User) -> TaskView:
-        task = await self._require(code)
+        task = await self._require(code, lock=True)
         if task.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再指派。")
-        self._check_may_update(task, actor, await self._ancestors(task), "指派")
+        await self._check(task, actor, TaskAction.UPDATE)
         assignee = await self.people.resolve(assignee_ref)
         if assignee.id == task.owner_id:
             return await self.views.build(task)
@@ -126,14 +129,13 @@ class TaskService:
         return await self.views.build(task)
 
     async def report_progress(self, code: str, percent: int, note: str, *, actor: User) -> TaskView:
-        task = await self._require(code)
+        task = await self._require(code, lock=True)
         if task.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {task.code} 已{task.status[1:]}，无需再更新进度。")
-        self._check_may_update(task, actor, await self._ancestors(task), "更新进度", allow_collaborators=True,
-                               collaborator_ids=await self._collaborator_ids(task))
+        await self._check(task, actor, TaskAction.REPORT_PROGRESS)
         task.progress = percent
         if task.status == "待启动" and percent > 0:
-            task.status = "进行中"
+            transition(task, "进行中", allowed_from=("待启动",))
         task.updated_at = self._now()
         await self._record(task, actor, "progress", f"进度 {percent}%" + (f"：{note}" if note else ""))
         await self._roll_up_from(task)
@@ -141,17 +143,17 @@ class TaskService:
 
     async def complete(self, code: str, *, actor: User) -> tuple[TaskView, bool]:
         """Mark a task done; pressing twice changes nothing the second time."""
-        task = await self._require(code)
+        task = await self._require(code, lock=True)
         if task.status == "已完成":
             return await self.views.build(task), False
         if task.status == "已取消":
             raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
-        self._check_may_update(task, actor, await self._ancestors(task), "标记完成")
+        await self._check(task, actor, TaskAction.COMPLETE)
         open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED_STATUSES]
         if open_children:
             codes = "、".join(c.code for c in open_children[:5])
             raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
-        task.status = "已完成"
+        transition(task, "已完成", allowed_from=OPEN_STATUSES)
         task.progress = 100
         task.completed_at = self._now()
         task.updated_at = self._now()
@@ -159,8 +161,10 @@ class TaskService:
         await self._roll_up_from(task)
         return await self.views.build(task), True
 
-    async def view(self, code: str, *, with_timeline: bool = True) -> TaskView:
-        return await self.views.build(await self._require(code), with_children=True, with_timeline=with_timeline)
+    async def view(self, code: str, *, actor: User, chat: Chat, with_timeline: bool = True) -> TaskView:
+        task = await self._require(code)
+        await self._check(task, actor, TaskAction.VIEW, chat=chat)
+        return await self.views.build(task, with_children=True, with_timeline=with_timeline)
 
     async def list_chat(self, chat: Chat) -> list[TaskView]:
         return await self.views.build_many(await self.tasks.in_chat(chat.id or 0))
@@ -171,9 +175,6 @@ class TaskService:
     async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> None:
         for user in await self.people.resolve_all(people):
             await self.tasks.add_member(task.id or 0, user.id or 0, role)
-
-    async def _collaborator_ids(self, task: Task) -> set[int]:
-        return {m.user_id for m in await self.tasks.members(task.id or 0) if m.role == ROLE_COLLABORATOR}
 
     async def _record(self, task: Task, actor: User | None, kind: str, detail: str) -> None:
         await self.tasks.record(task.id or 0, kind, detail, actor_id=actor.id if actor else None, at=self._now())
@@ -189,21 +190,27 @@ class TaskService:
             current = parent
         return chain
 
-    def _check_may_update(
-        self, task: Task, actor: User, ancestors: list[Task], what: str, *,
-        allow_collaborators: bool = False, collaborator_ids: set[int] | None = None,
-    ) -> None:
-        allowed = {task.owner_id, task.initiator_id, task.approver_id}
-        for ancestor in ancestors:
-            allowed |= {ancestor.owner_id, ancestor.initiator_id, ancestor.approver_id}
-        if allow_collaborators and collaborator_ids:
-            allowed |= collaborator_ids
-        if actor.id not in allowed:
-            raise DomainError(f"只有负责人、发起人或审批人可以{what}（任务 {task.code}）。")
+    async def _parties(self, task: Task) -> TaskParties:
+        members = await self.tasks.members(task.id or 0)
+        ancestors = await self._ancestors(task)
+        return TaskParties(
+            owner_id=task.owner_id, initiator_id=task.initiator_id, approver_id=task.approver_id,
+            chat_id=task.chat_id,
+            collaborator_ids=ids(m.user_id for m in members if m.role == ROLE_COLLABORATOR),
+            watcher_ids=ids(m.user_id for m in members if m.role != ROLE_COLLABORATOR),
+            ancestor_ids=ids(i for a in ancestors for i in (a.owner_id, a.initiator_id, a.approver_id)),
+        )
+
+    async def _check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None) -> None:
+        who = Actor(user_id=actor.id or 0, chat_id=chat.id if chat is not None else None)
+        if not may(who, action, await self._parties(task)):
+            raise DomainError(refusal(action, task.code))
 
     async def _roll_up_from(self, task: Task) -> None:
         if task.parent_id is not None:
-            parent = await self.tasks.by_id(task.parent_id)
+            # Locked before its children are read: concurrent reports on siblings roll up in turn,
+            # each seeing the other's committed value, so the parent ends at the true mean.
+            parent = await self.tasks.by_id(task.parent_id, lock=True)
             if parent is not None:
                 await self._roll_up(parent)
 
@@ -213,6 +220,6 @@ class TaskService:
         if children and parent.status not in CLOSED_STATUSES:
             parent.progress = round(sum(c.progress for c in children) / len(children))
             if parent.status == "待启动" and any(c.status != "待启动" for c in children):
-                parent.status = "进行中"
+                transition(parent, "进行中", allowed_from=("待启动",))
             parent.updated_at = self._now()
         await self._roll_up_from(parent)

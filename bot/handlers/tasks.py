@@ -68,7 +68,8 @@ async def complete(command: CompleteTask, scope: Scope) -> Reply:
 
 @router.command(ShowTask)
 async def show(command: ShowTask, scope: Scope) -> Reply:
-    return Reply(card=task_detail_card(await scope.tasks.view(command.code)), task_code=command.code)
+    view = await scope.tasks.view(command.code, actor=scope.user, chat=scope.chat)
+    return Reply(card=task_detail_card(view), task_code=command.code)
 
 
 @router.command(ListChatTasks)
@@ -98,5 +99,5 @@ async def press_done(action: ActionPayload, scope: Scope) -> Reply:
 
 @router.action("task.detail")
 async def press_detail(action: ActionPayload, scope: Scope) -> Reply:
-    view = await scope.tasks.view(action.ref)
+    view = await scope.tasks.view(action.ref, actor=scope.user, chat=scope.chat)
     return Reply(card=task_detail_card(view), task_code=view.code, toast="任务详情", toast_kind="info")

@@ -53,13 +53,13 @@ async def test_progress_rolls_up_and_done_needs_children_done(any_db, clock):
         b = await tasks.create_subtask(NewSubtask(root.code, "B", owner=PersonRef(user_id="u_c")),
                                        actor=people["u_a"], chat=chat)
         await tasks.report_progress(a.code, 70, "海报初稿已完成", actor=people["u_b"])
-        view = await tasks.view(root.code)
+        view = await tasks.view(root.code, actor=people["u_a"], chat=chat)
         assert (view.progress, view.status) == (35, "进行中")
         with pytest.raises(DomainError, match="子任务未完成"):
             await tasks.complete(root.code, actor=people["u_a"])
         await tasks.complete(a.code, actor=people["u_b"])
         await tasks.complete(b.code, actor=people["u_c"])
-        assert (await tasks.view(root.code)).progress == 100
+        assert (await tasks.view(root.code, actor=people["u_a"], chat=chat)).progress == 100
         done, changed = await tasks.complete(root.code, actor=people["u_a"])
         again, changed_again = await tasks.complete(root.code, actor=people["u_a"])
     assert done.status == "已完成" and changed and not changed_again and again.status == "已完成"
@@ -69,8 +69,8 @@ async def test_progress_rolls_up_and_done_needs_children_done(any_db, clock):
 
 async def _timeline(db, clock, code):
     async with db.session() as session:
-        tasks, _, _ = await service_for(session, clock)
-        return (await tasks.view(code)).timeline
+        tasks, chat, people = await service_for(session, clock)
+        return (await tasks.view(code, actor=people["u_a"], chat=chat)).timeline
 
 
 async def test_only_the_people_on_the_task_may_change_it(any_db, clock):
@@ -118,7 +118,7 @@ async def test_health_follows_the_clock(any_db, clock):
         later = await tasks.create(new_task("不急"), actor=people["u_a"], chat=chat)
         assert (soon.health, later.health) == ("即将到期", "正常")
         clock.advance(timedelta(hours=6))
-        assert (await tasks.view(soon.code)).health == "延期"
+        assert (await tasks.view(soon.code, actor=people["u_a"], chat=chat)).health == "延期"
         listed = {v.code: v.health for v in await tasks.list_chat(chat)}
         assert listed == {soon.code: "延期", later.code: "正常"}
         mine = await tasks.list_involving(people["u_a"])
