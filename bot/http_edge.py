@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.core.platform import SinkUnavailable
+from bot.core.platform import InvalidEvent, SinkUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ async def error_middleware(
         raise
     except SinkUnavailable:
         return web.json_response({"error": "shutting down"}, status=503)
+    except InvalidEvent as invalid:
+        return web.json_response({"error": str(invalid)}, status=400)
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return web.json_response({"error": "internal error"}, status=500)

@@ -27,6 +27,7 @@ from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
 from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
+from bot.limits import check_event, text_problem
 from bot.metrics import Metrics
 from bot.router import Reply, Router
 from bot.scope import Scope, open_scope
@@ -60,9 +61,13 @@ class Pipeline:
     # The durable ack ------------------------------------------------------------------------------
 
     async def _record(self, event: InboundEvent, kind: str) -> int | None:
-        """Store the event with its payload; the row id the first time, None for a re-delivery."""
+        """Store the event with its payload; the row id the first time, None for a re-delivery.
+
+        Raises InvalidEvent (the adapter answers 400) for ids no platform sends.
+        """
         if not self.supervisor.accepting:
             raise SinkUnavailable("not taking new events while shutting down")
+        check_event(event)
         conv = event.conversation
         now = self.clock.now()
         async with self.db.transaction() as session:
@@ -152,6 +157,9 @@ class Pipeline:
     async def _answer_message(self, event: MessageEvent, scope: Scope) -> Reply:
         if event.message_type != "text":
             return Reply(text=ONLY_TEXT)
+        problem = text_problem(event.text)
+        if problem is not None:
+            return Reply(text=problem)
         command = parse_command(event.text, scope.parse_context())
         if isinstance(command, ParseError):
             self.metrics.commands.labels("parse_error", command.kind).inc()

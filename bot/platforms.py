@@ -42,5 +42,5 @@ def build_adapters(settings: Settings, *, sink: EventSink, cache: Cache, clock: 
     if settings.feishu.enabled or settings.feishu.app_id:
         from adapters.feishu.adapter import FeishuAdapter
 
-        adapters["feishu"] = FeishuAdapter(settings.feishu, sink, cache, clock)
+        adapters["feishu"] = FeishuAdapter(settings.feishu, sink, cache, clock, max_body_bytes=settings.max_body_bytes)
     return adapters

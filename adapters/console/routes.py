@@ -14,6 +14,7 @@ from adapters.console.directory import BOT_ID, BOT_NAME, TENANT_KEY
 from adapters.console.render import render_card
 from adapters.console.transcript import ConsoleMessage
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
+from bot.limits import parse_json_object
 
 if TYPE_CHECKING:
     from adapters.console.adapter import ConsoleAdapter
@@ -27,11 +28,8 @@ def _bad(message: str, status: int = 400) -> web.Response:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad("body must be JSON")
-    if not isinstance(body, dict):
+    body = parse_json_object(await request.read())
+    if body is None:
         return _bad("body must be a JSON object")
     return body
 

@@ -18,7 +18,7 @@ from adapters.feishu.longconn import LongConnection
 from adapters.feishu.payloads import Ignored, is_legacy_card_callback, parse_payload
 from adapters.feishu.render import image_sources_to_upload, render_card, render_text
 from adapters.feishu.settings import FeishuSettings
-from adapters.feishu.webhook import FeishuWebhook
+from adapters.feishu.webhook import MAX_BODY_BYTES, FeishuWebhook
 from bot.clock import Clock
 from bot.core import Card, CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
 from bot.core.platform import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
@@ -65,6 +65,7 @@ class FeishuAdapter:
         client: FeishuClient | None = None,
         *,
         fetch_image: ImageFetcher | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._settings = settings
         self._sink = sink
@@ -76,7 +77,7 @@ class FeishuAdapter:
         self._bot_open_id: str | None = None
         self._longconn: LongConnection | None = None
         self._identity_task: asyncio.Task[None] | None = None
-        self.webhook = FeishuWebhook(settings, self.handle_plain_payload, clock)
+        self.webhook = FeishuWebhook(settings, self.handle_plain_payload, clock, max_body_bytes=max_body_bytes)
 
     @property
     def client(self) -> FeishuClient:

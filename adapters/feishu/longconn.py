@@ -34,6 +34,7 @@ from adapters.feishu.frames import (
 from adapters.feishu.payloads import PayloadError
 from adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock
+from bot.core.platform import InvalidEvent
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class LongConnection:
                 if result is not None:
                     body = json.dumps(result, ensure_ascii=False).encode("utf-8")
                     response["data"] = base64.b64encode(body).decode("ascii")
-            except PayloadError as exc:
+            except (PayloadError, InvalidEvent) as exc:
                 # A malformed payload will not improve on re-delivery: acknowledge and drop it.
                 log.warning("feishu long connection payload rejected (type %s, trace %s): %s",
                             frame.type, frame.trace_id, exc)

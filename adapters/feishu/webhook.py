@@ -32,7 +32,8 @@ from adapters.feishu.payloads import (
 from adapters.feishu.settings import FeishuSettings
 from adapters.feishu.signature import SignatureError, verify_legacy_card_request, verify_request
 from bot.clock import Clock
-from bot.core.platform import SinkUnavailable
+from bot.core.platform import InvalidEvent, SinkUnavailable
+from bot.limits import parse_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class FeishuWebhook:
         except SinkUnavailable:
             # Feishu re-sends on a non-2xx answer, to us after the restart or to another replica.
             return _json({"error": "shutting down"}, status=503)
+        except InvalidEvent as invalid:
+            return _json({"error": str(invalid)}, status=400)
         except Exception:
             logger.error("feishu webhook failed", exc_info=True)
             return _json({"error": "internal error"}, status=500)
@@ -97,11 +100,8 @@ class FeishuWebhook:
         body = await self._read(request)
         if body is None:
             return _json({"error": "request body too large"}, status=413)
-        try:
-            outer = json.loads(body)
-        except ValueError:
-            return _json({"error": "body is not valid JSON"}, status=400)
-        if not isinstance(outer, dict):
+        outer = parse_json_object(body)
+        if outer is None:
             return _json({"error": "body is not a JSON object"}, status=400)
 
         encrypt_key = self._settings.encrypt_key.get_secret_value()
@@ -153,11 +153,8 @@ class FeishuWebhook:
             plaintext = decrypt(outer["encrypt"], encrypt_key)
         except FeishuCryptoError as exc:
             raise _Unauthorized(f"cannot decrypt: {exc}") from None
-        try:
-            payload = json.loads(plaintext)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
+        payload = parse_json_object(plaintext)
+        if payload is None:
             # Only a signed request earns a 400; anything else stays a plain refusal.
             self._verify(verify_request, headers, body, encrypt_key)
             return None

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 
+class InvalidEvent(ValueError):
+    """An event no platform would send (ids beyond any real length): the adapter answers 400."""
+
+
 class SinkUnavailable(Exception):
     """The core is shutting down and takes no new events; answer so the platform re-delivers."""
 

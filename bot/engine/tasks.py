@@ -15,6 +15,7 @@ from bot.engine.policy import Actor, TaskAction, TaskParties, ids, may, refusal
 from bot.engine.task_views import TaskViewBuilder, display_name
 from bot.engine.transitions import transition
 from bot.engine.views import TaskView
+from bot.limits import field_problem, title_problem
 from storage.repositories import DirectoryRepository, TaskRepository
 from storage.tables import CLOSED_STATUSES, OPEN_STATUSES, Chat, Task, Tenant, User
 
@@ -58,7 +59,17 @@ class TaskService:
                 f"截止时间 {due.astimezone(self.tz):%Y-%m-%d %H:%M} 已经过去了，请换一个时间，例如：截止 明天 18点"
             )
 
+    @staticmethod
+    def _check_lengths(title: str, **fields: str | None) -> None:
+        labels = {"delivery_standard": "交付标准", "resources": "资源", "description": "描述"}
+        problems = [title_problem(title), *(field_problem(labels[k], v) for k, v in fields.items())]
+        for problem in problems:
+            if problem is not None:
+                raise DomainError(problem)
+
     async def create(self, cmd: NewTask, *, actor: User, chat: Chat) -> TaskView:
+        self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources,
+                            description=cmd.description)
         self._check_future(cmd.due)
         owner = await self.people.resolve(cmd.owner)
         approver = await self.people.resolve(cmd.approver) if cmd.approver else None
@@ -79,6 +90,7 @@ class TaskService:
         return await self.views.build(task)
 
     async def create_subtask(self, cmd: NewSubtask, *, actor: User, chat: Chat) -> TaskView:
+        self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources)
         # Locked: sibling codes (-01, -02 …) are handed out one creation at a time.
         parent = await self._require(cmd.parent_code, lock=True)
         if parent.status in CLOSED_STATUSES:

@@ -12,6 +12,9 @@ from sqlmodel import select
 from storage.tables import Chat, Department, User
 from storage.upsert import insert_for
 
+# Display names from a platform are kept, cut to what the column holds.
+NAME_CHARS = 200
+
 
 class DirectoryRepository:
     def __init__(self, session: AsyncSession, tenant_id: int) -> None:
@@ -20,6 +23,7 @@ class DirectoryRepository:
 
     async def ensure_user(self, platform_user_id: str, name: str | None = None) -> User:
         """The user row for a platform id, created on first sight; a newly learnt name is kept."""
+        name = name[:NAME_CHARS] if name else name
         existing = await self.user_by_platform_id(platform_user_id)
         if existing is not None:
             if name and existing.name != name:
@@ -106,6 +110,7 @@ class DirectoryRepository:
         self, platform_chat_id: str, *, name: str | None = None, chat_type: str = "group",
         timezone: str = "Asia/Shanghai", settings: dict[str, Any] | None = None,
     ) -> Chat:
+        name = name[:NAME_CHARS] if name else name
         existing = await self.chat_by_platform_id(platform_chat_id)
         if existing is not None:
             if name and existing.name != name:

@@ -107,3 +107,27 @@ async def test_first_contact_from_many_people_at_once_loses_nobody(
     await asyncio.gather(*(send(client, text, user=user) for user, text in texts))
     await settle(services)
     assert len(await tasks(any_db)) == len(texts)
+
+
+async def test_a_task_is_shown_only_to_its_chat_and_the_people_on_it(
+    aiohttp_client: Any, any_db: Database, clock: FrozenClock
+) -> None:
+    client, services = await start_app(aiohttp_client, any_db, clock)
+    await send(client, "新建任务 海报设计 负责人 @赵磊 截止 明天")
+    await settle(services)
+
+    async def ask(user: str, chat: str) -> dict[str, Any]:
+        response = await client.post("/console/api/messages",
+                                     json={"chat_id": chat, "user_id": user, "text": "任务 XZB20261101"})
+        assert response.status == 202
+        await settle(services)
+        messages = (await (await client.get("/console/api/messages", params={"chat_id": chat})).json())["messages"]
+        reply: dict[str, Any] = messages[-1]
+        return reply
+
+    stranger = await ask("u_liuyang", "oc_market")  # neither in the task's chat nor named on it
+    assert stranger["card"] is None and "无法查看" in stranger["text"] and "海报" not in stranger["text"]
+    owner = await ask("u_zhaolei", "oc_market")  # named on it, asking from elsewhere
+    assert owner["card"] is not None and owner["card"]["title"].startswith("XZB20261101")
+    member = await ask("u_liuyang", CHAT)  # in the task's chat
+    assert member["card"] is not None
