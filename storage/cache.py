@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.clock import Clock, SystemClock
 
@@ -34,13 +34,33 @@ class Cache(Protocol):
     async def close(self) -> None: ...
 
 
+# The in-process cache drops expired keys after this many writes, so short-lived keys (one
+# rate-limit window per second) do not pile up in a long-running process.
+SWEEP_EVERY_WRITES = 256
+# A burst waits this long for a pooled Redis connection instead of failing at once.
+REDIS_POOL_SIZE = 64
+REDIS_POOL_WAIT_SECONDS = 5.0
+
+
 class InProcessCache:
-    """A dictionary with expiry read from the injectable clock."""
+    """A dictionary with expiry read from the injectable clock; expired keys are swept as it writes."""
 
     def __init__(self, clock: Clock | None = None, prefix: str = "tuijin:") -> None:
         self._clock = clock or SystemClock()
         self._prefix = prefix
         self._data: dict[str, tuple[str, float | None]] = {}
+        self._writes = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def _store(self, key: str, value: str, expires: float | None) -> None:
+        self._data[self._prefix + key] = (value, expires)
+        self._writes += 1
+        if self._writes % SWEEP_EVERY_WRITES == 0:
+            now = self._now()
+            for stale in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:
+                del self._data[stale]
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
@@ -62,12 +82,12 @@ class InProcessCache:
         return self._live(key)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        self._data[self._prefix + key] = (value, self._expiry(ttl))
+        self._store(key, value, self._expiry(ttl))
 
     async def add(self, key: str, value: str, ttl: float | None = None) -> bool:
         if self._live(key) is not None:
             return False
-        self._data[self._prefix + key] = (value, self._expiry(ttl))
+        self._store(key, value, self._expiry(ttl))
         return True
 
     async def delete(self, key: str) -> None:
@@ -76,10 +96,10 @@ class InProcessCache:
     async def incr(self, key: str, ttl: float | None = None) -> int:
         current = self._live(key)
         if current is None:
-            self._data[self._prefix + key] = ("1", self._expiry(ttl))
+            self._store(key, "1", self._expiry(ttl))
             return 1
         value = int(current) + 1
-        self._data[self._prefix + key] = (str(value), self._data[self._prefix + key][1])
+        self._store(key, str(value), self._data[self._prefix + key][1])
         return value
 
     async def ping(self) -> bool:
@@ -90,8 +110,10 @@ class InProcessCache:
 
 
 class RedisCache:
-    def __init__(self, url: str, prefix: str = "tuijin:") -> None:
-        self._redis: Redis = Redis.from_url(url, decode_responses=True)
+    def __init__(self, url: str, prefix: str = "tuijin:", *, max_connections: int = REDIS_POOL_SIZE) -> None:
+        pool = BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections,
+                                               timeout=REDIS_POOL_WAIT_SECONDS)
+        self._redis: Redis = Redis(connection_pool=pool)
         self._prefix = prefix
 
     @staticmethod

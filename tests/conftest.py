@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -118,3 +122,44 @@ async def any_cache(request: pytest.FixtureRequest, clock: FrozenClock) -> Async
     yield redis_cache
     await redis_cache.delete_prefix()
     await redis_cache.close()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, on a free port: it may be stopped and started at will."""
+
+    def __init__(self, port: int, maxclients: int) -> None:
+        self.port, self.maxclients = port, maxclients
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--maxclients", str(self.maxclients)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)  # waiting for the server to listen, not standing in for a result
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH (CI has it)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = PrivateRedis(port, maxclients=12)
+    server.start()
+    yield server
+    server.stop()

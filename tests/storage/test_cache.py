@@ -158,3 +158,30 @@ async def test_redis_keys_are_namespaced_by_prefix() -> None:
         await ab.delete_prefix()
         await a.close()
         await ab.close()
+
+
+async def test_the_in_process_cache_forgets_expired_keys_without_being_asked(clock) -> None:
+    from datetime import timedelta
+
+    from storage.cache import InProcessCache
+
+    cache = InProcessCache(clock=clock)
+    # A rate limiter's pattern: one short-lived counter per second, for an hour.
+    for second in range(3600):
+        await cache.incr(f"rl:app:{second}", ttl=2)
+        clock.advance(timedelta(seconds=1))
+    assert len(cache) < 300  # not 3,600: expired windows are swept as new ones are written
+
+
+async def test_a_burst_waits_for_a_redis_connection_instead_of_failing(private_redis) -> None:
+    """A Redis that takes 12 clients: 200 commands at once queue for 8 pooled connections."""
+    import asyncio
+
+    from storage.cache import RedisCache
+
+    cache = RedisCache(private_redis.url, prefix="burst:", max_connections=8)
+    try:
+        results = await asyncio.gather(*(cache.incr("hits") for _ in range(200)))
+        assert sorted(results) == list(range(1, 201))
+    finally:
+        await cache.close()
