@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Seconds a card click may take before we answer with a holding toast and update later.
     card_inline_budget: float = 2.5
+    # Finished inbox rows, sent or dead outbox rows and dispatch claims older than this are pruned.
+    retention_days: float = 30.0
     # When set, /metrics answers only requests carrying `Authorization: Bearer <token>`.
     metrics_token: SecretStr = SecretStr("")
 

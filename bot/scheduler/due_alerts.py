@@ -53,7 +53,7 @@ class DueAlerts:
             log.info("due reminders queued", extra={"count": queued})
             self.outbox.wake()
         if failed:
-            raise SweepIncomplete(f"{failed} of {len(tenants)} tenants failed")
+            raise SweepIncomplete(f"{failed} of {len(tenants)} tenants failed", done=queued)
         return queued
 
     async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime) -> int:

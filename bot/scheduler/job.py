@@ -11,6 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.scheduler.errors import SweepIncomplete
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,10 @@ class Sweeps:
         for name, sweep in self.sweeps.items():
             try:
                 done[name] = await sweep.run(at)
+            except SweepIncomplete as partly:
+                self.metrics.sweep_failures.labels(name).inc()
+                log.error("scheduled sweep done only in part", extra={"sweep": name, "reason": str(partly)})
+                done[name] = partly.done
             except Exception:
                 self.metrics.sweep_failures.labels(name).inc()
                 log.exception("scheduled sweep failed", extra={"sweep": name})

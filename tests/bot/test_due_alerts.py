@@ -68,3 +68,44 @@ async def test_a_task_created_inside_the_window_gets_no_due_soon_ping(aiohttp_cl
     await settle(services)
     assert await sweep(services, local(23, 10, 1)) == 0
     assert await sweep(services, local(23, 17, 1)) == 1  # but it is still chased once it is late
+
+
+async def test_a_tenant_whose_reminders_fail_holds_up_no_other_tenant(aiohttp_client, any_db, clock):
+    from sqlalchemy import text
+
+    from bot.core import ConversationRef, MessageEvent, UserRef
+
+    client, services = await start_app(aiohttp_client, any_db, clock)
+    await client.post("/console/api/messages", json={"chat_id": CHAT, "user_id": "u_zhangmin",
+                                                     "text": "新建任务 海报设计 负责人 @赵磊 截止 周四"})
+    other = ConversationRef("console", "broken-tenant", "oc_market", "group", "市场部工作群")
+    await services.pipeline.accept_message(MessageEvent(
+        event_id="other-1", conversation=other, sender=UserRef("u_zhangmin", "张敏"),
+        text="新建任务 另一家的任务 负责人 <@u_zhaolei> 截止 周四", occurred_at=clock.now(),
+        mentions=(UserRef("u_zhaolei", "赵磊"),),
+    ))
+    await settle(services)
+    # The database refuses that tenant's pushes, as a corrupt row or a full partition would.
+    async with any_db.engine.begin() as conn:
+        if any_db.is_sqlite:
+            await conn.execute(text("CREATE TRIGGER refuse_push BEFORE INSERT ON outbox_message "
+                                    "WHEN NEW.tenant_key = 'broken-tenant' BEGIN SELECT RAISE(FAIL, 'no'); END"))
+        else:
+            await conn.execute(text("CREATE OR REPLACE FUNCTION refuse_push() RETURNS trigger AS $$ BEGIN "
+                                    "IF NEW.tenant_key = 'broken-tenant' THEN RAISE EXCEPTION 'no'; END IF; "
+                                    "RETURN NEW; END; $$ LANGUAGE plpgsql"))
+            await conn.execute(text("CREATE TRIGGER refuse_push BEFORE INSERT ON outbox_message "
+                                    "FOR EACH ROW EXECUTE FUNCTION refuse_push()"))
+    try:
+        services.clock.set(local(26, 9))
+        done = await services.sweeps.run(local(26, 9))
+    finally:
+        async with any_db.engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER refuse_push" + ("" if any_db.is_sqlite else " ON outbox_message")))
+    assert done["due_alerts"] == 1  # the healthy tenant's reminder went out
+    assert "retention" in done  # and the sweeps after it still ran
+    failures = services.metrics.registry.get_sample_value("tuijin_sweep_failures_total", {"sweep": "due_alerts"})
+    assert failures == 1
+    # The failed tenant's claim was rolled back with it, so the next minute tries again.
+    services.clock.set(local(26, 9, 1))
+    assert (await services.sweeps.run(local(26, 9, 1)))["due_alerts"] == 1
