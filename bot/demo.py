@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from adapters.console.adapter import TENANT_KEY
-from adapters.console.directory import PEOPLE, ConsoleDirectory
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.platform import DirectoryProfile
+from bot.platforms import DemoSeed, console_demo_seed
 from storage.db import Database
 from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
 from storage.tables import Task
@@ -27,29 +27,29 @@ def _at(base: datetime, days: int, end: time) -> datetime:
     return datetime.combine((base + timedelta(days=days)).date(), end, tzinfo=base.tzinfo)
 
 
-async def load_demo(db: Database, settings: Settings, clock: Clock) -> bool:
-    """Load the example once; False when it is already there."""
-    directory_source = ConsoleDirectory()
+async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSeed | None = None) -> bool:
+    """Load the example once; False when it is already there. `seed`: whose tenant and people (the console's)."""
+    seed = seed or console_demo_seed()
+    people: dict[str, DirectoryProfile] = {p.user_id: p for p in seed.people}
     now = clock.now().astimezone(ZoneInfo(settings.timezone))
     end = settings.workday_end
     async with db.transaction() as session:
-        tenant = await TenantRepository(session).ensure("console", TENANT_KEY, name="演示公司",
+        tenant = await TenantRepository(session).ensure(seed.platform, seed.tenant_key, name="演示公司",
                                                         code_prefix=settings.task_code_prefix)
         assert tenant.id is not None
         tasks = TaskRepository(session, tenant.id)
         if await tasks.by_code(ROOT_CODE) is not None:
             return False
         directory = DirectoryRepository(session, tenant.id)
-        users = {p.id: await directory.ensure_user(p.id, p.name) for p in PEOPLE}
-        for person in PEOPLE:
-            department = await directory.ensure_department(person.department)
-            users[person.id].department_id = department.id
-            if person.leader_id:
-                users[person.id].leader_user_id = users[person.leader_id].id
-            if HEADS.get(person.department) == person.id:
-                department.head_user_id = users[person.id].id
-        chat_info = directory_source.chat(PROJECT_CHAT)
-        chat = await directory.ensure_chat(PROJECT_CHAT, name=chat_info.name if chat_info else "",
+        users = {uid: await directory.ensure_user(uid, p.name) for uid, p in sorted(people.items())}
+        for uid, person in people.items():
+            department = await directory.ensure_department(person.department_names[0])
+            users[uid].department_id = department.id
+            if person.leader_user_id:
+                users[uid].leader_user_id = users[person.leader_user_id].id
+            if HEADS.get(person.department_names[0]) == uid:
+                department.head_user_id = users[uid].id
+        chat = await directory.ensure_chat(PROJECT_CHAT, name=seed.chat_names.get(PROJECT_CHAT, ""),
                                            timezone=settings.timezone)
         departments = {d.name: d for d in await directory.departments()}
 

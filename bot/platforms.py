@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.core.platform import EventSink, PlatformAdapter
+from bot.core.platform import DirectoryProfile, EventSink, PlatformAdapter
 from storage.cache import Cache
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """Where `tuijin demo` loads the example project: a platform's tenant, its people and chats."""
+
+    platform: str
+    tenant_key: str
+    people: tuple[DirectoryProfile, ...]
+    chat_names: dict[str, str]
+
+
+def console_demo_seed() -> DemoSeed:
+    from adapters.console.directory import CHATS, PEOPLE, TENANT_KEY
+
+    people = tuple(DirectoryProfile(user_id=p.id, name=p.name, department_names=(p.department,),
+                                    leader_user_id=p.leader_id) for p in PEOPLE)
+    return DemoSeed("console", TENANT_KEY, people, {c.id: c.name for c in CHATS})
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -6,12 +6,21 @@ deployments (and test runs) can share one Redis.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from bot.clock import Clock, SystemClock
+
+class Clock(Protocol):
+    """What the cache needs of a clock (bot.clock's clocks fit); storage depends on nothing above it."""
+
+    def now(self) -> datetime: ...
+
+
+class _SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 class Cache(Protocol):
@@ -46,7 +55,7 @@ class InProcessCache:
     """A dictionary with expiry read from the injectable clock; expired keys are swept as it writes."""
 
     def __init__(self, clock: Clock | None = None, prefix: str = "tuijin:") -> None:
-        self._clock = clock or SystemClock()
+        self._clock = clock or _SystemClock()
         self._prefix = prefix
         self._data: dict[str, tuple[str, float | None]] = {}
         self._writes = 0
