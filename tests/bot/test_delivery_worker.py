@@ -208,3 +208,22 @@ async def test_rows_for_a_platform_this_process_does_not_serve_are_left_for_one_
     clock.advance(timedelta(hours=25))
     await worker.run_once()
     assert (await row(any_db, "elsewhere")).status == "dead"
+
+
+async def test_a_rate_limited_chat_does_not_hold_up_another_chat(any_db, clock):
+    class RateLimitedChat(RecordingPlatform):
+        async def deliver(self, message):
+            if message.conversation.chat_id == "chat-busy":
+                raise DeliveryError("429 99991400", retryable=True, retry_after=60.0)
+            return await super().deliver(message)
+
+    platform = RateLimitedChat()
+    worker, _ = make_worker(any_db, clock, platform)
+    for i in range(3):
+        await queue(any_db, clock, key=f"busy-{i}", chat="chat-busy")
+    await queue(any_db, clock, key="calm", chat="chat-calm")
+    await worker.run_once()
+    assert [m.idempotency_key for m in platform.sent] == ["calm"]
+    # The busy chat's later messages wait with the first, not behind a minute of sleeping.
+    for i in range(3):
+        assert (await row(any_db, f"busy-{i}")).next_attempt_at >= clock.now() + timedelta(seconds=60)

@@ -272,3 +272,19 @@ async def test_long_connection_end_to_end(feishu_app_factory: AppFactory) -> Non
     assert "已完成" in card_text(body["card"]["data"])
     [task] = await app.tasks()
     assert task.status == "已完成"
+
+
+async def test_an_open_api_outage_does_not_delay_the_ack(feishu_app: FeishuE2E) -> None:
+    """Feishu's own API is down: the event is still acknowledged and the task made; the reply waits."""
+    app = feishu_app
+    app.fake.queue_server_error(1000)
+    response = await app.post(app.message())
+    assert response.status == 200
+    await app.services.supervisor.idle()
+    assert len(await app.tasks()) == 1
+    await app.services.worker.run_once()
+    assert app.sent() == []
+    app.fake.forced.clear()
+    app.clock.advance(timedelta(minutes=10))
+    await settle(app.services)
+    assert len(app.sent()) == 1
