@@ -27,6 +27,7 @@ class Scope:
     conversation: ConversationRef
     directory: DirectoryRepository
     tasks: TaskService
+    people: PeopleResolver
     clock: Clock
     timezone: str
     workday_end: time
@@ -54,6 +55,11 @@ async def open_scope(
     names[actor.user_id] = actor.name
     users = {uid: await directory.ensure_user(uid, names[uid]) for uid in sorted(names)}
     user = users[actor.user_id]
+    if not user.is_admin and not await directory.has_admin():
+        # The first person to use the bot in a tenant administers it (and can name others).
+        await TenantRepository(session).lock(tenant.id)
+        if not await directory.has_admin():
+            user.is_admin = True
     timezone = chat.timezone or settings.timezone
     workday_end = settings.workday_end
     if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):
@@ -62,5 +68,5 @@ async def open_scope(
     service = TaskService(session, tenant, clock, people=people, timezone=timezone)
     return Scope(
         session=session, tenant=tenant, chat=chat, user=user, conversation=conversation, directory=directory,
-        tasks=service, clock=clock, timezone=timezone, workday_end=workday_end,
+        tasks=service, people=people, clock=clock, timezone=timezone, workday_end=workday_end,
     )

@@ -87,6 +87,10 @@ class User(SQLModel, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id")
     leader_user_id: int | None = Field(default=None, foreign_key="user.id")
     directory_synced_at: datetime | None = _ts()
+    # Tenant admins manage the organisation, the calendar and chat settings.
+    is_admin: bool = Field(default=False)
+    # Department and superior set by command: the platform directory no longer overrides them.
+    org_set_by_command: bool = Field(default=False)
 
 
 class Chat(SQLModel, table=True):

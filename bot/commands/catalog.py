@@ -68,7 +68,36 @@ HELP: Final = CommandSpec(
     free_text=True,
 )
 
-COMMANDS: Final = (NEW_TASK, NEW_SUBTASK, ASSIGN, PROGRESS, COMPLETE, MY_TASKS, CHAT_TASKS, SHOW_TASK, HELP)
+SET_DEPARTMENT: Final = CommandSpec(
+    "设置部门", "set department", ("设置部门", "部门负责人", "set department", "set dept"),
+    "设置部门负责人（部门不存在时新建）；管理员可用",
+    "设置部门 设计部 负责人 @李娜",
+)
+JOIN_DEPARTMENT: Final = CommandSpec(
+    "加入部门", "join department", ("加入部门", "部门成员", "join department", "join dept"),
+    "把成员加入某个部门；管理员可用",
+    "加入部门 设计部 @赵磊 @陈静",
+)
+SET_SUPERIOR: Final = CommandSpec(
+    "设置上级", "set superior", ("设置上级", "汇报给", "set superior", "set manager"),
+    "设置某人的上级（前一个人汇报给后一个人）；管理员可用",
+    "设置上级 @赵磊 @李娜",
+)
+SHOW_ORGANISATION: Final = CommandSpec(
+    "组织", "org", ("组织", "组织架构", "架构", "org", "organisation", "organization"),
+    "查看部门、负责人、成员和上级",
+    "组织 设计部",
+)
+ADD_ADMIN: Final = CommandSpec(
+    "设置管理员", "add admin", ("设置管理员", "添加管理员", "add admin", "set admin"),
+    "把某人设为管理员（可以修改组织架构）；管理员可用",
+    "设置管理员 @王强",
+)
+
+COMMANDS: Final = (
+    NEW_TASK, NEW_SUBTASK, ASSIGN, PROGRESS, COMPLETE, MY_TASKS, CHAT_TASKS, SHOW_TASK,
+    SET_DEPARTMENT, JOIN_DEPARTMENT, SET_SUPERIOR, SHOW_ORGANISATION, ADD_ADMIN, HELP,
+)
 
 # Words people type that are not commands but clearly mean one; used for "did you mean".
 SYNONYMS: Final = {
@@ -79,6 +108,7 @@ SYNONYMS: Final = {
     "任务清单": "本群任务", "列表": "本群任务", "所有任务": "本群任务",
     "我的": "我的任务", "查看": "任务", "查看任务": "任务",
     "说明": "帮助", "用法": "帮助", "怎么用": "帮助",
+    "部门": "组织", "通讯录": "组织", "管理员": "设置管理员", "上级": "设置上级",
 }
 
 

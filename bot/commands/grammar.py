@@ -18,9 +18,11 @@ from bot.commands.dates import DateParseError, parse_due
 from bot.commands.fields import MULTI_PERSON, SUBTASK_FIELDS, Field, split_fields
 from bot.commands.model import (
     CODE_PATTERN,
+    AddAdmin,
     AssignTask,
     Command,
     CompleteTask,
+    JoinDepartment,
     ListChatTasks,
     ListMyTasks,
     NewSubtask,
@@ -29,7 +31,10 @@ from bot.commands.model import (
     PersonRef,
     Priority,
     ReportProgress,
+    SetDepartmentHead,
+    SetSuperior,
     ShowHelp,
+    ShowOrganisation,
     ShowTask,
 )
 from bot.commands.people import MENTION, parse_people
@@ -282,6 +287,67 @@ def _chat_tasks(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return ListChatTasks()
 
 
+# --- organisation ---------------------------------------------------------------------------------
+
+_CREATE_WORDS: Final = ("新建", "创建", "new")
+
+
+def _department_name(spec: CommandSpec, text: str) -> tuple[str, bool]:
+    words = text.split()
+    create = bool(words) and words[-1].lower() in _CREATE_WORDS
+    name = " ".join(words[:-1] if create else words).strip(SEPARATORS)
+    if not name:
+        raise _Rejected(messages.missing_department(spec))
+    return name, create
+
+
+def _set_department(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    head, fields = split_fields(args)
+    values = _collect(spec, fields, frozenset({Field.OWNER}))
+    person = _one_person(spec, Field.OWNER, values.get(Field.OWNER))
+    if person is None:
+        # 设置部门 设计部 @李娜: the mention without the 负责人 key.
+        mentioned = [PersonRef(user_id=m.group(1)) for m in MENTION.finditer(head.fold)]
+        if len(mentioned) != 1:
+            raise _Rejected(messages.missing_department_head(spec))
+        person, head = mentioned[0], Folded.of(MENTION.sub(" ", head.orig))
+    name, create = _department_name(spec, head.orig)
+    return SetDepartmentHead(department=name, head=person, create=create)
+
+
+def _join_department(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    # The department is what comes before the first person (a mention token or a typed @name).
+    first_person = re.search(r"<@|@", args.fold)
+    name_text = args.orig[: first_person.start()] if first_person else args.orig
+    name, _ = _department_name(spec, name_text)
+    people = parse_people(args.fold[len(name_text):])
+    if not people:
+        raise _Rejected(messages.missing_people(spec))
+    return JoinDepartment(department=name, members=people)
+
+
+def _set_superior(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    people = parse_people(args.fold)
+    mentioned = [m.group(1) for m in MENTION.finditer(args.fold)]
+    if len(mentioned) == 2 and mentioned[0] == mentioned[1]:
+        raise _Rejected(messages.own_superior())
+    if len(people) != 2:
+        raise _Rejected(messages.two_people(spec))
+    return SetSuperior(person=people[0], superior=people[1])
+
+
+def _show_organisation(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    name = " ".join(args.orig.split()).strip(SEPARATORS)
+    return ShowOrganisation(department=name or None)
+
+
+def _add_admin(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    people = parse_people(args.fold)
+    if len(people) != 1:
+        raise _Rejected(messages.one_person(spec))
+    return AddAdmin(person=people[0])
+
+
 def _help(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     if not args:
         return ShowHelp(topic=None)
@@ -298,5 +364,10 @@ _BUILDERS: Final[dict[str, Callable[[CommandSpec, Folded, ParseContext], Command
     "我的任务": _my_tasks,
     "本群任务": _chat_tasks,
     "任务": _show,
+    "设置部门": _set_department,
+    "加入部门": _join_department,
+    "设置上级": _set_superior,
+    "组织": _show_organisation,
+    "设置管理员": _add_admin,
     "帮助": _help,
 }

@@ -114,3 +114,27 @@ def bad_percent() -> ParseError:
         "bad_value", f"进度要写 0 到 100 之间的整数 / percent must be a whole number 0–100。\n{_example(PROGRESS)}"
     )
 
+
+
+def missing_department(spec: CommandSpec) -> ParseError:
+    return ParseError("missing_field", f"请写上部门名称。\n{_example(spec)}")
+
+
+def missing_department_head(spec: CommandSpec) -> ParseError:
+    return ParseError("missing_field", f"请 @ 部门负责人（一位）。\n{_example(spec)}")
+
+
+def missing_people(spec: CommandSpec) -> ParseError:
+    return ParseError("missing_field", f"请 @ 要加入的成员，可以多位。\n{_example(spec)}")
+
+
+def two_people(spec: CommandSpec) -> ParseError:
+    return ParseError("bad_value", f"请依次 @ 两个人：先写本人，再写他的上级。\n{_example(spec)}")
+
+
+def one_person(spec: CommandSpec) -> ParseError:
+    return ParseError("bad_value", f"请 @ 一位成员。\n{_example(spec)}")
+
+
+def own_superior() -> ParseError:
+    return ParseError("bad_value", "一个人不能是自己的上级。请先 @ 本人，再 @ 他的上级。")

@@ -104,6 +104,35 @@ class ShowHelp:
 
 
 @dataclass(frozen=True, slots=True)
+class SetDepartmentHead:
+    department: str
+    head: PersonRef
+    create: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JoinDepartment:
+    department: str
+    members: tuple[PersonRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetSuperior:
+    person: PersonRef
+    superior: PersonRef
+
+
+@dataclass(frozen=True, slots=True)
+class ShowOrganisation:
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddAdmin:
+    person: PersonRef
+
+
+@dataclass(frozen=True, slots=True)
 class ParseError:
     """A reply-ready refusal: `message` tells the user what to type instead, with an example."""
 
@@ -121,4 +150,9 @@ Command: TypeAlias = (
     | ListChatTasks
     | ShowTask
     | ShowHelp
+    | SetDepartmentHead
+    | JoinDepartment
+    | SetSuperior
+    | ShowOrganisation
+    | AddAdmin
 )

@@ -72,3 +72,8 @@ def refusal(action: TaskAction, code: str) -> str:
 
 def ids(values: Iterable[int | None]) -> frozenset[int]:
     return frozenset(v for v in values if v is not None)
+
+
+def may_manage_organisation(is_admin: bool) -> bool:
+    """Departments, heads, superiors, admins, the team calendar and chat settings: admins only."""
+    return is_admin

@@ -214,7 +214,7 @@ class TaskService:
         )
 
     async def _check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None) -> None:
-        who = Actor(user_id=actor.id or 0, chat_id=chat.id if chat is not None else None)
+        who = Actor(user_id=actor.id or 0, chat_id=chat.id if chat is not None else None, is_admin=actor.is_admin)
         if not may(who, action, await self._parties(task)):
             raise DomainError(refusal(action, task.code))
 

@@ -2,6 +2,7 @@
 
 from bot.command_log import log_command
 from bot.handlers.help import router as help_router
+from bot.handlers.organisation import router as organisation_router
 from bot.handlers.tasks import router as tasks_router
 from bot.router import Router
 
@@ -10,5 +11,6 @@ def root_router() -> Router:
     root = Router("root")
     root.middlewares.append(log_command)
     root.include_router(tasks_router)
+    root.include_router(organisation_router)
     root.include_router(help_router)
     return root

@@ -85,6 +85,32 @@ class DirectoryRepository:
         )
         return result.scalar_one()
 
+    async def department_named(self, name: str) -> Department | None:
+        result = await self.session.execute(
+            select(Department).where(Department.tenant_id == self.tenant_id, Department.name == name)
+        )
+        return result.scalar_one_or_none()
+
+    async def members_of(self, department_id: int) -> list[User]:
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id, User.department_id == department_id)
+            .order_by(User.id)  # type: ignore[arg-type]
+        )
+        return list(result.scalars())
+
+    async def has_admin(self) -> bool:
+        result = await self.session.execute(
+            select(User.id).where(User.tenant_id == self.tenant_id, User.is_admin == True).limit(1)  # noqa: E712
+        )
+        return result.first() is not None
+
+    async def admins(self) -> list[User]:
+        result = await self.session.execute(
+            select(User).where(User.tenant_id == self.tenant_id, User.is_admin == True)  # noqa: E712
+            .order_by(User.id)  # type: ignore[arg-type]
+        )
+        return list(result.scalars())
+
     async def departments(self) -> list[Department]:
         result = await self.session.execute(
             select(Department).where(Department.tenant_id == self.tenant_id).order_by(Department.id)  # type: ignore[arg-type]
@@ -100,11 +126,13 @@ class DirectoryRepository:
     async def record_directory_sync(
         self, user: User, *, department: Department | None, leader: User | None, at: datetime
     ) -> None:
+        user.directory_synced_at = at
+        if user.org_set_by_command:
+            return  # an admin's word wins over what the platform directory says
         if department is not None:
             user.department_id = department.id
         if leader is not None:
             user.leader_user_id = leader.id
-        user.directory_synced_at = at
 
     async def ensure_chat(
         self, platform_chat_id: str, *, name: str | None = None, chat_type: str = "group",

@@ -35,6 +35,10 @@ class TenantRepository:
         assert tenant is not None
         return tenant
 
+    async def lock(self, tenant_id: int) -> None:
+        """Serialise tenant-wide decisions (who becomes the first admin) until the transaction ends."""
+        await self.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
     async def all(self) -> list[Tenant]:
         """Every tenant, for sweeps that visit each one in turn."""
         result = await self.session.execute(select(Tenant).order_by(Tenant.id))  # type: ignore[arg-type]

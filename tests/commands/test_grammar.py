@@ -393,7 +393,8 @@ def test_code_pattern() -> None:
 
 def test_help_entries_cover_every_command_and_parse() -> None:
     names = [entry.name for entry in HELP_ENTRIES]
-    assert names == ["新建任务", "子任务", "指派", "进度", "完成", "我的任务", "本群任务", "任务", "帮助"]
+    assert names == ["新建任务", "子任务", "指派", "进度", "完成", "我的任务", "本群任务", "任务",
+                     "设置部门", "加入部门", "设置上级", "组织", "设置管理员", "帮助"]
     for name, alias, description, example in HELP_ENTRIES:
         assert description and alias
         assert not isinstance(parse(example), ParseError), example

@@ -288,3 +288,16 @@ async def test_an_open_api_outage_does_not_delay_the_ack(feishu_app: FeishuE2E) 
     app.clock.advance(timedelta(minutes=10))
     await settle(app.services)
     assert len(app.sent()) == 1
+
+
+async def test_the_organisation_comes_from_the_feishu_directory(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    app.fake.users[OWNER[0]]["leader_user_id"] = INITIATOR[0]
+    await app.create_task()  # 张三 (initiator) and 李四 (owner) are looked up in the contact API
+    response = await app.post(app.message("@_user_1 组织"))
+    assert response.status == 200
+    await settle(app.services)
+    card = json.dumps(app.sent()[-1]["content"], ensure_ascii=False)
+    assert "市场部" in card and "设计部" in card
+    assert "李四 → 上级 张三" in card
+    assert "管理员：张三" in card  # the first person to use the bot administers the tenant
