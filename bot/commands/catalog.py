@@ -68,6 +68,43 @@ HELP: Final = CommandSpec(
     free_text=True,
 )
 
+SET_COLLABORATORS: Final = CommandSpec(
+    "协作人", "support", ("协作人", "协作者", "support", "collaborators"),
+    "为任务添加协作人（可多人）",
+    "协作人 XZB20231001 @赵磊 @陈静",
+)
+SET_APPROVER: Final = CommandSpec(
+    "审批人", "approver", ("审批人", "approver"),
+    "设置任务的审批人（验收人）",
+    "审批人 XZB20231001 @王强",
+)
+SET_CONSULTED: Final = CommandSpec(
+    "咨询人", "consulted", ("咨询人", "consulted"),
+    "为任务添加咨询人（可多人）",
+    "咨询人 XZB20231001 @李娜",
+)
+SET_INFORMED: Final = CommandSpec(
+    "知会人", "informed", ("知会人", "informed"),
+    "为任务添加知会人（可多人）",
+    "知会人 XZB20231001 @周杰",
+)
+SET_RESOURCES: Final = CommandSpec(
+    "资源", "resources", ("资源", "所需资源", "resources"),
+    "写明任务所需资源",
+    "资源 XZB20231001 需要摄影棚半天",
+    free_text=True,
+)
+SET_STANDARD: Final = CommandSpec(
+    "交付标准", "standard", ("交付标准", "standard"),
+    "写明任务的交付标准",
+    "交付标准 XZB20231001 3张海报和2条短视频",
+    free_text=True,
+)
+SET_DEADLINE: Final = CommandSpec(
+    "截止", "deadline", ("截止", "改截止", "截止时间", "deadline", "due"),
+    "修改任务的截止时间（发起人或审批人）",
+    "截止 XZB20231001 10月20日",
+)
 SET_DEPARTMENT: Final = CommandSpec(
     "设置部门", "set department", ("设置部门", "部门负责人", "set department", "set dept"),
     "设置部门负责人（部门不存在时新建）；管理员可用",
@@ -96,6 +133,7 @@ ADD_ADMIN: Final = CommandSpec(
 
 COMMANDS: Final = (
     NEW_TASK, NEW_SUBTASK, ASSIGN, PROGRESS, COMPLETE, MY_TASKS, CHAT_TASKS, SHOW_TASK,
+    SET_COLLABORATORS, SET_APPROVER, SET_CONSULTED, SET_INFORMED, SET_RESOURCES, SET_STANDARD, SET_DEADLINE,
     SET_DEPARTMENT, JOIN_DEPARTMENT, SET_SUPERIOR, SHOW_ORGANISATION, ADD_ADMIN, HELP,
 )
 

@@ -25,17 +25,21 @@ from bot.commands.model import (
     JoinDepartment,
     ListChatTasks,
     ListMyTasks,
+    NameTaskPeople,
     NewSubtask,
     NewTask,
     ParseError,
     PersonRef,
     Priority,
     ReportProgress,
+    SetDeadline,
     SetDepartmentHead,
     SetSuperior,
+    SetTaskText,
     ShowHelp,
     ShowOrganisation,
     ShowTask,
+    TaskRole,
 )
 from bot.commands.people import MENTION, parse_people
 from bot.commands.text import SEPARATORS, Folded, ascii_lower
@@ -287,6 +291,39 @@ def _chat_tasks(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return ListChatTasks()
 
 
+# --- RACI and the five elements after creation -----------------------------------------------------
+
+_ROLES: Final[dict[str, TaskRole]] = {
+    "协作人": "collaborator", "审批人": "approver", "咨询人": "consulted", "知会人": "informed",
+}
+
+
+def _name_people(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    code, rest = _leading_code(spec, args)
+    people = parse_people(rest.fold)
+    if not people:
+        raise _Rejected(messages.missing_people(spec))
+    role = _ROLES[spec.name]
+    if role == "approver" and len(people) > 1:
+        raise _Rejected(messages.one_person(spec))
+    return NameTaskPeople(code=code, role=role, people=people)
+
+
+def _set_text(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    code, rest = _leading_code(spec, args)
+    text = rest.orig.strip(SEPARATORS + " ")
+    if not text:
+        raise _Rejected(messages.missing_text(spec))
+    return SetTaskText(code=code, field="resources" if spec.name == "资源" else "delivery_standard", text=text)
+
+
+def _set_deadline(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    code, rest = _leading_code(spec, args)
+    if not rest:
+        raise _Rejected(messages.missing_text(spec))
+    return SetDeadline(code=code, due=_parse_date(Field.DUE, rest, ctx))
+
+
 # --- organisation ---------------------------------------------------------------------------------
 
 _CREATE_WORDS: Final = ("新建", "创建", "new")
@@ -364,6 +401,13 @@ _BUILDERS: Final[dict[str, Callable[[CommandSpec, Folded, ParseContext], Command
     "我的任务": _my_tasks,
     "本群任务": _chat_tasks,
     "任务": _show,
+    "协作人": _name_people,
+    "审批人": _name_people,
+    "咨询人": _name_people,
+    "知会人": _name_people,
+    "资源": _set_text,
+    "交付标准": _set_text,
+    "截止": _set_deadline,
     "设置部门": _set_department,
     "加入部门": _join_department,
     "设置上级": _set_superior,

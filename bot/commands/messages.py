@@ -138,3 +138,7 @@ def one_person(spec: CommandSpec) -> ParseError:
 
 def own_superior() -> ParseError:
     return ParseError("bad_value", "一个人不能是自己的上级。请先 @ 本人，再 @ 他的上级。")
+
+
+def missing_text(spec: CommandSpec) -> ParseError:
+    return ParseError("missing_field", f"请在任务编号后面写上内容。\n{_example(spec)}")

@@ -103,6 +103,32 @@ class ShowHelp:
     topic: str | None = None
 
 
+TaskRole: TypeAlias = Literal["collaborator", "approver", "consulted", "informed"]
+TaskText: TypeAlias = Literal["resources", "delivery_standard"]
+
+
+@dataclass(frozen=True, slots=True)
+class NameTaskPeople:
+    """协作人/审批人/咨询人/知会人 <code> @a …: people named on a task after it was created."""
+
+    code: str
+    role: TaskRole
+    people: tuple[PersonRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetTaskText:
+    code: str
+    field: TaskText
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetDeadline:
+    code: str
+    due: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class SetDepartmentHead:
     department: str
@@ -150,6 +176,9 @@ Command: TypeAlias = (
     | ListChatTasks
     | ShowTask
     | ShowHelp
+    | NameTaskPeople
+    | SetTaskText
+    | SetDeadline
     | SetDepartmentHead
     | JoinDepartment
     | SetSuperior

@@ -18,12 +18,14 @@ class TaskAction(Enum):
     COMPLETE = "complete"
     REPORT_PROGRESS = "report_progress"
     VIEW = "view"
+    # Until change requests exist, a deadline moves only by the initiator or the approver.
+    CHANGE_DEADLINE = "change_deadline"
 
 
 # What each action is called in a refusal.
 ACTION_WORDS = {
     TaskAction.UPDATE: "修改", TaskAction.COMPLETE: "标记完成", TaskAction.REPORT_PROGRESS: "更新进度",
-    TaskAction.VIEW: "查看",
+    TaskAction.VIEW: "查看", TaskAction.CHANGE_DEADLINE: "修改截止时间",
 }
 
 
@@ -58,6 +60,9 @@ def may(actor: Actor, action: TaskAction, task: TaskParties) -> bool:
         return actor.user_id in managers
     if action is TaskAction.REPORT_PROGRESS:
         return actor.user_id in managers or actor.user_id in task.collaborator_ids
+    if action is TaskAction.CHANGE_DEADLINE:
+        deciders = {i for i in (task.initiator_id, task.approver_id) if i is not None} | task.ancestor_ids
+        return actor.user_id in deciders
     named = managers | task.collaborator_ids | task.watcher_ids
     return actor.is_admin or actor.user_id in named or (task.chat_id is not None and actor.chat_id == task.chat_id)
 
@@ -67,6 +72,8 @@ def refusal(action: TaskAction, code: str) -> str:
         return f"任务 {code} 不在本群，你也不是它的相关人，无法查看。请在任务所在的群里查看，或请负责人把你加为协作人。"
     if action is TaskAction.REPORT_PROGRESS:
         return f"只有负责人、协作人、发起人或审批人可以{ACTION_WORDS[action]}（任务 {code}）。"
+    if action is TaskAction.CHANGE_DEADLINE:
+        return f"截止时间只能由发起人或审批人修改（任务 {code}）。需要延期请联系发起人。"
     return f"只有负责人、发起人或审批人可以{ACTION_WORDS[action]}（任务 {code}）。"
 
 

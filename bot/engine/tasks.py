@@ -20,6 +20,8 @@ from storage.repositories import DirectoryRepository, TaskRepository
 from storage.tables import CLOSED_STATUSES, OPEN_STATUSES, Chat, Task, Tenant, User
 
 ROLE_COLLABORATOR, ROLE_CONSULTED, ROLE_INFORMED = "collaborator", "consulted", "informed"
+ROLE_APPROVER = "approver"
+ROLE_WORDS = {ROLE_COLLABORATOR: "协作人", ROLE_APPROVER: "审批人", ROLE_CONSULTED: "咨询人", ROLE_INFORMED: "知会人"}
 
 
 def _not_found(code: str) -> DomainError:
@@ -172,6 +174,66 @@ class TaskService:
         await self._record(task, actor, "completed", "标记完成")
         await self._roll_up_from(task)
         return await self.views.build(task), True
+
+    async def name_people(
+        self, code: str, role: str, refs: tuple[PersonRef, ...], *, actor: User
+    ) -> tuple[TaskView, list[User]]:
+        """RACI after creation; returns the task and the people newly named (to be told once)."""
+        task = await self._require(code, lock=True)
+        self._check_open(task, "修改")
+        await self._check(task, actor, TaskAction.UPDATE)
+        people = await self.people.resolve_all(refs)
+        if role == ROLE_APPROVER:
+            new = [people[0]] if task.approver_id != people[0].id else []
+            task.approver_id = people[0].id
+        else:
+            existing = {m.user_id for m in await self.tasks.members(task.id or 0) if m.role == role}
+            new = [u for u in people if u.id not in existing]
+            for user in new:
+                await self.tasks.add_member(task.id or 0, user.id or 0, role)
+        if new:
+            task.updated_at = self._now()
+            names = "、".join(display_name(u) for u in new)
+            await self._record(task, actor, role, f"{ROLE_WORDS[role]}：{names}")
+        return await self.views.build(task), new
+
+    async def set_text(self, code: str, field: str, text: str, *, actor: User) -> TaskView:
+        label = {"resources": "资源", "delivery_standard": "交付标准"}[field]
+        problem = field_problem(label, text)
+        if problem is not None:
+            raise DomainError(problem)
+        task = await self._require(code, lock=True)
+        self._check_open(task, "修改")
+        await self._check(task, actor, TaskAction.UPDATE)
+        setattr(task, field, text)
+        task.updated_at = self._now()
+        await self._record(task, actor, field, f"{label}改为：{text}")
+        return await self.views.build(task)
+
+    async def set_deadline(self, code: str, due: datetime, *, actor: User) -> TaskView:
+        task = await self._require(code, lock=True)
+        self._check_open(task, "修改截止时间")
+        await self._check(task, actor, TaskAction.CHANGE_DEADLINE)
+        self._check_future(due)
+        parent = await self.tasks.by_id(task.parent_id) if task.parent_id is not None else None
+        if parent is not None and parent.due_at is not None and due > parent.due_at:
+            raise DomainError(f"子任务的截止时间不能晚于主任务 {parent.code} 的截止时间"
+                              f"（{parent.due_at.astimezone(self.tz):%m月%d日 %H:%M}）。")
+        later = [c for c in await self.tasks.children(task.id or 0)
+                 if c.due_at is not None and c.due_at > due and c.status not in CLOSED_STATUSES]
+        if later:
+            codes = "、".join(c.code for c in later[:5])
+            raise DomainError(f"子任务 {codes} 的截止时间晚于新的截止时间，请先调整子任务。")
+        before = task.due_at.astimezone(self.tz).strftime("%m月%d日 %H:%M") if task.due_at else "未设置"
+        task.due_at = due
+        task.updated_at = self._now()
+        await self._record(task, actor, "deadline", f"截止时间 {before} → {due.astimezone(self.tz):%m月%d日 %H:%M}")
+        return await self.views.build(task)
+
+    @staticmethod
+    def _check_open(task: Task, what: str) -> None:
+        if task.status in CLOSED_STATUSES:
+            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再{what}。")
 
     async def view(self, code: str, *, actor: User, chat: Chat, with_timeline: bool = True) -> TaskView:
         task = await self._require(code)

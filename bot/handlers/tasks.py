@@ -7,13 +7,18 @@ from bot.commands import (
     CompleteTask,
     ListChatTasks,
     ListMyTasks,
+    NameTaskPeople,
     NewSubtask,
     NewTask,
     ReportProgress,
+    SetDeadline,
+    SetTaskText,
     ShowTask,
 )
 from bot.core import ActionPayload
 from bot.engine.people import mention
+from bot.engine.tasks import ROLE_WORDS
+from bot.presentation.format import local_due
 from bot.presentation.task_cards import task_card, task_detail_card, task_list_card
 from bot.router import Reply, Router
 from bot.scope import Scope
@@ -64,6 +69,31 @@ async def complete(command: CompleteTask, scope: Scope) -> Reply:
     view, changed = await scope.tasks.complete(command.code, actor=scope.user)
     headline = "任务已完成 🎉" if changed else "这个任务之前已经完成了。"
     return Reply(card=task_card(view, headline=headline), task_code=view.code)
+
+
+@router.command(NameTaskPeople)
+async def name_people(command: NameTaskPeople, scope: Scope) -> Reply:
+    view, new = await scope.tasks.name_people(command.code, command.role, command.people, actor=scope.user)
+    word = ROLE_WORDS[command.role]
+    if not new:
+        return Reply(card=task_card(view, headline=f"这些人已经是{word}了。"), task_code=view.code)
+    people = " ".join(mention(u) for u in new)
+    return Reply(card=task_card(view, headline=f"已把 {people} 设为{word}，请查收。"), task_code=view.code)
+
+
+@router.command(SetTaskText)
+async def set_text(command: SetTaskText, scope: Scope) -> Reply:
+    view = await scope.tasks.set_text(command.code, command.field, command.text, actor=scope.user)
+    label = "资源" if command.field == "resources" else "交付标准"
+    return Reply(card=task_card(view, headline=f"{label}已更新。"), task_code=view.code)
+
+
+@router.command(SetDeadline)
+async def set_deadline(command: SetDeadline, scope: Scope) -> Reply:
+    view = await scope.tasks.set_deadline(command.code, command.due, actor=scope.user)
+    owner = await _mentions_for(scope, view.code)
+    due = local_due(view.due_at, view.timezone)
+    return Reply(card=task_card(view, headline=f"截止时间已改为 {due}，请 {owner} 留意。"), task_code=view.code)
 
 
 @router.command(ShowTask)
