@@ -16,7 +16,8 @@ from bot.core.platform import DirectoryProfile
 from bot.platforms import DemoSeed, console_demo_seed
 from storage.db import Database
 from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
-from storage.tables import Task
+from storage.repositories.goals import GoalRepository
+from storage.tables import Goal, KeyResult, Task
 
 HEADS = {"市场部": "u_zhangmin", "设计部": "u_lina", "品牌部": "u_wangqiang", "总经办": "u_zhoujie"}
 PROJECT_CHAT = "oc_q4promo"
@@ -83,4 +84,20 @@ async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSe
                            at=clock.now())
         await tasks.record(subtasks[0].id or 0, "progress", "进度 70%：海报初稿已完成",
                            actor_id=users["u_zhaolei"].id, at=clock.now())
+        # The goal the project serves (总目标 → 阶段目标 → 任务), with one key result.
+        users["u_zhangmin"].is_admin = True
+        goals = GoalRepository(session, tenant.id)
+        goal = Goal(tenant_id=tenant.id, code=f"O{now.year}{await goals.next_number(f'O{now.year}'):03d}",
+                    title="Q4新品上市", owner_id=users["u_zhangmin"].id, initiator_id=users["u_zhoujie"].id,
+                    chat_id=chat.id, due_at=_at(now, 30, end), created_at=clock.now())
+        await goals.add(goal)
+        stage = Goal(tenant_id=tenant.id, code=f"{goal.code}-S1", parent_id=goal.id, title="宣传物料准备",
+                     owner_id=users["u_zhangmin"].id, initiator_id=users["u_zhoujie"].id, chat_id=chat.id,
+                     due_at=_at(now, 14, end), created_at=clock.now())
+        await goals.add(stage)
+        await goals.add(KeyResult(tenant_id=tenant.id, code=f"{goal.code}-KR1", goal_id=goal.id or 0,
+                                  title="新品曝光量", target=100, current=20, unit="万次", created_at=clock.now()))
+        root.goal_id = stage.id
+        await tasks.record(root.id or 0, "linked", f"关联到阶段目标 {stage.code} 宣传物料准备",
+                           actor_id=users["u_zhangmin"].id, at=clock.now())
     return True

@@ -140,6 +140,44 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     completed_at: datetime | None = _ts()
+    # Where the task hangs in the goal tree (目标 → 阶段目标 → 任务), if anywhere: a goal or a key result.
+    goal_id: int | None = Field(default=None, foreign_key="goal.id", index=True)
+    key_result_id: int | None = Field(default=None, foreign_key="key_result.id", index=True)
+
+
+class Goal(SQLModel, table=True):
+    """An objective (总目标, parent_id empty) or a stage goal under one (阶段目标)."""
+
+    __tablename__ = "goal"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    code: str = Field(max_length=40)
+    parent_id: int | None = Field(default=None, foreign_key="goal.id", index=True)
+    title: str = Field(max_length=200)
+    owner_id: int | None = Field(default=None, foreign_key="user.id")
+    initiator_id: int | None = Field(default=None, foreign_key="user.id")
+    chat_id: int | None = Field(default=None, foreign_key="chat.id")
+    due_at: datetime | None = _ts()
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class KeyResult(SQLModel, table=True):
+    """A measurable key result (KR) of a goal: progress is current / target."""
+
+    __tablename__ = "key_result"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    code: str = Field(max_length=40)
+    goal_id: int = Field(foreign_key="goal.id", index=True)
+    title: str = Field(max_length=200)
+    target: float = Field(default=100.0)
+    current: float = Field(default=0.0)
+    unit: str = Field(default="", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class TaskMember(SQLModel, table=True):

@@ -105,6 +105,37 @@ SET_DEADLINE: Final = CommandSpec(
     "修改任务的截止时间（发起人或审批人）",
     "截止 XZB20231001 10月20日",
 )
+NEW_GOAL: Final = CommandSpec(
+    "目标", "goal", ("目标", "新建目标", "总目标", "goal", "objective"),
+    "新建一个目标（OKR 的 O），可以写截止和负责人",
+    "目标 Q4新品上市 截止 12月31日 负责人 @张敏",
+    free_text=True,
+)
+NEW_STAGE: Final = CommandSpec(
+    "阶段目标", "stage", ("阶段目标", "stage"),
+    "在目标下新建阶段目标",
+    "阶段目标 O2026001 物料准备 截止 12月15日 负责人 @李娜",
+)
+NEW_KEY_RESULT: Final = CommandSpec(
+    "KR", "key result", ("kr", "关键结果", "key result"),
+    "给目标（或阶段目标）加一个关键结果，写目标值",
+    "KR O2026001 新品曝光量 目标值 100万次 当前 20万次",
+)
+KEY_RESULT_PROGRESS: Final = CommandSpec(
+    "KR进度", "kr progress", ("kr进度", "关键结果进度", "kr progress"),
+    "更新关键结果的当前值",
+    "KR进度 O2026001-KR1 35",
+)
+LINK_TASK: Final = CommandSpec(
+    "关联", "link", ("关联", "挂到", "link"),
+    "把任务（连同子任务）挂到目标、阶段目标或关键结果下",
+    "关联 XZB20231001 O2026001-KR1",
+)
+GOAL_TREE: Final = CommandSpec(
+    "目标树", "goals", ("目标树", "目标列表", "goals", "goal tree", "okr"),
+    "查看目标 → 阶段目标 → 关键结果和任务，以及汇总进度",
+    "目标树 O2026001",
+)
 SET_DEPARTMENT: Final = CommandSpec(
     "设置部门", "set department", ("设置部门", "部门负责人", "set department", "set dept"),
     "设置部门负责人（部门不存在时新建）；管理员可用",
@@ -134,6 +165,7 @@ ADD_ADMIN: Final = CommandSpec(
 COMMANDS: Final = (
     NEW_TASK, NEW_SUBTASK, ASSIGN, PROGRESS, COMPLETE, MY_TASKS, CHAT_TASKS, SHOW_TASK,
     SET_COLLABORATORS, SET_APPROVER, SET_CONSULTED, SET_INFORMED, SET_RESOURCES, SET_STANDARD, SET_DEADLINE,
+    NEW_GOAL, NEW_STAGE, NEW_KEY_RESULT, KEY_RESULT_PROGRESS, LINK_TASK, GOAL_TREE,
     SET_DEPARTMENT, JOIN_DEPARTMENT, SET_SUPERIOR, SHOW_ORGANISATION, ADD_ADMIN, HELP,
 )
 

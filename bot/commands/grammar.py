@@ -415,3 +415,9 @@ _BUILDERS: Final[dict[str, Callable[[CommandSpec, Folded, ParseContext], Command
     "设置管理员": _add_admin,
     "帮助": _help,
 }
+
+
+# Feature modules add their builders here; they import this module's helpers, so they come last.
+from bot.commands.goal_grammar import GOAL_BUILDERS  # noqa: E402
+
+_BUILDERS.update(GOAL_BUILDERS)

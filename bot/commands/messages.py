@@ -142,3 +142,22 @@ def own_superior() -> ParseError:
 
 def missing_text(spec: CommandSpec) -> ParseError:
     return ParseError("missing_field", f"请在任务编号后面写上内容。\n{_example(spec)}")
+
+
+GOAL_CODE_FORMAT: Final = "目标编号像 O2026001，阶段目标 O2026001-S1，关键结果 O2026001-KR1"
+
+
+def missing_goal_code(spec: CommandSpec) -> ParseError:
+    return ParseError("bad_value", f"请写上目标编号。{GOAL_CODE_FORMAT}。\n{_example(spec)}")
+
+
+def missing_title(spec: CommandSpec) -> ParseError:
+    return ParseError("missing_field", f"请写上标题。\n{_example(spec)}")
+
+
+def missing_target(spec: CommandSpec) -> ParseError:
+    return ParseError("missing_field", f"请写上目标值（数字，可带单位）。\n{_example(spec)}")
+
+
+def missing_kr_value(spec: CommandSpec) -> ParseError:
+    return ParseError("bad_value", f"请写关键结果编号和当前值（数字）。\n{_example(spec)}")

@@ -130,6 +130,47 @@ class SetDeadline:
 
 
 @dataclass(frozen=True, slots=True)
+class NewGoal:
+    title: str
+    due: datetime | None = None
+    owner: PersonRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStage:
+    goal_code: str
+    title: str
+    due: datetime | None = None
+    owner: PersonRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewKeyResult:
+    goal_code: str
+    title: str
+    target: float
+    unit: str = ""
+    current: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateKeyResult:
+    code: str
+    current: float
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTask:
+    task_code: str
+    target_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowGoalTree:
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SetDepartmentHead:
     department: str
     head: PersonRef
@@ -179,6 +220,12 @@ Command: TypeAlias = (
     | NameTaskPeople
     | SetTaskText
     | SetDeadline
+    | NewGoal
+    | NewStage
+    | NewKeyResult
+    | UpdateKeyResult
+    | LinkTask
+    | ShowGoalTree
     | SetDepartmentHead
     | JoinDepartment
     | SetSuperior

@@ -84,3 +84,8 @@ def ids(values: Iterable[int | None]) -> frozenset[int]:
 def may_manage_organisation(is_admin: bool) -> bool:
     """Departments, heads, superiors, admins, the team calendar and chat settings: admins only."""
     return is_admin
+
+
+def may_manage_goal(actor_id: int, is_admin: bool, owner_id: int | None, initiator_id: int | None) -> bool:
+    """Adding stages and key results, reporting a key result: the goal's owner or initiator, or an admin."""
+    return is_admin or actor_id in {i for i in (owner_id, initiator_id) if i is not None}

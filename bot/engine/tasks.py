@@ -230,6 +230,17 @@ class TaskService:
         await self._record(task, actor, "deadline", f"截止时间 {before} → {due.astimezone(self.tz):%m月%d日 %H:%M}")
         return await self.views.build(task)
 
+    async def require_for(self, code: str, *, actor: User, action: TaskAction) -> Task:
+        """The task, locked, once `actor` may do `action` on it (for other services acting on tasks)."""
+        task = await self._require(code, lock=True)
+        await self._check(task, actor, action)
+        return task
+
+    async def note(self, task: Task, actor: User, kind: str, detail: str) -> None:
+        """A line in the task's timeline, for changes other services make to it."""
+        task.updated_at = self._now()
+        await self._record(task, actor, kind, detail)
+
     @staticmethod
     def _check_open(task: Task, what: str) -> None:
         if task.status in CLOSED_STATUSES:

@@ -1,6 +1,7 @@
 """Feature routers, included into one root router by the app."""
 
 from bot.command_log import log_command
+from bot.handlers.goals import router as goals_router
 from bot.handlers.help import router as help_router
 from bot.handlers.organisation import router as organisation_router
 from bot.handlers.tasks import router as tasks_router
@@ -12,5 +13,6 @@ def root_router() -> Router:
     root.middlewares.append(log_command)
     root.include_router(tasks_router)
     root.include_router(organisation_router)
+    root.include_router(goals_router)
     root.include_router(help_router)
     return root

@@ -395,6 +395,7 @@ def test_help_entries_cover_every_command_and_parse() -> None:
     names = [entry.name for entry in HELP_ENTRIES]
     assert names == ["新建任务", "子任务", "指派", "进度", "完成", "我的任务", "本群任务", "任务",
                      "协作人", "审批人", "咨询人", "知会人", "资源", "交付标准", "截止",
+                     "目标", "阶段目标", "KR", "KR进度", "关联", "目标树",
                      "设置部门", "加入部门", "设置上级", "组织", "设置管理员", "帮助"]
     for name, alias, description, example in HELP_ENTRIES:
         assert description and alias
