@@ -77,6 +77,8 @@ _KEYWORD_DAYS: Final = {
     "明天": 1, "明日": 1, "tomorrow": 1, "tmr": 1, "tmrw": 1,
     "后天": 2, "day after tomorrow": 2, "the day after tomorrow": 2,
     "大后天": 3,
+    # Past days parse, so the reply can say the date has passed rather than that it was not understood.
+    "昨天": -1, "昨日": -1, "yesterday": -1, "前天": -2,
 }
 _CN_WEEKDAY_NUM: Final = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
 _EN_WEEKDAYS: Final = (

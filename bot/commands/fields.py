@@ -52,7 +52,9 @@ _KEYS: Final = "|".join(re.escape(k) for k in sorted(FIELD_KEYS, key=len, revers
 # also run straight into a number or a priority word (截止10月15日, 优先级高).
 _KEY: Final = re.compile(
     r"(?:^|(?<=[ ,;、。>]))(?P<key>" + _KEYS + r")"
-    r"(?: *[:=] *| +|(?=[@<])|$|(?<=[^\x00-\x7f])(?=[0-9])|(?<=级)(?=[高中低](?:[ ,;、。]|$)))",
+    r"(?: *[:=] *| +|(?=[@<])|$|(?<=[^\x00-\x7f])(?=[0-9])|(?<=级)(?=[高中低](?:[ ,;、。]|$))"
+    # A date word right after 截止/开始 (截止周五, 开始明天): people type these without a space.
+    r"|(?<=截止|截至|开始)(?=[今明后周下本这昨前星礼]))",
     re.IGNORECASE | re.ASCII,
 )
 

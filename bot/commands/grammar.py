@@ -52,6 +52,19 @@ class _Rejected(Exception):
 
 
 def parse_command(text: str, ctx: ParseContext) -> Command | ParseError:
+    result = _parse(text, ctx)
+    if isinstance(result, ParseError) and not _written_in_english(text):
+        return ParseError(result.kind, messages.chinese_only(result.message))
+    return result
+
+
+def _written_in_english(text: str) -> bool:
+    """Whether the command word was English (new task, done …): then replies keep their English part."""
+    head = text.strip().lstrip("/").strip()
+    return bool(head) and head[0].isascii() and head[0].isalpha()
+
+
+def _parse(text: str, ctx: ParseContext) -> Command | ParseError:
     source = Folded.of(text).strip(" ")
     if source.fold.startswith("/"):
         source = source.cut(1).strip(" ")
@@ -103,11 +116,18 @@ def _suggest(head: str) -> str | None:
     word = ascii_lower(match.group())
     if word in SYNONYMS:
         return SYNONYMS[word]
-    for alias, _spec in _ALIASES:
+    def main_name(spec: CommandSpec) -> str:
+        # The command's own name, in the language the user typed, never a secondary alias.
+        return spec.english if word.isascii() else spec.name
+
+    for alias, spec in _ALIASES:
         if len(alias) >= 2 and (word.startswith(alias) or (len(word) >= 2 and alias.startswith(word))):
-            return alias
+            return main_name(spec)
     close = difflib.get_close_matches(word, [alias for alias, _ in _ALIASES], n=1, cutoff=0.6)
-    return close[0] if close else None
+    if not close:
+        return None
+    named = find_command(close[0])
+    return main_name(named) if named else close[0]
 
 
 # --- task codes -----------------------------------------------------------------------------------
@@ -276,7 +296,11 @@ def _progress(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
 
 
 def _complete(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
-    return CompleteTask(code=_leading_code(spec, args)[0])
+    code, rest = _leading_code(spec, args)
+    others = [m["code"].upper() for m in _ANY_CODE.finditer(rest.fold) if CODE_PATTERN.fullmatch(m["code"].upper())]
+    if others:
+        raise _Rejected(messages.one_code_at_a_time(spec, [code, *others]))
+    return CompleteTask(code=code)
 
 
 def _show(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:

@@ -6,6 +6,7 @@ group, and each message already shows a correct example to copy.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from bot.commands.catalog import ASSIGN, NEW_SUBTASK, PROGRESS, CommandSpec
@@ -161,3 +162,16 @@ def missing_target(spec: CommandSpec) -> ParseError:
 
 def missing_kr_value(spec: CommandSpec) -> ParseError:
     return ParseError("bad_value", f"请写关键结果编号和当前值（数字）。\n{_example(spec)}")
+
+
+def one_code_at_a_time(spec: CommandSpec, codes: list[str]) -> ParseError:
+    each = "、".join(f"「{spec.name} {code}」" for code in codes[:5])
+    return ParseError("bad_value", f"一次只能{spec.name}一个任务，请分开发送：{each}。")
+
+
+_ENGLISH_TAIL: Final = re.compile(r"\s*/\s*(?:[A-Za-z][^。\n]*)")
+
+
+def chinese_only(message: str) -> str:
+    """The reply without its English half, for someone who wrote in Chinese."""
+    return _ENGLISH_TAIL.sub("", message.replace("例如 / e.g.：", "例如："))

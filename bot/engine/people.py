@@ -25,7 +25,7 @@ class PeopleResolver:
         name = (person.name or "").strip()
         matches = await self.directory.users_named(name)
         if not matches:
-            raise DomainError(f"找不到成员「{name}」。请用 @ 提及对方，例如：负责人 @{name}")
+            raise DomainError(f"找不到成员「{name}」。请在输入框里输入 @ 再从列表中选择对方。")
         if len(matches) > 1:
             raise DomainError(f"有 {len(matches)} 位成员叫「{name}」，请用 @ 提及具体的人。")
         return matches[0]

@@ -39,6 +39,8 @@ class TaskView:
     parent_code: str | None = None
     children: tuple[TaskView, ...] = ()
     timeline: tuple[TimelineEntry, ...] = field(default_factory=tuple)
+    # When the view was built (the injectable clock's now): what "this year" means when showing dates.
+    as_of: datetime | None = None
 
     @property
     def is_open(self) -> bool:

@@ -61,7 +61,10 @@ async def assign(command: AssignTask, scope: Scope) -> Reply:
 @router.command(ReportProgress)
 async def progress(command: ReportProgress, scope: Scope) -> Reply:
     view = await scope.tasks.report_progress(command.code, command.percent, command.note, actor=scope.user)
-    return Reply(card=task_card(view, headline=f"进度已更新为 {view.progress}%。"), task_code=view.code)
+    headline = f"进度已更新为 {view.progress}%。"
+    if command.percent == 100 and view.is_open:
+        headline += f"如果已经交付，请点「完成」或发送：完成 {view.code}"
+    return Reply(card=task_card(view, headline=headline), task_code=view.code)
 
 
 @router.command(CompleteTask)

@@ -18,7 +18,7 @@ def _number(value: float) -> str:
 
 def _task_lines(view: TaskView, indent: str) -> list[str]:
     line = (f"{indent}{HEALTH_DOT[view.health]} {view.code} {view.title}　{view.owner} · {view.status} "
-            f"{view.progress}% · 截止 {short_due(view.due_at, view.timezone)}")
+            f"{view.progress}% · 截止 {short_due(view.due_at, view.timezone, view.as_of)}")
     return [line, *(line for child in view.children for line in _task_lines(child, indent + "　　"))]
 
 

@@ -55,7 +55,10 @@ def task_card(view: TaskView, *, headline: str | None = None) -> Card:
     buttons = _buttons(view)
     if buttons:
         elements.append(buttons)
-    elements.append(Note(f"任务编号 {view.code} · 更新进度：进度 {view.code} 50% 说明"))
+    if view.is_open:
+        elements.append(Note(f"任务编号 {view.code} · 更新进度：进度 {view.code} 50% 说明"))
+    else:
+        elements.append(Note(f"任务编号 {view.code} · {view.status}"))
     return Card(title=f"{view.code} {view.title}", elements=tuple(elements), template=_template(view))
 
 
@@ -77,7 +80,7 @@ def task_detail_card(view: TaskView) -> Card:
     if view.children:
         lines = [
             f"{HEALTH_DOT[c.health]} {c.code} {c.title} · {c.owner} · {c.status} {c.progress}%"
-            f" · {short_due(c.due_at, c.timezone)}"
+            f" · {short_due(c.due_at, c.timezone, c.as_of)}"
             for c in view.children
         ]
         elements += [Divider(), Text("**子任务**\n" + "\n".join(lines))]
@@ -99,7 +102,7 @@ def task_list_card(title: str, views: list[TaskView], *, empty_hint: str) -> Car
     )
     lines = [
         f"{HEALTH_DOT[v.health]} **{v.code}** {v.title}\n"
-        f"　　{v.owner} · {v.status} {v.progress}% · 截止 {short_due(v.due_at, v.timezone)}"
+        f"　　{v.owner} · {v.status} {v.progress}% · 截止 {short_due(v.due_at, v.timezone, v.as_of)}"
         for v in views[:30]
     ]
     elements: list = [Text(summary), Divider(), Text("\n".join(lines))]

@@ -76,7 +76,7 @@ class TaskRepository:
         stmt = select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id)
         if not include_closed:
             stmt = stmt.where(col(Task.status).in_(OPEN_STATUSES))
-        result = await self.session.execute(stmt.order_by(col(Task.code)))
+        result = await self.session.execute(stmt.order_by(col(Task.due_at).asc().nulls_last(), col(Task.code)))
         return list(result.scalars())
 
     async def involving(self, user_id: int, *, include_closed: bool = False) -> list[Task]:
