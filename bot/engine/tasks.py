@@ -21,6 +21,8 @@ from storage.tables import CLOSED_STATUSES, OPEN_STATUSES, Chat, Task, Tenant, U
 
 ROLE_COLLABORATOR, ROLE_CONSULTED, ROLE_INFORMED = "collaborator", "consulted", "informed"
 ROLE_APPROVER = "approver"
+# 总任务 → 子任务 → 子任务的子任务 (XZB20231001-01-02), as a work breakdown needs and no deeper.
+MAX_DEPTH = 3
 ROLE_WORDS = {ROLE_COLLABORATOR: "协作人", ROLE_APPROVER: "审批人", ROLE_CONSULTED: "咨询人", ROLE_INFORMED: "知会人"}
 
 
@@ -95,6 +97,8 @@ class TaskService:
         self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources)
         # Locked: sibling codes (-01, -02 …) are handed out one creation at a time.
         parent = await self._require(cmd.parent_code, lock=True)
+        if parent.code.count("-") >= MAX_DEPTH - 1:
+            raise DomainError(f"子任务最多 {MAX_DEPTH} 层（例如 XZB20231001-01-02），{parent.code} 下不能再分。")
         if parent.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {parent.code} 已{parent.status[1:]}，不能再添加子任务。")
         await self._check(parent, actor, TaskAction.UPDATE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.commands import (
     AssignTask,
     CompleteTask,
@@ -18,6 +20,7 @@ from bot.commands import (
 from bot.core import ActionPayload
 from bot.engine.people import mention
 from bot.engine.tasks import ROLE_WORDS
+from bot.engine.views import TaskView
 from bot.presentation.format import local_due
 from bot.presentation.task_cards import task_card, task_detail_card, task_list_card
 from bot.router import Reply, Router
@@ -40,7 +43,20 @@ async def _mentions_for(scope: Scope, code: str) -> str:
 async def new_task(command: NewTask, scope: Scope) -> Reply:
     view = await scope.tasks.create(command, actor=scope.user, chat=scope.chat)
     people = await _mentions_for(scope, view.code)
-    return Reply(card=task_card(view, headline=f"已创建任务，请 {people} 查收。"), task_code=view.code)
+    return Reply(card=task_card(view, headline=f"已创建任务，请 {people} 查收。{_next_year_note(view, scope)}"),
+                 task_code=view.code)
+
+
+def _next_year_note(view: TaskView, scope: Scope) -> str:
+    """10月15日 typed in November means next year's: say so rather than leave it to be misread."""
+    if view.due_at is None:
+        return ""
+    tz = ZoneInfo(scope.timezone)
+    due = view.due_at.astimezone(tz)
+    if due.year <= scope.clock.now().astimezone(tz).year:
+        return ""
+    return (f"（截止时间按明年 {due.year}年{due.month}月{due.day}日 计算；"
+            f"如果不对，请用「截止 {view.code} 新日期」修改。）")
 
 
 @router.command(NewSubtask)
