@@ -301,3 +301,17 @@ async def test_the_organisation_comes_from_the_feishu_directory(feishu_app: Feis
     assert "市场部" in card and "设计部" in card
     assert "李四 → 上级 张三" in card
     assert "管理员：张三" in card  # the first person to use the bot administers the tenant
+
+
+async def test_goals_and_raci_through_feishu(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    await app.create_task()  # XZB20261101, owner 李四, initiator 张三
+    for text in ("@_user_1 目标 Q4新品上市 截止 12月31日", "@_user_1 KR O2026001 新品曝光量 目标值 100万次 当前 40万次",
+                 "@_user_1 关联 XZB20261101 O2026001", "@_user_1 协作人 XZB20261101 @_user_2"):
+        assert (await app.post(app.message(text))).status == 200
+        await settle(app.services)
+    tree = json.dumps(app.sent()[-2]["content"], ensure_ascii=False)
+    # Goal: mean(KR 40%, the linked task's 0%) = 20%.
+    assert "O2026001 Q4新品上市" in tree and "20%" in tree and "40/100万次" in tree
+    raci = json.dumps(app.sent()[-1]["content"], ensure_ascii=False)
+    assert "设为协作人" in raci and f"<at id={OWNER[0]}></at>" in raci
