@@ -44,6 +44,9 @@ class InboxSettings(BaseModel):
     max_attempts: int = 4
     # First retry after about this many seconds, doubling each time.
     retry_base_seconds: float = 5.0
+    # Events processed at once; the rest wait their turn (durably, in the inbox) so acknowledging
+    # new events never waits behind processing for a database connection.
+    concurrency: int = 8
 
 
 class Settings(BaseSettings):

@@ -57,6 +57,7 @@ class Pipeline:
         self.supervisor = supervisor
         self.metrics = metrics
         self.directory = directory
+        self._processing = asyncio.Semaphore(settings.inbox.concurrency)
 
     # The durable ack ------------------------------------------------------------------------------
 
@@ -136,6 +137,10 @@ class Pipeline:
 
     async def run_message(self, row_id: int, event: MessageEvent) -> None:
         """One attempt at a stored message: its effect commits together with the row turning done."""
+        async with self._processing:
+            await self._run_message(row_id, event)
+
+    async def _run_message(self, row_id: int, event: MessageEvent) -> None:
         await self._sync_directory(event.conversation, (event.sender, *event.mentions))
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
@@ -222,6 +227,10 @@ class Pipeline:
 
     async def run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         """One attempt at a stored click; None when it failed or another process had already done it."""
+        async with self._processing:
+            return await self._run_card_action(row_id, event)
+
+    async def _run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         action = event.action
         if action is None:
             return None

@@ -45,6 +45,13 @@ async def open_scope(
     )
     assert tenant.id is not None
     directory = DirectoryRepository(session, tenant.id)
+    # The first person to use the bot in a tenant administers it (and can name others). Until the
+    # tenant has an admin, the tenant row is taken before any other row, so concurrent first
+    # contacts queue here rather than deadlock on each other's user rows.
+    needs_admin = not await directory.has_admin()
+    if needs_admin:
+        await TenantRepository(session).lock(tenant.id)
+        needs_admin = not await directory.has_admin()
     chat = await directory.ensure_chat(
         conversation.chat_id, name=conversation.chat_name, chat_type=conversation.chat_type,
         timezone=settings.timezone,
@@ -55,11 +62,8 @@ async def open_scope(
     names[actor.user_id] = actor.name
     users = {uid: await directory.ensure_user(uid, names[uid]) for uid in sorted(names)}
     user = users[actor.user_id]
-    if not user.is_admin and not await directory.has_admin():
-        # The first person to use the bot in a tenant administers it (and can name others).
-        await TenantRepository(session).lock(tenant.id)
-        if not await directory.has_admin():
-            user.is_admin = True
+    if needs_admin:
+        user.is_admin = True
     timezone = chat.timezone or settings.timezone
     workday_end = settings.workday_end
     if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):
