@@ -61,8 +61,12 @@ class Database:
             # SQLite has one writer; a single pooled connection queues transactions in our process
             # instead of letting them collide on the file lock and back off with sleeps.
             engine_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-        elif schema:
-            connect_args["server_settings"] = {"search_path": schema}
+        else:
+            # A database restart or a cut connection leaves dead connections in the pool: test each
+            # before use so the first transaction after an outage does not fail on a stale one.
+            engine_args = {"pool_pre_ping": True}
+            if schema:
+                connect_args["server_settings"] = {"search_path": schema}
         # hide_parameters: a failing statement's log line must not carry user text (task titles, names).
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args,
                                                        hide_parameters=True, **engine_args)
