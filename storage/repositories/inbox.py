@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -117,7 +117,3 @@ class InboxRepository:
             )
             .values(status=status, processed_at=at)
         )
-
-    async def counts_by_status(self) -> dict[str, int]:
-        result = await self.session.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status))
-        return {status: int(count) for status, count in result.all()}
