@@ -25,6 +25,7 @@ from bot.core.platform import SinkUnavailable
 from bot.core.serialize import event_to_dict
 from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
+from bot.delivery.publish import publish_extras
 from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
 from bot.limits import check_event, text_problem
@@ -189,17 +190,26 @@ class Pipeline:
         return reply
 
     @staticmethod
+    def _action_key(event: CardActionEvent) -> str:
+        conv = event.conversation
+        return f"action:{conv.platform}:{conv.tenant_key}:{event.event_id}"
+
+    @staticmethod
     def _reply_key(conv: ConversationRef, event_id: str) -> str:
         return f"reply:{conv.platform}:{conv.tenant_key}:{event_id}"
 
     async def _send_reply(self, scope: Scope, event: MessageEvent, reply: Reply) -> None:
         conv = event.conversation
-        message = OutboundMessage(
-            conversation=conv, text=reply.text, card=reply.card, reply_to=event.message_id,
-            idempotency_key=self._reply_key(conv, event.event_id),
-        )
-        await self.outbox.enqueue(scope.session, message, tenant_id=scope.tenant.id, at=self.clock.now(),
-                                  task_code=reply.task_code)
+        key = self._reply_key(conv, event.event_id)
+        if reply.text is not None or reply.card is not None:
+            message = OutboundMessage(
+                conversation=conv, text=reply.text, card=reply.card, reply_to=event.message_id,
+                idempotency_key=reply.key or key,
+            )
+            await self.outbox.enqueue(scope.session, message, tenant_id=scope.tenant.id, at=self.clock.now(),
+                                      task_code=reply.task_code)
+        await publish_extras(scope.session, self.outbox, reply, conversation=conv, event_key=key,
+                             tenant_id=scope.tenant.id, at=self.clock.now())
 
     # Card actions ---------------------------------------------------------------------------------
 
@@ -228,7 +238,10 @@ class Pipeline:
     async def run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         """One attempt at a stored click; None when it failed or another process had already done it."""
         async with self._processing:
-            return await self._run_card_action(row_id, event)
+            reply = await self._run_card_action(row_id, event)
+        if reply is not None and (reply.posts or reply.refreshes):
+            self.outbox.wake()
+        return reply
 
     async def _run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         action = event.action
@@ -246,7 +259,11 @@ class Pipeline:
                         return Reply(toast=STALE_BUTTON, toast_kind="warning")
                     scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
                                              clock=self.clock)
-                    return await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
+                    reply = await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
+                    await publish_extras(session, self.outbox, reply, conversation=event.conversation,
+                                         event_key=self._action_key(event),
+                                         tenant_id=scope.tenant.id, at=self.clock.now())
+                    return reply
             except Exception as error:
                 if attempt < CONFLICT_ATTEMPTS and is_transient_conflict(error):
                     continue

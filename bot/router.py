@@ -13,14 +13,44 @@ from bot.core import ActionPayload, Card
 
 
 @dataclass(frozen=True)
+class Post:
+    """One more message a handler sends with its reply: a decision card for someone, news for a group.
+
+    `key` names the message for later refreshes (a decision card); without one the pipeline derives
+    a key from the event, so a replayed event still sends it once. `chat_id` is the platform's chat
+    id when the message belongs in another chat of the same tenant (the task's group).
+    """
+
+    text: str | None = None
+    card: Card | None = None
+    key: str | None = None
+    chat_id: str | None = None
+    task_code: str | None = None
+
+
+@dataclass(frozen=True)
+class CardRefresh:
+    """A card sent earlier, found by its message key, shown again as it now is (decided, answered)."""
+
+    key: str
+    card: Card
+
+
+@dataclass(frozen=True)
 class Reply:
-    """What a handler says back: text or a card; `task_code` links the card to its task for updates."""
+    """What a handler says back: text or a card; `task_code` links the card to its task for updates.
+
+    `key`, when set, names the reply itself so a later answer can refresh it (a request's overview).
+    """
 
     text: str | None = None
     card: Card | None = None
     task_code: str | None = None
     toast: str | None = None
     toast_kind: Literal["success", "info", "warning", "error"] = "success"
+    posts: tuple[Post, ...] = ()
+    refreshes: tuple[CardRefresh, ...] = ()
+    key: str | None = None
 
 
 CommandHandler = Callable[[Any, Any], Awaitable[Reply]]

@@ -143,6 +143,10 @@ class Task(SQLModel, table=True):
     # Where the task hangs in the goal tree (目标 → 阶段目标 → 任务), if anywhere: a goal or a key result.
     goal_id: int | None = Field(default=None, foreign_key="goal.id", index=True)
     key_result_id: int | None = Field(default=None, foreign_key="key_result.id", index=True)
+    # The brief of a cross-department request (背景, 目标, 交付物), changed only by a change request.
+    background: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    objective: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    deliverables: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Goal(SQLModel, table=True):
@@ -177,6 +181,45 @@ class KeyResult(SQLModel, table=True):
     target: float = Field(default=100.0)
     current: float = Field(default=0.0)
     unit: str = Field(default="", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Decision(SQLModel, table=True):
+    """One decision asked of one person on a card, about one task.
+
+    A department's answer to a collaboration request, a blocker or risk to answer, one head's
+    consent to a change, a review of a deliverable. Decisions answered together (the departments of
+    one request, the heads asked about one change) share `request`. The button carries `id` and
+    `token`; who may answer and whether it is still open are read from this row, never the button.
+    """
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "task_id", "kind", "number"),
+        Index("ix_decision_decider_state", "tenant_id", "decider_id", "state"),
+        Index("ix_decision_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    kind: str = Field(max_length=32)
+    # Per task and kind: 卡点 #1, #2 …
+    number: int = Field(default=1)
+    request: str = Field(default="", max_length=40)
+    decider_id: int = Field(foreign_key="user.id")
+    requester_id: int | None = Field(default=None, foreign_key="user.id")
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    chat_id: int | None = Field(default=None, foreign_key="chat.id")
+    state: str = Field(default="open", max_length=16)
+    outcome: str | None = Field(default=None, max_length=16)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    token: str = Field(max_length=32)
+    due_at: datetime | None = _ts()
+    responded_at: datetime | None = _ts()
+    decided_at: datetime | None = _ts()
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

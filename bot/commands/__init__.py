@@ -3,7 +3,7 @@
 from bot.commands.context import ParseContext
 from bot.commands.dates import DateParseError, parse_due
 from bot.commands.grammar import parse_command
-from bot.commands.help import HELP_ENTRIES, HelpEntry, help_text
+from bot.commands.help import HelpEntry, help_entries, help_text
 from bot.commands.model import (
     CODE_PATTERN,
     AddAdmin,
@@ -33,11 +33,11 @@ from bot.commands.model import (
     ShowOrganisation,
     ShowTask,
     UpdateKeyResult,
+    WorkflowCommand,
 )
 
 __all__ = [
     "CODE_PATTERN",
-    "HELP_ENTRIES",
     "AddAdmin",
     "AssignTask",
     "Command",
@@ -68,6 +68,8 @@ __all__ = [
     "ShowOrganisation",
     "ShowTask",
     "UpdateKeyResult",
+    "WorkflowCommand",
+    "help_entries",
     "help_text",
     "parse_command",
     "parse_due",

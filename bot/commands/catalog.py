@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -174,7 +175,7 @@ SYNONYMS: Final = {
     "新建": "新建任务", "创建": "新建任务", "新增任务": "新建任务", "添加任务": "新建任务", "建任务": "新建任务",
     "进展": "进度", "更新进度": "进度", "汇报进度": "进度", "汇报": "进度",
     "完成了": "完成", "已完成": "完成", "搞定": "完成", "结束": "完成",
-    "转交": "指派", "分派": "指派", "交给": "指派",
+    "分派": "指派", "交给": "指派",
     "任务清单": "本群任务", "列表": "本群任务", "所有任务": "本群任务",
     "我的": "我的任务", "查看": "任务", "查看任务": "任务",
     "说明": "帮助", "用法": "帮助", "怎么用": "帮助",
@@ -182,10 +183,30 @@ SYNONYMS: Final = {
 }
 
 
+# Commands of the workflow packages (bot/workflows), added when they load; help stays last.
+_ADDED: list[CommandSpec] = []
+_EXTENSIONS_LOADED = False
+
+
+def add_command(spec: CommandSpec) -> None:
+    if all(spec.name != known.name for known in _ADDED):
+        _ADDED.append(spec)
+
+
+def all_commands() -> tuple[CommandSpec, ...]:
+    """The core commands, then every workflow's, then 帮助."""
+    global _EXTENSIONS_LOADED
+    if not _EXTENSIONS_LOADED:
+        _EXTENSIONS_LOADED = True
+        # Each workflow registers its own commands; loaded on first use, so this module stays a leaf.
+        importlib.import_module("bot.workflows").load_commands()
+    return (*COMMANDS[:-1], *_ADDED, COMMANDS[-1])
+
+
 def find_command(word: str) -> CommandSpec | None:
     """The command `word` names (its name, English name or any alias), ignoring case and spacing."""
     key = " ".join(ascii_lower(word).split())
-    for spec in COMMANDS:
+    for spec in all_commands():
         if key in (spec.name, spec.english, *spec.aliases):
             return spec
     return None

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Final
 
 from bot.commands import messages
-from bot.commands.catalog import COMMANDS, SYNONYMS, CommandSpec, find_command
+from bot.commands.catalog import SYNONYMS, CommandSpec, add_command, all_commands, find_command
 from bot.commands.context import ParseContext
 from bot.commands.dates import DateParseError, parse_due
 from bot.commands.fields import MULTI_PERSON, SUBTASK_FIELDS, Field, split_fields
+from bot.commands.keyed import Rejected
 from bot.commands.model import (
     CODE_PATTERN,
     AddAdmin,
@@ -76,7 +77,7 @@ def _parse(text: str, ctx: ParseContext) -> Command | ParseError:
     spec, end = found
     try:
         return _BUILDERS[spec.name](spec, source.cut(end).strip(), ctx)
-    except _Rejected as rejected:
+    except (_Rejected, Rejected) as rejected:
         return rejected.error
 
 
@@ -92,14 +93,31 @@ def _alias_pattern(alias: str, spec: CommandSpec) -> str:
     return body + f"(?![{_CJK}])"
 
 
-_ALIASES: Final = sorted(((a, s) for s in COMMANDS for a in s.aliases), key=lambda pair: len(pair[0]), reverse=True)
-_COMMAND: Final = re.compile(
-    "|".join(_alias_pattern(alias, spec) for alias, spec in _ALIASES), re.IGNORECASE | re.ASCII
-)
+_TABLE: dict[int, tuple[list[tuple[str, CommandSpec]], re.Pattern[str]]] = {}
+
+
+def _command_table() -> tuple[list[tuple[str, CommandSpec]], re.Pattern[str]]:
+    """Every alias, longest first, and one pattern matching any; rebuilt when a workflow adds commands."""
+    commands = all_commands()
+    if len(commands) not in _TABLE:
+        aliases = sorted(((a, s) for s in commands for a in s.aliases), key=lambda pair: len(pair[0]), reverse=True)
+        pattern = re.compile("|".join(_alias_pattern(a, s) for a, s in aliases), re.IGNORECASE | re.ASCII)
+        _TABLE.clear()
+        _TABLE[len(commands)] = (aliases, pattern)
+    return _TABLE[len(commands)]
+
+
+Builder = Callable[[CommandSpec, Folded, ParseContext], Command]
+
+
+def register_command(spec: CommandSpec, builder: Builder) -> None:
+    """A workflow's command: its words join the grammar, its builder parses what follows them."""
+    add_command(spec)
+    _BUILDERS[spec.name] = builder
 
 
 def _match_command(head: str) -> tuple[CommandSpec, int] | None:
-    match = _COMMAND.match(head)
+    match = _command_table()[1].match(head)
     if match is None:
         return None
     spec = find_command(match.group())
@@ -120,10 +138,11 @@ def _suggest(head: str) -> str | None:
         # The command's own name, in the language the user typed, never a secondary alias.
         return spec.english if word.isascii() else spec.name
 
-    for alias, spec in _ALIASES:
+    aliases = _command_table()[0]
+    for alias, spec in aliases:
         if len(alias) >= 2 and (word.startswith(alias) or (len(word) >= 2 and alias.startswith(word))):
             return main_name(spec)
-    close = difflib.get_close_matches(word, [alias for alias, _ in _ALIASES], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, [alias for alias, _ in aliases], n=1, cutoff=0.6)
     if not close:
         return None
     named = find_command(close[0])

@@ -207,8 +207,15 @@ class ParseError:
     message: str
 
 
+class WorkflowCommand:
+    """Base of the commands a workflow package defines (bot/workflows/…), beside the core ones."""
+
+    __slots__ = ()
+
+
 Command: TypeAlias = (
-    NewTask
+    WorkflowCommand
+    | NewTask
     | NewSubtask
     | AssignTask
     | ReportProgress

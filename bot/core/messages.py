@@ -14,6 +14,9 @@ class OutboundMessage:
 
     `reply_to` answers a message in its thread; `update_of` replaces a card we sent before.
     `idempotency_key` is stable across retries so the platform sends it once.
+    `update_of_key` replaces a card we sent before, named by that message's idempotency key: the
+    delivery worker looks up its platform id when it sends (the card may not have left yet when
+    the update is queued).
     """
 
     conversation: ConversationRef
@@ -22,6 +25,7 @@ class OutboundMessage:
     card: Card | None = None
     reply_to: str | None = None
     update_of: str | None = None
+    update_of_key: str | None = None
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.card is None):

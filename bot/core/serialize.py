@@ -88,6 +88,7 @@ def message_to_dict(message: OutboundMessage) -> dict[str, Any]:
         "card": card_to_dict(message.card) if message.card is not None else None,
         "reply_to": message.reply_to,
         "update_of": message.update_of,
+        "update_of_key": message.update_of_key,
     }
 
 
@@ -99,6 +100,7 @@ def message_from_dict(data: dict[str, Any]) -> OutboundMessage:
         card=card_from_dict(data["card"]) if data.get("card") else None,
         reply_to=data.get("reply_to"),
         update_of=data.get("update_of"),
+        update_of_key=data.get("update_of_key"),
     )
 
 

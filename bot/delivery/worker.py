@@ -15,6 +15,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -26,6 +27,7 @@ from bot.delivery.outbox import Outbox
 from bot.metrics import Metrics
 from storage.db import Database
 from storage.repositories import OutboxRepository
+from storage.repositories.outbox import DEAD
 from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 LaneKey = tuple[str, str, str]
 # An idle worker refreshes the pending gauge this often rather than on every poll.
 GAUGE_EVERY = timedelta(seconds=15)
+UPDATE_WAIT_SECONDS = 2.0
 
 
 def lane_of(row: OutboxMessage) -> LaneKey:
@@ -140,6 +143,16 @@ class DeliveryWorker:
         except (KeyError, TypeError, ValueError) as error:
             await self._give_up(row, f"unreadable payload: {type(error).__name__}")
             return None
+        if message.update_of_key is not None and message.update_of is None:
+            async with self.db.session() as session:
+                original = await OutboxRepository(session).by_key(message.update_of_key)
+            if original is None or original.status == DEAD:
+                await self._give_up(row, "the card to update was never sent")
+                return None
+            if original.platform_message_id is None:
+                # Queued behind the card it updates, which has not left yet.
+                return await self._retry(row, "the card to update has not been sent yet", UPDATE_WAIT_SECONDS)
+            message = replace(message, update_of=original.platform_message_id)
         try:
             async with self._sending:
                 receipt = await asyncio.wait_for(adapter.deliver(message), self.settings.send_timeout_seconds)

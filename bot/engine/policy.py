@@ -18,14 +18,19 @@ class TaskAction(Enum):
     COMPLETE = "complete"
     REPORT_PROGRESS = "report_progress"
     VIEW = "view"
-    # Until change requests exist, a deadline moves only by the initiator or the approver.
+    # A deadline moves directly only by the initiator or the approver; the owner asks by change request.
     CHANGE_DEADLINE = "change_deadline"
+    RAISE_ISSUE = "raise_issue"  # 卡点, 风险: anyone who works on the task
+    REQUEST_CHANGE = "request_change"  # 变更: the owner, initiator or approver
+    SUBMIT_FOR_REVIEW = "submit_for_review"  # 提交验收: the owner (or whoever manages the task)
 
 
 # What each action is called in a refusal.
 ACTION_WORDS = {
     TaskAction.UPDATE: "修改", TaskAction.COMPLETE: "标记完成", TaskAction.REPORT_PROGRESS: "更新进度",
     TaskAction.VIEW: "查看", TaskAction.CHANGE_DEADLINE: "修改截止时间",
+    TaskAction.RAISE_ISSUE: "上报卡点或风险", TaskAction.REQUEST_CHANGE: "发起变更",
+    TaskAction.SUBMIT_FOR_REVIEW: "提交验收",
 }
 
 
@@ -58,8 +63,10 @@ def may(actor: Actor, action: TaskAction, task: TaskParties) -> bool:
     managers = task.managers()
     if action in (TaskAction.UPDATE, TaskAction.COMPLETE):
         return actor.user_id in managers
-    if action is TaskAction.REPORT_PROGRESS:
+    if action in (TaskAction.REPORT_PROGRESS, TaskAction.RAISE_ISSUE):
         return actor.user_id in managers or actor.user_id in task.collaborator_ids
+    if action in (TaskAction.REQUEST_CHANGE, TaskAction.SUBMIT_FOR_REVIEW):
+        return actor.user_id in managers
     if action is TaskAction.CHANGE_DEADLINE:
         deciders = {i for i in (task.initiator_id, task.approver_id) if i is not None} | task.ancestor_ids
         return actor.user_id in deciders
@@ -70,7 +77,7 @@ def may(actor: Actor, action: TaskAction, task: TaskParties) -> bool:
 def refusal(action: TaskAction, code: str) -> str:
     if action is TaskAction.VIEW:
         return f"任务 {code} 不在本群，你也不是它的相关人，无法查看。请在任务所在的群里查看，或请负责人把你加为协作人。"
-    if action is TaskAction.REPORT_PROGRESS:
+    if action in (TaskAction.REPORT_PROGRESS, TaskAction.RAISE_ISSUE):
         return f"只有负责人、协作人、发起人或审批人可以{ACTION_WORDS[action]}（任务 {code}）。"
     if action is TaskAction.CHANGE_DEADLINE:
         return f"截止时间只能由发起人或审批人修改（任务 {code}）。需要延期请联系发起人。"
@@ -89,3 +96,44 @@ def may_manage_organisation(is_admin: bool) -> bool:
 def may_manage_goal(actor_id: int, is_admin: bool, owner_id: int | None, initiator_id: int | None) -> bool:
     """Adding stages and key results, reporting a key result: the goal's owner or initiator, or an admin."""
     return is_admin or actor_id in {i for i in (owner_id, initiator_id) if i is not None}
+
+
+# Who decides. Each workflow asks these, so the rules of the seed's mechanism live in one place.
+
+
+def collaboration_decider(head_id: int | None) -> int | None:
+    """A cross-department request is answered by the head (负责人) of each department asked."""
+    return head_id
+
+
+def issue_receiver(named_id: int | None, initiator_id: int | None) -> int | None:
+    """A blocker goes to the person it names (需要 @x), else to the task's initiator; a risk to the initiator."""
+    return named_id or initiator_id
+
+
+def reviewer(approver_id: int | None, initiator_head_id: int | None, initiator_id: int | None,
+             *, cross_department: bool) -> int | None:
+    """A deliverable is accepted by the approver, else (across departments) the initiating head, else the initiator."""
+    if approver_id is not None:
+        return approver_id
+    if cross_department and initiator_head_id is not None:
+        return initiator_head_id
+    return initiator_id
+
+
+def change_deciders(collaborating_head_ids: Iterable[int | None], approver_id: int | None,
+                    initiator_id: int | None, requester_id: int) -> list[int]:
+    """Everyone who must agree to a change: every collaborating head and the approver, never the requester.
+
+    With none of them (a task inside one team), the initiator decides a change someone else asks for.
+    """
+    candidates = dict.fromkeys([*collaborating_head_ids, approver_id])
+    deciders = [i for i in candidates if i is not None and i != requester_id]
+    if not deciders and initiator_id is not None and initiator_id != requester_id:
+        deciders = [initiator_id]
+    return deciders
+
+
+def owner_asks_for_deadline_change(actor_id: int, owner_id: int | None, cross_department: bool) -> bool:
+    """On a cross-department task the owner's new deadline is a change request, not an edit."""
+    return cross_department and actor_id == owner_id

@@ -167,16 +167,7 @@ class TaskService:
         if task.status == "已取消":
             raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
         await self._check(task, actor, TaskAction.COMPLETE)
-        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED_STATUSES]
-        if open_children:
-            codes = "、".join(c.code for c in open_children[:5])
-            raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
-        transition(task, "已完成", allowed_from=OPEN_STATUSES)
-        task.progress = 100
-        task.completed_at = self._now()
-        task.updated_at = self._now()
-        await self._record(task, actor, "completed", "标记完成")
-        await self._roll_up_from(task)
+        await self.finish(task, actor=actor)
         return await self.views.build(task), True
 
     async def name_people(
@@ -218,6 +209,11 @@ class TaskService:
         task = await self._require(code, lock=True)
         self._check_open(task, "修改截止时间")
         await self._check(task, actor, TaskAction.CHANGE_DEADLINE)
+        await self.move_deadline(task, due, actor=actor)
+        return await self.views.build(task)
+
+    async def move_deadline(self, task: Task, due: datetime, *, actor: User, why: str = "") -> None:
+        """Move a locked task's deadline once whoever may has decided; the tree's dates stay consistent."""
         self._check_future(due)
         parent = await self.tasks.by_id(task.parent_id) if task.parent_id is not None else None
         if parent is not None and parent.due_at is not None and due > parent.due_at:
@@ -231,8 +227,73 @@ class TaskService:
         before = task.due_at.astimezone(self.tz).strftime("%m月%d日 %H:%M") if task.due_at else "未设置"
         task.due_at = due
         task.updated_at = self._now()
-        await self._record(task, actor, "deadline", f"截止时间 {before} → {due.astimezone(self.tz):%m月%d日 %H:%M}")
-        return await self.views.build(task)
+        await self._record(task, actor, "deadline",
+                           f"截止时间 {before} → {due.astimezone(self.tz):%m月%d日 %H:%M}{why}")
+
+    async def create_request(
+        self, *, title: str, due: datetime, start: datetime | None, priority: str, background: str,
+        objective: str, deliverables: str | None, actor: User, chat: Chat,
+    ) -> Task:
+        """A cross-department task: the sender initiates and coordinates it until departments accept."""
+        self._check_lengths(title, description=background)
+        for label, text in (("目标", objective), ("交付物", deliverables)):
+            problem = field_problem(label, text)
+            if problem is not None:
+                raise DomainError(problem)
+        self._check_future(due)
+        task = await self.tasks.add(Task(
+            tenant_id=self.tenant.id or 0, chat_id=chat.id, code=await self._new_code(), title=title,
+            owner_id=actor.id, initiator_id=actor.id, department_id=actor.department_id, priority=priority,
+            status="待启动", start_at=start, due_at=due, background=background, objective=objective,
+            deliverables=deliverables, created_at=self._now(), updated_at=self._now(),
+        ))
+        await self._record(task, actor, "created", "发起跨部门协作")
+        return task
+
+    async def add_part(self, parent: Task, *, title: str, department_id: int | None, owner: User,
+                       coordinator: User) -> Task:
+        """A department's part of a locked task, once its head has accepted it (the head coordinates it)."""
+        siblings = await self.tasks.children(parent.id or 0)
+        code = f"{parent.code}-{len(siblings) + 1:02d}"
+        while await self.tasks.by_code(code) is not None:
+            code = f"{parent.code}-{int(code.rsplit('-', 1)[1]) + 1:02d}"
+        task = await self.tasks.add(Task(
+            tenant_id=self.tenant.id or 0, chat_id=parent.chat_id, code=code, title=title, parent_id=parent.id,
+            owner_id=owner.id, initiator_id=coordinator.id, approver_id=parent.approver_id,
+            department_id=department_id, priority=parent.priority, status="待启动", start_at=parent.start_at,
+            due_at=parent.due_at, delivery_standard=parent.deliverables, created_at=self._now(),
+            updated_at=self._now(),
+        ))
+        await self._record(task, coordinator, "created", f"创建子任务（{parent.code} 的部门分工）")
+        await self._record(parent, coordinator, "subtask", f"新增子任务 {code} {title}")
+        return task
+
+    async def set_status(self, task: Task, status: str, *, allowed_from: tuple[str, ...], actor: User,
+                         detail: str) -> bool:
+        """Move a locked task along its life (待验收, back to 进行中) as a decision says; False if it was not there."""
+        if not transition(task, status, allowed_from=allowed_from):
+            return False
+        task.updated_at = self._now()
+        await self._record(task, actor, "status", detail)
+        await self._roll_up_from(task)
+        return True
+
+    async def finish(self, task: Task, *, actor: User, detail: str = "标记完成") -> None:
+        """Complete a locked task whose completion was decided (accepted on review)."""
+        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED_STATUSES]
+        if open_children:
+            codes = "、".join(c.code for c in open_children[:5])
+            raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
+        transition(task, "已完成", allowed_from=OPEN_STATUSES)
+        task.progress = 100
+        task.completed_at = self._now()
+        task.updated_at = self._now()
+        await self._record(task, actor, "completed", detail)
+        await self._roll_up_from(task)
+
+    async def check(self, task: Task, actor: User, action: TaskAction) -> None:
+        """Raise the refusal when `actor` may not do `action` on `task`."""
+        await self._check(task, actor, action)
 
     async def require_for(self, code: str, *, actor: User, action: TaskAction) -> Task:
         """The task, locked, once `actor` may do `action` on it (for other services acting on tasks)."""

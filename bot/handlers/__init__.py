@@ -6,6 +6,7 @@ from bot.handlers.help import router as help_router
 from bot.handlers.organisation import router as organisation_router
 from bot.handlers.tasks import router as tasks_router
 from bot.router import Router
+from bot.workflows import routers as workflow_routers
 
 
 def root_router() -> Router:
@@ -14,5 +15,7 @@ def root_router() -> Router:
     root.include_router(tasks_router)
     root.include_router(organisation_router)
     root.include_router(goals_router)
+    for router in workflow_routers():
+        root.include_router(router)
     root.include_router(help_router)
     return root

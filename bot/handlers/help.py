@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import HELP_ENTRIES, ShowHelp
+from bot.commands import ShowHelp, help_entries
 from bot.core import Card, Divider, Note, Text
 from bot.router import Reply, Router
 from bot.scope import Scope
@@ -11,7 +11,7 @@ router = Router("help")
 
 
 def help_card(topic: str | None = None) -> Card:
-    entries = list(HELP_ENTRIES)
+    entries = list(help_entries())
     if topic:
         chosen = [e for e in entries if topic.lower() in (e[0].lower(), e[1].lower())]
         entries = chosen or entries

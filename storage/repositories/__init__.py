@@ -1,5 +1,6 @@
 """Repositories: the only code that writes SQL. Domain repositories are bound to one tenant."""
 
+from storage.repositories.decisions import DecisionRepository
 from storage.repositories.directory import DirectoryRepository
 from storage.repositories.dispatch import DispatchRepository
 from storage.repositories.inbox import InboxRepository
@@ -8,6 +9,7 @@ from storage.repositories.tasks import TaskRepository
 from storage.repositories.tenants import TenantRepository
 
 __all__ = [
+    "DecisionRepository",
     "DirectoryRepository",
     "DispatchRepository",
     "InboxRepository",

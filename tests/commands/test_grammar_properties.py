@@ -22,11 +22,13 @@ from bot.commands import (
     parse_command,
     parse_due,
 )
-from bot.commands.catalog import COMMANDS
+from bot.commands.catalog import all_commands
 from bot.commands.fields import FIELD_KEYS
 from tests.commands.moments import CTX
 
-COMMAND_WORDS = sorted({alias for spec in COMMANDS for alias in spec.aliases} | {"/", "？", "新建", "进展", "完成了"})
+COMMAND_WORDS = sorted(
+    {alias for spec in all_commands() for alias in spec.aliases} | {"/", "？", "新建", "进展", "完成了"}
+)
 DATE_WORDS = ["今天", "明天", "周五", "下周一", "10月15日", "2月30日", "3天后", "18点", "下午3点", "15:30", "下班前",
               "eod", "in 3 days", "25点", "99999天后", "月底", "周末", "今晚"]
 PIECES = [*COMMAND_WORDS, *FIELD_KEYS, *DATE_WORDS, "XZB20231001", "xzb20231001-01", "XZB-1", "70%", "170%", "-5",

@@ -1,0 +1,79 @@
+"""Answering a decision by message (拒绝 XZB… 原因 …) and listing what waits on you (待我处理).
+
+Every workflow registers its answer words here with `answer_command`; they all parse the same way:
+`<word> <task code> [#n] [@person] [原因|方案|意见 <text>] [可启动 <date>]`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from bot.commands.catalog import CommandSpec
+from bot.commands.context import ParseContext
+from bot.commands.grammar import Builder, register_command
+from bot.commands.keyed import KeyedFields, date_of, people_of, task_code, text_of
+from bot.commands.model import Command, PersonRef, WorkflowCommand
+from bot.commands.text import SEPARATORS, Folded
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDecision(WorkflowCommand):
+    word: str
+    code: str
+    number: int | None = None
+    text: str | None = None
+    people: tuple[PersonRef, ...] = ()
+    proposed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowWaiting(WorkflowCommand):
+    pass
+
+
+_NUMBER: Final = re.compile(r"#\s*(?P<n>[0-9]{1,3})(?![0-9])")
+_FIELDS: Final = KeyedFields({"可启动": "start", "可开始": "start", "启动时间": "start",
+                              "原因": "text", "理由": "text", "方案": "text", "解决方案": "text",
+                              "意见": "text", "说明": "text", "备注": "text", "reason": "text"})
+
+
+def _answer(word: str) -> Builder:
+    def build(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+        code, rest = task_code(spec, args)
+        number = None
+        match = _NUMBER.match(rest.fold)
+        if match is not None:
+            number = int(match["n"])
+            rest = rest.cut(match.end()).strip()
+        head, values = _FIELDS.split(rest)
+        people = people_of(head)
+        # Free text before any key is the answer too (已解决 XZB… 已协调好预算), minus the people named.
+        loose = re.sub(r"<@[^>]+>|@\S+", " ", head.orig).strip(SEPARATORS + " ")
+        text = text_of(values.get("text")) or (" ".join(loose.split()) or None)
+        return AnswerDecision(word=word, code=code, number=number, text=text, people=people,
+                              proposed=date_of("可启动", values.get("start"), ctx))
+
+    return build
+
+
+def answer_command(spec: CommandSpec) -> CommandSpec:
+    """Make `spec.name` (a button's label) an answer typed as a message."""
+    register_command(spec, _answer(spec.name))
+    return spec
+
+
+WAITING: Final = CommandSpec(
+    "待我处理", "todo", ("待我处理", "待处理", "我的待办", "todo", "inbox"),
+    "查看等你处理的事项：协作请求、卡点、风险、变更和验收（跨群）",
+    "待我处理",
+)
+
+
+def _waiting(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    return ShowWaiting()
+
+
+register_command(WAITING, _waiting)

@@ -1,0 +1,91 @@
+"""The decision buttons, answers typed as messages, and 待我处理."""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+from bot.core import ActionPayload, Card, Fields, Note, Text
+from bot.decisions.cards import ACTION
+from bot.decisions.commands import AnswerDecision, ShowWaiting
+from bot.decisions.flow import LIVE_STATES, flow_for
+from bot.decisions.service import STALE, Answered, DecisionService
+from bot.engine.errors import DomainError
+from bot.engine.task_views import display_name
+from bot.presentation.format import short_due
+from bot.router import CardRefresh, Reply, Router
+from bot.scope import Scope
+
+router = Router("decisions")
+ToastKind = Literal["success", "info", "warning", "error"]
+
+
+def _reply(answered: Answered, *, inline: bool, original_key: str | None = None) -> Reply:
+    refreshes = list(answered.refreshes)
+    if not inline and original_key is not None:
+        refreshes.insert(0, CardRefresh(key=original_key, card=answered.card))
+    card = answered.card
+    if answered.headline and not inline:
+        card = Card(title=card.title, elements=(Text(answered.headline), *card.elements), template=card.template)
+    return Reply(card=card, toast=answered.toast, toast_kind=cast(ToastKind, answered.toast_kind),
+                 posts=tuple(answered.posts), refreshes=tuple(refreshes))
+
+
+@router.action(ACTION)
+async def press(action: ActionPayload, scope: Scope) -> Reply:
+    option, _, token = action.arg.partition(".")
+    if not action.ref.isdigit() or not token:
+        raise DomainError(STALE)
+    answered = await DecisionService(scope).answer(int(action.ref), option, token=token, by_button=True)
+    return _reply(answered, inline=True)
+
+
+@router.command(AnswerDecision)
+async def answer(command: AnswerDecision, scope: Scope) -> Reply:
+    service = DecisionService(scope)
+    task = await scope.tasks.tasks.by_code(command.code)
+    if task is None:
+        raise DomainError(f"找不到任务 {command.code}。发送「待我处理」查看等你处理的事项。")
+    waiting = [d for d in await service.repo.for_task(task.id or 0) if d.state in LIVE_STATES
+               and (flow := flow_for(d.kind)) is not None and flow.option_named(command.word) is not None]
+    if command.number is not None:
+        waiting = [d for d in waiting if d.number == command.number]
+    if not waiting:
+        raise DomainError(f"任务 {task.code} 没有可以「{command.word}」的待处理事项。"
+                          "发送「待我处理」查看等你处理的事项。")
+    mine = [d for d in waiting if d.decider_id == scope.user.id]
+    if not mine:
+        deciders = await scope.directory.users_by_ids([d.decider_id for d in waiting])
+        names = "、".join(dict.fromkeys(display_name(deciders.get(d.decider_id)) for d in waiting))
+        raise DomainError(f"这件事要由 {names} 处理（任务 {task.code}），你的回复没有改变任何内容。")
+    if len(mine) > 1:
+        listed = "、".join(f"#{d.number}" for d in mine)
+        raise DomainError(f"任务 {task.code} 有 {len(mine)} 件等你{command.word}的事（{listed}），"
+                          f"请写明编号，例如：{command.word} {task.code} #{mine[0].number} ……")
+    decision = mine[0]
+    flow = flow_for(decision.kind)
+    assert flow is not None
+    option = flow.option_named(command.word)
+    assert option is not None
+    person = await scope.people.resolve(command.people[0]) if command.people else None
+    original_key = service.card_key(decision)
+    answered = await service.answer(decision.id or 0, option.key, token=None, text=command.text, person=person,
+                                    proposed=command.proposed, by_button=False)
+    return _reply(answered, inline=False, original_key=original_key)
+
+
+@router.command(ShowWaiting)
+async def waiting(command: ShowWaiting, scope: Scope) -> Reply:
+    items = await DecisionService(scope).waiting_on(scope.user)
+    now = scope.clock.now()
+    if not items:
+        return Reply(card=Card(title="待我处理", elements=(Text("没有等你处理的事项。"),), template="green"))
+    lines = []
+    for decision, task in items:
+        flow = flow_for(decision.kind)
+        name = flow.name(decision) if flow is not None else decision.kind
+        due = short_due(decision.due_at, scope.timezone, now) if decision.due_at else "无时限"
+        late = "（已超时）" if decision.due_at is not None and decision.due_at < now else ""
+        lines.append((f"{name} · {task.code}", f"{task.title} · 时限 {due}{late}"))
+    return Reply(card=Card(title=f"待我处理（{len(items)}）", elements=(
+        Fields(tuple(lines)), Note("在卡片上处理，或回复命令，例如：接受 XZB20231001；发送「帮助」查看用法。"),
+    ), template="orange"))

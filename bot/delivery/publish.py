@@ -1,0 +1,35 @@
+"""A handler's reply, its posts and its card refreshes, queued in the handler's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import ConversationRef, OutboundMessage
+from bot.delivery.outbox import Outbox
+from bot.router import Reply
+from storage.repositories import OutboxRepository
+
+
+async def publish_extras(
+    session: AsyncSession, outbox: Outbox, reply: Reply, *, conversation: ConversationRef, event_key: str,
+    tenant_id: int | None, at: datetime,
+) -> None:
+    """Everything a reply carries beyond itself. Keys derive from the event, so a replay sends nothing twice."""
+    for index, post in enumerate(reply.posts):
+        where = conversation if post.chat_id is None else replace(
+            conversation, chat_id=post.chat_id, chat_type="group", chat_name=None
+        )
+        message = OutboundMessage(conversation=where, text=post.text, card=post.card,
+                                  idempotency_key=post.key or f"{event_key}:post:{index}")
+        await outbox.enqueue(session, message, tenant_id=tenant_id, at=at, task_code=post.task_code)
+    for refresh in reply.refreshes:
+        original = await OutboxRepository(session).by_key(refresh.key)
+        if original is None:
+            continue
+        where = ConversationRef(platform=original.platform, tenant_key=original.tenant_key, chat_id=original.chat_id)
+        message = OutboundMessage(conversation=where, card=refresh.card, update_of_key=refresh.key,
+                                  idempotency_key=f"{refresh.key}:refresh:{event_key}")
+        await outbox.enqueue(session, message, tenant_id=tenant_id, at=at, task_code=original.task_code)
