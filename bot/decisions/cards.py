@@ -64,4 +64,4 @@ def decision_card(
             elements.append(Text(line))
         colours: dict[str, Template] = {"primary": "green", "danger": "red"}
         template = colours.get(option.style, "grey") if option is not None else "grey"
-    return Card(title=f"{flow.title} · {task.code} {task.title}", elements=tuple(elements), template=template)
+    return Card(title=f"{flow.name(decision)} · {task.code} {task.title}", elements=tuple(elements), template=template)

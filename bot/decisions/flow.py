@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from bot.core.cards import ButtonStyle, CardElement
 from bot.router import CardRefresh, Post
@@ -68,11 +68,11 @@ class FlowEffects:
 
 
 class DecisionFlow(ABC):
-    kind: ClassVar[str]
-    title: ClassVar[str]
+    kind: str
+    title: str
     # What the decision is called in a sentence: 协作请求, 卡点, 变更, 验收.
-    noun: ClassVar[str]
-    options: ClassVar[tuple[Option, ...]]
+    noun: str
+    options: tuple[Option, ...]
 
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)

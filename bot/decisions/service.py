@@ -126,7 +126,8 @@ class DecisionService:
             raise DomainError(f"只有 {display_name(decider)} 可以处理{flow.name(decision)}（任务 {task.code}），"
                               "你的点击没有改变任何内容。")
         if not option.closes and decision.state == DecisionState.ACKNOWLEDGED:
-            return Answered(decision, await self.card(decision), f"已经{option.outcome}过了。", "info")
+            return Answered(decision, await self.card(decision), f"{option.outcome}，无需重复。处理完后请回复结果。",
+                            "info")
         missing = self._missing(flow, decision, task, option, text, person)
         if missing is not None:
             if by_button:

@@ -291,9 +291,9 @@ class TaskService:
         await self._record(task, actor, "completed", detail)
         await self._roll_up_from(task)
 
-    async def check(self, task: Task, actor: User, action: TaskAction) -> None:
-        """Raise the refusal when `actor` may not do `action` on `task`."""
-        await self._check(task, actor, action)
+    async def check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None) -> None:
+        """Raise the refusal when `actor` may not do `action` on `task` (seen from `chat`)."""
+        await self._check(task, actor, action, chat=chat)
 
     async def require_for(self, code: str, *, actor: User, action: TaskAction) -> Task:
         """The task, locked, once `actor` may do `action` on it (for other services acting on tasks)."""

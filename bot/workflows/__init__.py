@@ -11,7 +11,7 @@ from importlib import import_module
 
 from bot.router import Router
 
-WORKFLOWS = ("collaboration",)
+WORKFLOWS = ("collaboration", "issues")
 
 
 def load_commands() -> None:
