@@ -80,7 +80,8 @@ def refusal(action: TaskAction, code: str) -> str:
     if action in (TaskAction.REPORT_PROGRESS, TaskAction.RAISE_ISSUE):
         return f"只有负责人、协作人、发起人或审批人可以{ACTION_WORDS[action]}（任务 {code}）。"
     if action is TaskAction.CHANGE_DEADLINE:
-        return f"截止时间只能由发起人或审批人修改（任务 {code}）。需要延期请联系发起人。"
+        return (f"截止时间只能由发起人或审批人修改（任务 {code}）。"
+                f"需要延期请发送：变更 {code} 截止 新日期 原因 ……")
     return f"只有负责人、发起人或审批人可以{ACTION_WORDS[action]}（任务 {code}）。"
 
 

@@ -25,6 +25,9 @@ from bot.presentation.format import local_due
 from bot.presentation.task_cards import task_card, task_detail_card, task_list_card
 from bot.router import Reply, Router
 from bot.scope import Scope
+from bot.workflows.changes.commands import RequestChange
+from bot.workflows.changes.handlers import ask_for_change
+from bot.workflows.changes.service import deadline_is_a_change
 
 router = Router("tasks")
 
@@ -109,6 +112,11 @@ async def set_text(command: SetTaskText, scope: Scope) -> Reply:
 
 @router.command(SetDeadline)
 async def set_deadline(command: SetDeadline, scope: Scope) -> Reply:
+    task = await scope.tasks.tasks.by_code(command.code)
+    if task is not None and await deadline_is_a_change(scope, task):
+        # On a cross-department task the owner's new date needs every collaborating head's consent.
+        return await ask_for_change(scope, RequestChange(code=command.code, due=command.due,
+                                                         reason="负责人申请调整截止时间"))
     view = await scope.tasks.set_deadline(command.code, command.due, actor=scope.user)
     owner = await _mentions_for(scope, view.code)
     due = local_due(view.due_at, view.timezone)
