@@ -11,7 +11,7 @@ from importlib import import_module
 
 from bot.router import Router
 
-WORKFLOWS = ("collaboration", "issues", "changes")
+WORKFLOWS = ("collaboration", "issues", "changes", "acceptance")
 
 
 def load_commands() -> None:
