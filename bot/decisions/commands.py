@@ -1,6 +1,6 @@
 """Answering a decision by message (拒绝 XZB… 原因 …) and listing what waits on you (待我处理).
 
-Every workflow registers its answer words here with `answer_command`; they all parse the same way:
+Every workflow makes its answer words with `answer_command`; they all parse the same way:
 `<word> <task code> [#n] [@person] [原因|方案|意见 <text>] [可启动 <date>]`.
 """
 
@@ -13,7 +13,7 @@ from typing import Final
 
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
-from bot.commands.grammar import Builder, register_command
+from bot.commands.grammar import Builder
 from bot.commands.keyed import KeyedFields, date_of, people_of, task_code, text_of
 from bot.commands.model import Command, PersonRef, WorkflowCommand
 from bot.commands.text import SEPARATORS, Folded
@@ -59,10 +59,9 @@ def _answer(word: str) -> Builder:
     return build
 
 
-def answer_command(spec: CommandSpec) -> CommandSpec:
-    """Make `spec.name` (a button's label) an answer typed as a message."""
-    register_command(spec, _answer(spec.name))
-    return spec
+def answer_command(spec: CommandSpec) -> tuple[CommandSpec, Builder]:
+    """`spec.name` (a button's label) as an answer typed as a message."""
+    return spec, _answer(spec.name)
 
 
 WAITING: Final = CommandSpec(
@@ -76,4 +75,4 @@ def _waiting(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return ShowWaiting()
 
 
-register_command(WAITING, _waiting)
+GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = ((WAITING, _waiting),)

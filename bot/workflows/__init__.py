@@ -1,8 +1,8 @@
 """The decision workflows, one package each: its commands, its flow, its service and its cards.
 
 Adding a workflow means adding its package and its name below; nothing else changes. Its
-`commands` module registers its words with the grammar; its `handlers` module registers its
-decision flow and holds its router.
+`commands` module lists its words and their builders (GRAMMAR), registered here in this order;
+its `handlers` module registers its decision flow and holds its router.
 """
 
 from __future__ import annotations
@@ -14,10 +14,20 @@ from bot.router import Router
 WORKFLOWS = ("collaboration", "issues", "changes", "acceptance")
 
 
+_loaded = False
+
+
 def load_commands() -> None:
-    import_module("bot.decisions.commands")
-    for name in WORKFLOWS:
-        import_module(f"bot.workflows.{name}.commands")
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from bot.commands.grammar import register_command
+
+    modules = ["bot.decisions.commands", *(f"bot.workflows.{name}.commands" for name in WORKFLOWS)]
+    for module in modules:
+        for spec, builder in import_module(module).GRAMMAR:
+            register_command(spec, builder)
 
 
 def routers() -> list[Router]:

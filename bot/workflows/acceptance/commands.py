@@ -7,7 +7,7 @@ from typing import Final
 
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
-from bot.commands.grammar import register_command
+from bot.commands.grammar import Builder
 from bot.commands.keyed import KeyedFields, missing, task_code, text_of
 from bot.commands.model import Command, WorkflowCommand
 from bot.commands.text import Folded
@@ -39,7 +39,6 @@ def _submit(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return SubmitForReview(code=code, deliverable=deliverable, self_check=check)
 
 
-register_command(SUBMIT, _submit)
 PASS: Final = answer_command(CommandSpec(
     "通过", "pass", ("通过", "验收通过", "pass"),
     "验收通过：任务完成并归档",
@@ -50,3 +49,10 @@ FAIL: Final = answer_command(CommandSpec(
     "验收不通过：必须写修改意见，任务退回进行中",
     "不通过 XZB20231001-02 意见 第二条视频时长超过30秒",
 ))
+
+# In the order 帮助 lists them.
+GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
+    (SUBMIT, _submit),
+    PASS,
+    FAIL,
+)

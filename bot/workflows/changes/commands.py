@@ -8,7 +8,7 @@ from typing import Final
 
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
-from bot.commands.grammar import register_command
+from bot.commands.grammar import Builder
 from bot.commands.keyed import KeyedFields, Rejected, date_of, missing, people_of, task_code, text_of
 from bot.commands.model import Command, ParseError, PersonRef, WorkflowCommand
 from bot.commands.text import Folded
@@ -56,7 +56,6 @@ def _request(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return command
 
 
-register_command(REQUEST, _request)
 APPROVE: Final = answer_command(CommandSpec(
     "同意", "approve", ("同意", "approve", "agree"),
     "同意一项变更（所有人同意后自动生效）",
@@ -67,3 +66,10 @@ VETO: Final = answer_command(CommandSpec(
     "驳回一项变更，必须写原因；变更随即取消",
     "驳回 XZB20231001 原因 上市时间不能再推迟",
 ))
+
+# In the order 帮助 lists them.
+GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
+    (REQUEST, _request),
+    APPROVE,
+    VETO,
+)

@@ -9,7 +9,7 @@ from typing import Final
 
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
-from bot.commands.grammar import register_command
+from bot.commands.grammar import Builder
 from bot.commands.keyed import KeyedFields, Rejected, date_of, missing, task_code, text_of
 from bot.commands.model import Command, ParseError, WorkflowCommand
 from bot.commands.text import Folded
@@ -86,8 +86,6 @@ def _show(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return ShowCollaboration(code=task_code(spec, args)[0])
 
 
-register_command(REQUEST, _request)
-register_command(SHOW, _show)
 ACCEPT: Final = answer_command(CommandSpec(
     "接受", "accept", ("接受", "accept"),
     "部门负责人接受协作请求，可同时指定本部门的负责人",
@@ -98,3 +96,11 @@ REFUSE: Final = answer_command(CommandSpec(
     "部门负责人拒绝协作请求，必须写原因，可提出可启动日期",
     "拒绝 XZB20231001 原因 当前人力饱和 可启动 10月20日",
 ))
+
+# In the order 帮助 lists them.
+GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
+    (REQUEST, _request),
+    (SHOW, _show),
+    ACCEPT,
+    REFUSE,
+)

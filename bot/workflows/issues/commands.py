@@ -8,7 +8,7 @@ from typing import Final
 
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
-from bot.commands.grammar import register_command
+from bot.commands.grammar import Builder
 from bot.commands.keyed import KeyedFields, Rejected, missing, people_of, task_code, text_of
 from bot.commands.model import Command, ParseError, PersonRef, WorkflowCommand
 from bot.commands.text import Folded
@@ -92,9 +92,6 @@ def _show(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return ShowIssues(code=task_code(spec, args)[0])
 
 
-register_command(BLOCKER, _blocker)
-register_command(RISK, _risk)
-register_command(SHOW, _show)
 ACKNOWLEDGE: Final = answer_command(CommandSpec(
     "已知悉", "ack", ("已知悉", "知悉", "收到", "ack"),
     "卡点或风险的处理人表示已知悉（停止答复计时）",
@@ -110,3 +107,13 @@ HAND_OVER: Final = answer_command(CommandSpec(
     "把卡点或风险转交给其他人处理",
     "转交 XZB20231001-01 @陈静",
 ))
+
+# In the order 帮助 lists them.
+GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
+    (BLOCKER, _blocker),
+    (RISK, _risk),
+    (SHOW, _show),
+    ACKNOWLEDGE,
+    RESOLVE,
+    HAND_OVER,
+)
