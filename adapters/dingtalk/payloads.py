@@ -25,8 +25,9 @@ CARD_CALLBACK_TOPIC = "/v1.0/card/instances/callback"
 SINGLE = "1"
 GROUP = "2"
 
-# An @name as DingTalk writes it in text.content: "@" and the person's display name up to a space.
-_AT_NAME = re.compile(r"@([^\s@]+)")
+# An @name as DingTalk writes it in text.content: "@" and the person's display name up to a space
+# (not the "‹@" of a token a user typed, which neutralize_typed_tokens made plain text).
+_AT_NAME = re.compile(r"(?<!\u2039)@([^\s@<>]+)")
 
 
 class PayloadError(ValueError):
