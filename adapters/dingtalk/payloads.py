@@ -107,8 +107,9 @@ def _message(data: Mapping[str, Any], received_at: datetime) -> MessageEvent | I
         raw = _text(data) if msgtype == "text" else _rich_text(data)
         text, mentions = _with_mentions(raw, _people_mentioned(data))
         message_type = "text"
+    # DingTalk hands a robot only the group messages that @ it; isInAtList says so explicitly.
     is_in_at_list = data.get("isInAtList")
-    addressed = not group or is_in_at_list is True or is_in_at_list == "true"
+    addressed = not group or is_in_at_list not in (False, "false")
     return MessageEvent(
         event_id=_str(data, "msgId"),
         conversation=conversation,

@@ -76,6 +76,8 @@ def test_a_picture_is_not_text_so_the_core_answers_it_takes_text_only() -> None:
 def test_a_group_message_not_at_the_bot_is_not_addressed() -> None:
     payload = {**golden("message_group.json"), "isInAtList": False}
     assert message_from(payload).addressed is False
+    unsaid = {k: v for k, v in golden("message_group.json").items() if k != "isInAtList"}
+    assert message_from(unsaid).addressed is True  # DingTalk sends a robot only the group messages that @ it
 
 
 def message_from(payload: dict) -> MessageEvent:
