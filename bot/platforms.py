@@ -38,7 +38,7 @@ def platforms_configured(settings: Settings) -> list[str]:
     configured = []
     if settings.feishu.enabled or settings.feishu.app_id:
         configured.append("feishu")
-    if settings.dingtalk.enabled:
+    if settings.dingtalk.active:
         configured.append("dingtalk")
     if settings.wecom.enabled:
         configured.append("wecom")
@@ -62,4 +62,9 @@ def build_adapters(settings: Settings, *, sink: EventSink, cache: Cache, clock: 
         from adapters.feishu.adapter import FeishuAdapter
 
         adapters["feishu"] = FeishuAdapter(settings.feishu, sink, cache, clock, max_body_bytes=settings.max_body_bytes)
+    if settings.dingtalk.active:
+        from adapters.dingtalk.adapter import DingTalkAdapter
+
+        adapters["dingtalk"] = DingTalkAdapter(settings.dingtalk, sink, cache, clock,
+                                               max_body_bytes=settings.max_body_bytes)
     return adapters
