@@ -30,7 +30,7 @@ class AcceptanceService:
             department = await directory.department(initiator.department_id) if (
                 initiator is not None and initiator.department_id is not None) else None
             head_id = department.head_user_id if department is not None else None
-            if head_id == me.id:
+            if head_id is None or head_id == me.id:
                 head_id = root.initiator_id
         chosen = reviewer(task.approver_id, head_id, task.initiator_id, cross_department=cross)
         if chosen == me.id:

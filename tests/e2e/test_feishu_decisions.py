@@ -1,0 +1,88 @@
+"""Decisions on cards through Feishu: signed, encrypted events in, cards to the fake Open API.
+
+The seed's request: 张三 (市场部, first user, so admin) asks 设计部 (head 李四) for material; a
+stranger's press is refused, a tampered button is refused, 李四 accepts on the card, delivers, and
+张三 accepts the delivery on the card.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support import settle
+
+from .conftest import INITIATOR, OWNER, STRANGER, FeishuE2E, button, callback_value
+
+
+def text_of(card: dict[str, Any]) -> str:
+    return json.dumps(card, ensure_ascii=False)
+
+
+def cards(app: FeishuE2E) -> list[dict[str, Any]]:
+    return [m for m in app.sent() if m["msg_type"] == "interactive"]
+
+
+async def say(app: FeishuE2E, text: str, sender: tuple[str, str] = INITIATOR) -> None:
+    response = await app.post(app.message(f"@_user_1 {text}", sender=sender))
+    assert response.status == 200
+    await settle(app.services)
+
+
+async def press(app: FeishuE2E, value: dict[str, Any], who: tuple[str, str], message_id: str,
+                event_id: str | None = None) -> dict[str, Any]:
+    response = await app.post(app.click(value, operator=who, card_message_id=message_id, event_id=event_id))
+    assert response.status == 200
+    body: dict[str, Any] = await response.json()
+    await settle(app.services)
+    return body
+
+
+async def test_a_collaboration_request_and_its_review_decided_on_feishu_cards(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    await say(app, "设置部门 设计部 负责人 @_user_2")
+    await say(app, "发起协作 Q4海报 部门 设计部 截止 12月15日 背景 新品上市 目标 完成主视觉 交付物 3张海报")
+    # The overview answers the message (a reply); the head's card is posted to the group.
+    [overview] = [c for c in app.fake.replies if "跨部门协作" in text_of(c["content"])]
+    [asked] = [c for c in app.fake.messages if "协作请求（设计部）" in text_of(c["content"])]
+    assert "跨部门协作" in text_of(overview["content"]) and "已向 设计部 发起协作请求" in text_of(overview["content"])
+    assert f"<at id={OWNER[0]}></at>" in text_of(asked["content"])
+    accept = callback_value(button(asked["content"], "接受"))
+    assert accept["act"] == "decision" and accept["ref"].isdigit()
+
+    refused = await press(app, accept, STRANGER, asked["message_id"])
+    assert refused["toast"]["type"] == "error" and "只有 李四 可以处理" in refused["toast"]["content"]
+    assert "card" not in refused
+
+    forged = dict(accept, arg=accept["arg"].split(".")[0] + ".0000000000000000")
+    tampered = await press(app, forged, OWNER, asked["message_id"])
+    assert tampered["toast"]["type"] == "error" and "已失效" in tampered["toast"]["content"]
+
+    click_id = app.next_id("ev_click_")
+    accepted = await press(app, accept, OWNER, asked["message_id"], event_id=click_id)
+    assert accepted["toast"]["type"] == "success" and accepted["toast"]["content"] == "已接受"
+    decided = accepted["card"]["data"]
+    assert "结果：已接受" in text_of(decided) and not [n for n in _buttons(decided)]
+    # Feishu re-delivers the same click: nothing happens twice.
+    again = await press(app, accept, OWNER, asked["message_id"], event_id=click_id)
+    assert again["toast"]["type"] == "info"
+    # The overview card in the group was updated to show 设计部's answer.
+    assert any("1/1 个部门已接受" in text_of(p["card"]) and p["message_id"] == overview["message_id"]
+               for p in app.fake.patches)
+    [request, part] = await app.tasks()
+    assert (request.status, part.code, part.title) == ("进行中", "XZB20261101-01", "Q4海报（设计部）")
+
+    await say(app, "提交验收 XZB20261101-01 交付物 https://pan.example.com/poster 自检 3张海报已按规范完成",
+              sender=OWNER)
+    [review] = [c for c in cards(app) if "已提交验收" in text_of(c["content"])]
+    assert "待验收" in text_of(review["content"]) and f"<at id={INITIATOR[0]}></at>" in text_of(review["content"])
+    passed = await press(app, callback_value(button(review["content"], "通过")), INITIATOR, review["message_id"])
+    assert passed["toast"]["content"] == "已通过"
+    [request, part] = await app.tasks()
+    assert part.status == "已完成" and request.progress == 100
+
+
+def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    from .conftest import walk
+
+    return [n for n in walk(card) if n.get("tag") == "button"]
