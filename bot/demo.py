@@ -1,7 +1,8 @@
 """The seed's example project, loaded by `tuijin demo` into the console tenant.
 
 Task XZB20231001 "Q4新品宣传物料制作", initiated by 市场部 with 设计部 and 品牌部: 3 posters and
-2 short videos, with subtasks -01/-02/-03. Due dates are set relative to today so the demo
+2 short videos (3 after a change), with subtasks -01/-02/-03 and the decisions that shaped them
+(bot/demo_story.py). Due dates are set relative to today so the demo
 shows live health colours rather than a project that ended years ago.
 """
 
@@ -13,9 +14,10 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.platform import DirectoryProfile
+from bot.demo_story import DemoStory
 from bot.platforms import DemoSeed, console_demo_seed
 from storage.db import Database
-from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
+from storage.repositories import DecisionRepository, DirectoryRepository, TaskRepository, TenantRepository
 from storage.repositories.goals import GoalRepository
 from storage.tables import Goal, KeyResult, Task
 
@@ -55,13 +57,16 @@ async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSe
         departments = {d.name: d for d in await directory.departments()}
 
         def task(code: str, title: str, owner: str, days: int, **extra: object) -> Task:
+            fields: dict[str, object] = {"initiator_id": users["u_zhangmin"].id,
+                                         "department_id": departments["市场部"].id, **extra}
             return Task(tenant_id=tenant.id or 0, chat_id=chat.id, code=code, title=title,
-                        owner_id=users[owner].id, initiator_id=users["u_zhangmin"].id,
-                        department_id=departments["市场部"].id, due_at=_at(now, days, end),
-                        created_at=clock.now(), updated_at=clock.now(), **extra)  # type: ignore[arg-type]
+                        owner_id=users[owner].id, due_at=_at(now, days, end),
+                        created_at=clock.now(), updated_at=clock.now(), **fields)  # type: ignore[arg-type]
 
         root = await tasks.add(task(
-            ROOT_CODE, "Q4新品宣传物料制作", "u_zhangmin", 14, priority="高", status="进行中", progress=35,
+            ROOT_CODE, "Q4新品宣传物料制作", "u_zhangmin", 14, priority="高", status="进行中", progress=57,
+            background="新品将于下月上市，需要全套宣传物料", objective="上市前完成全部宣传物料",
+            deliverables="3张海报和2条短视频",
             delivery_standard="3张海报、2条短视频，符合品牌规范，经品牌部审核通过",
             resources="设计部2人、品牌部1人，预算2万元", approver_id=users["u_wangqiang"].id,
             description="市场部发起，设计部、品牌部协作完成Q4新品上市宣传物料。",
@@ -69,10 +74,13 @@ async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSe
         for member in ("u_lina", "u_wangqiang"):
             await tasks.add_member(root.id or 0, users[member].id or 0, "collaborator")
         subtasks = [
-            task(f"{ROOT_CODE}-01", "海报初稿设计", "u_zhaolei", 3, parent_id=root.id, priority="高",
-                 status="进行中", progress=70, delivery_standard="3张海报初稿（竖版、横版、方形）"),
-            task(f"{ROOT_CODE}-02", "短视频脚本撰写", "u_chenjing", 1, parent_id=root.id, priority="中",
-                 status="进行中", progress=30, delivery_standard="2条30秒短视频脚本，含分镜"),
+            task(f"{ROOT_CODE}-01", "海报初稿设计", "u_zhaolei", 1, parent_id=root.id, priority="高",
+                 status="进行中", progress=70, delivery_standard="3张海报初稿（竖版、横版、方形）",
+                 department_id=departments["设计部"].id, initiator_id=users["u_lina"].id),
+            task(f"{ROOT_CODE}-02", "短视频脚本撰写", "u_chenjing", 3, parent_id=root.id, priority="中",
+                 status="已完成", progress=100, delivery_standard="3条30秒短视频脚本，含分镜",
+                 department_id=departments["品牌部"].id, initiator_id=users["u_wangqiang"].id,
+                 completed_at=clock.now()),
             task(f"{ROOT_CODE}-03", "物料修改定稿", "u_lina", 12, parent_id=root.id, priority="中",
                  status="待启动", progress=0, delivery_standard="全部物料定稿并通过品牌部审核"),
         ]
@@ -84,6 +92,8 @@ async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSe
                            at=clock.now())
         await tasks.record(subtasks[0].id or 0, "progress", "进度 70%：海报初稿已完成",
                            actor_id=users["u_zhaolei"].id, at=clock.now())
+        await DemoStory(DecisionRepository(session, tenant.id), tasks, users, clock.now()).tell(
+            root, subtasks[0], subtasks[1], {name: d.id or 0 for name, d in departments.items()})
         # The goal the project serves (总目标 → 阶段目标 → 任务), with one key result.
         users["u_zhangmin"].is_admin = True
         goals = GoalRepository(session, tenant.id)

@@ -98,7 +98,7 @@ def test_tick_replays_an_instant_and_sends_nothing_twice(tmp_path):
             "    await db.dispose()\n"
             "asyncio.run(main())\n")
     subprocess.run([sys.executable, "-c", seed], env=env, check=True, cwd=tmp_path)
-    # The demo's -02 is due Tuesday 18:00: Tuesday 09:00 is inside its last 24 hours.
+    # The demo's -01 is due Tuesday 18:00: Tuesday 09:00 is inside its last 24 hours.
     first = subprocess.run([*TUIJIN, "tick", "--at", "2026-11-24T09:00"], env=env, capture_output=True, text=True)
     again = subprocess.run([*TUIJIN, "tick", "--at", "2026-11-24T09:00"], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
