@@ -259,6 +259,7 @@ class Pipeline:
                         return Reply(toast=STALE_BUTTON, toast_kind="warning")
                     scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
                                              clock=self.clock)
+                    scope.inputs = dict(event.form_values)
                     reply = await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
                     await publish_extras(session, self.outbox, reply, conversation=event.conversation,
                                          event_key=self._action_key(event),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,8 @@ class Scope:
     clock: Clock
     timezone: str
     workday_end: time
+    # Text typed into a card's field and submitted with the pressed button (form values).
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def parse_context(self) -> ParseContext:
         return ParseContext(now=self.clock.now().astimezone(ZoneInfo(self.timezone)), workday_end=self.workday_end)

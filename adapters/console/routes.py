@@ -134,7 +134,7 @@ class ConsoleRoutes:
         event = CardActionEvent(
             event_id=str(body.get("click_id") or uuid.uuid4().hex), conversation=conversation,
             operator=UserRef(person.id, person.name), action=ActionPayload.from_value(body.get("value")),
-            occurred_at=self.adapter.clock.now(), message_id=message_id,
+            occurred_at=self.adapter.clock.now(), message_id=message_id, form_values=_inputs(body.get("inputs")),
         )
         result = await self.adapter.sink.accept_card_action(event)
         card = None
@@ -167,3 +167,10 @@ class ConsoleRoutes:
         finally:
             self.adapter.transcript.unsubscribe(chat_id, queue)
         return response
+
+
+def _inputs(raw: object) -> dict[str, str]:
+    """The card's text fields as typed (`{"answer": "…"}`); anything else is ignored."""
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k)[:64]: str(v)[:2000] for k, v in list(raw.items())[:8] if isinstance(v, str)}

@@ -274,6 +274,9 @@ def _post_element_text(element: Any) -> str:
 def _action(action: Mapping[str, Any]) -> tuple[ActionPayload | None, dict[str, str]]:
     try:
         payload = ActionPayload.from_value(action.get("value"))
+        if payload is None and isinstance(action.get("name"), str):
+            # A form's submit button names its payload (see render._form).
+            payload = ActionPayload.unpack(action["name"])
     except Exception:  # a value that is not ours is simply not ours
         payload = None
     form = action.get("form_value")

@@ -90,6 +90,28 @@ def _button(button: Button) -> dict[str, Any]:
     }
 
 
+def _form(el: Buttons) -> dict[str, Any]:
+    """A text field and submit buttons: the field's value arrives as `action.form_value`.
+
+    Buttons in a form submit it; each also carries its payload as its `name` (packed), which the
+    callback reports, in case the form's submit does not send the button's callback value.
+    """
+    assert el.input is not None
+    buttons = []
+    for button in el.buttons:
+        rendered = _button(button)
+        rendered.update(form_action_type="submit", name=button.action.pack())
+        buttons.append(_column([rendered], "auto"))
+    return {
+        "tag": "form", "name": f"form_{el.input.name}",
+        "elements": [
+            {"tag": "input", "name": el.input.name, "placeholder": _plain(el.input.placeholder[:MAX_BUTTON_LABEL]),
+             "max_length": 500},
+            {"tag": "column_set", "flex_mode": "flow", "columns": buttons},
+        ],
+    }
+
+
 def _fields(fields: Fields) -> list[dict[str, Any]]:
     rows = []
     for i in range(0, len(fields.items), 2):
@@ -117,6 +139,8 @@ def _element(el: CardElement, image_keys: Mapping[str, str]) -> list[dict[str, A
     if isinstance(el, Buttons):
         if not el.buttons:
             return []
+        if el.input is not None:
+            return [_form(el)]
         if len(el.buttons) == 1:
             return [_button(el.buttons[0])]
         columns = [_column([_button(b)], "auto") for b in el.buttons]

@@ -1,7 +1,7 @@
 """Neutral models shared by the core and every adapter: events, cards, outbound messages."""
 
 from bot.core.actions import ActionPayload
-from bot.core.cards import Button, Buttons, Card, CardElement, Divider, Fields, Image, Note, Text
+from bot.core.cards import Button, Buttons, Card, CardElement, Divider, Fields, Image, Input, Note, Text
 from bot.core.events import (
     CardActionEvent,
     CardActionResult,
@@ -25,6 +25,7 @@ __all__ = [
     "Fields",
     "Image",
     "InboundEvent",
+    "Input",
     "MessageEvent",
     "Note",
     "OutboundMessage",

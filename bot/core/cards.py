@@ -41,8 +41,23 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Input:
+    """A one-line text field; its value arrives with the click as `form_values[name]`."""
+
+    name: str
+    placeholder: str
+
+
+@dataclass(frozen=True)
 class Buttons:
+    """A row of buttons; with `input`, a text field submitted together with whichever is pressed.
+
+    Surfaces whose cards have no forms show the buttons only, and the card's text says what to
+    send instead.
+    """
+
     buttons: tuple[Button, ...]
+    input: Input | None = None
 
 
 @dataclass(frozen=True)

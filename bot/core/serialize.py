@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.actions import ActionPayload
-from bot.core.cards import Button, Buttons, Card, CardElement, Divider, Fields, Image, Note, Text
+from bot.core.cards import Button, Buttons, Card, CardElement, Divider, Fields, Image, Input, Note, Text
 from bot.core.events import CardActionEvent, ConversationRef, InboundEvent, MessageEvent, UserRef
 from bot.core.messages import OutboundMessage
 
@@ -22,12 +22,15 @@ def element_to_dict(el: CardElement) -> dict[str, Any]:
         return {"type": "image", "source": el.source, "alt": el.alt}
     if isinstance(el, Divider):
         return {"type": "divider"}
-    return {
+    data: dict[str, Any] = {
         "type": "buttons",
         "buttons": [
             {"label": b.label, "style": b.style, "value": b.action.to_value()} for b in el.buttons
         ],
     }
+    if el.input is not None:
+        data["input"] = {"name": el.input.name, "placeholder": el.input.placeholder}
+    return data
 
 
 def element_from_dict(data: dict[str, Any]) -> CardElement:
@@ -47,7 +50,8 @@ def element_from_dict(data: dict[str, Any]) -> CardElement:
         action = ActionPayload.from_value(b["value"])
         if action is not None:
             buttons.append(Button(b["label"], action, b.get("style", "default")))
-    return Buttons(tuple(buttons))
+    field = data.get("input")
+    return Buttons(tuple(buttons), Input(field["name"], field["placeholder"]) if field else None)
 
 
 def card_to_dict(card: Card) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.core import ActionPayload, Button, Buttons, Card, CardElement, Fields, Note, Text
+from bot.core import ActionPayload, Button, Buttons, Card, CardElement, Fields, Input, Note, Text
 from bot.core.cards import Template
 from bot.engine.people import mention
 from bot.engine.task_views import display_name
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from bot.decisions.flow import DecisionFlow
 
 ACTION = "decision"
+# The card's text field, where a platform's cards have one: the reason, solution or comments.
+ANSWER_FIELD = "answer"
 
 
 def button_payload(decision: Decision, option_key: str) -> ActionPayload:
@@ -41,7 +43,12 @@ def decision_card(
     if live:
         options = [o for o in flow.options if o.closes or decision.state == "open"]
         styles = tuple(Button(o.label, button_payload(decision, o.key), o.style) for o in options)
-        elements.append(Buttons(styles))
+        needs = [o for o in options if o.needs]
+        field = None
+        if needs:
+            hint = "；".join(f"{o.label}时必填{o.needs}" for o in needs)
+            field = Input(ANSWER_FIELD, f"{'/'.join(dict.fromkeys(o.needs or '' for o in needs))}（{hint}）")
+        elements.append(Buttons(styles, field))
         if decision.state == "acknowledged":
             elements.append(Note(f"{display_name(decider)} 已知悉，处理中。"))
         typed = "；".join(f"{o.label} {ref}" + (f" {o.needs} ……" if o.needs else "") +

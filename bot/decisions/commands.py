@@ -14,7 +14,7 @@ from typing import Final
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
 from bot.commands.grammar import Builder
-from bot.commands.keyed import KeyedFields, date_of, people_of, task_code, text_of
+from bot.commands.keyed import KeyedFields, Rejected, date_of, people_of, task_code, text_of
 from bot.commands.model import Command, PersonRef, WorkflowCommand
 from bot.commands.text import SEPARATORS, Folded
 
@@ -57,6 +57,18 @@ def _answer(word: str) -> Builder:
                               proposed=date_of("可启动", values.get("start"), ctx))
 
     return build
+
+
+def answer_from_card(typed: str, ctx: ParseContext) -> tuple[str | None, datetime | None]:
+    """Text typed into a decision card's field: the answer, and a later start if it names one."""
+    head, values = _FIELDS.split(Folded.of(typed).strip())
+    proposed = None
+    try:
+        proposed = date_of("可启动", values.get("start"), ctx)
+    except Rejected:
+        proposed = None
+    text = text_of(values.get("text")) or text_of(head)
+    return text, proposed
 
 
 def answer_command(spec: CommandSpec) -> tuple[CommandSpec, Builder]:

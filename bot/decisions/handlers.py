@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Literal, cast
 
 from bot.core import ActionPayload, Card, Fields, Note, Text
-from bot.decisions.cards import ACTION
-from bot.decisions.commands import AnswerDecision, ShowWaiting
+from bot.decisions.cards import ACTION, ANSWER_FIELD
+from bot.decisions.commands import AnswerDecision, ShowWaiting, answer_from_card
 from bot.decisions.flow import LIVE_STATES, flow_for
 from bot.decisions.service import STALE, Answered, DecisionService
 from bot.engine.errors import DomainError
@@ -35,7 +35,10 @@ async def press(action: ActionPayload, scope: Scope) -> Reply:
     option, _, token = action.arg.partition(".")
     if not action.ref.isdigit() or not token:
         raise DomainError(STALE)
-    answered = await DecisionService(scope).answer(int(action.ref), option, token=token, by_button=True)
+    typed = scope.inputs.get(ANSWER_FIELD, "").strip()
+    text, proposed = answer_from_card(typed, scope.parse_context()) if typed else (None, None)
+    answered = await DecisionService(scope).answer(int(action.ref), option, token=token, text=text,
+                                                   proposed=proposed, by_button=True)
     return _reply(answered, inline=True)
 
 

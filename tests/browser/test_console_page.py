@@ -233,3 +233,22 @@ async def test_text_is_escaped_and_shift_enter_makes_a_newline(page: Any, server
     await expect(bubble.locator("br")).to_have_count(1)
     assert await bubble.locator("img").count() == 0
     assert await page.evaluate("window.__pwned") is None
+
+
+async def test_a_head_refuses_a_request_with_the_reason_typed_into_the_card(page: Any, server: Server) -> None:
+    await open_console(page, server)
+    await send(page, "设置部门 设计部 负责人 @李娜")
+    await expect(bot_card_titled(page, "设计部")).to_be_visible(timeout=WAIT)
+    await send(page, "发起协作 Q4海报 部门 设计部 截止 12月31日 背景 新品上市 目标 完成主视觉")
+    asked = bot_card_titled(page, "协作请求（设计部）")
+    await expect(asked).to_be_visible(timeout=WAIT)
+
+    identity = page.get_by_test_id("identity-select")
+    await identity.select_option(await identity.locator("option", has_text="李娜").get_attribute("value"))
+    await expect(page.get_by_test_id("identity-name")).to_have_text("李娜")
+    await asked.get_by_test_id("card-input").fill("当前人力饱和 可启动 12月20日")
+    await asked.get_by_test_id("card-button").filter(has_text="拒绝").click()
+    await expect(page.get_by_test_id("toast")).to_contain_text("已拒绝", timeout=WAIT)
+    await expect(asked.get_by_test_id("card")).to_contain_text("结果：已拒绝", timeout=WAIT)
+    await expect(asked.get_by_test_id("card")).to_contain_text("当前人力饱和")
+    await expect(asked.get_by_test_id("card-button")).to_have_count(0)

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.support import settle
 
-from .conftest import INITIATOR, OWNER, STRANGER, FeishuE2E, button, callback_value
+from .conftest import INITIATOR, OWNER, STRANGER, FeishuE2E, button, callback_value, walk
 
 
 def text_of(card: dict[str, Any]) -> str:
@@ -83,6 +83,27 @@ async def test_a_collaboration_request_and_its_review_decided_on_feishu_cards(fe
 
 
 def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
-    from .conftest import walk
-
     return [n for n in walk(card) if n.get("tag") == "button"]
+
+
+async def test_a_refusal_typed_into_the_feishu_form(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    await say(app, "设置部门 设计部 负责人 @_user_2")
+    await say(app, "发起协作 Q4海报 部门 设计部 截止 12月15日 背景 新品上市 目标 完成主视觉")
+    [asked] = [c for c in app.fake.messages if "协作请求（设计部）" in text_of(c["content"])]
+    [form] = [n for n in walk(asked["content"]) if n.get("tag") == "form"]
+    assert [n["tag"] for n in walk(form) if n.get("tag") in ("input", "button")] == ["input", "button", "button"]
+    reject = next(n for n in walk(form) if n.get("tag") == "button" and n["text"]["content"] == "拒绝")
+    assert reject["form_action_type"] == "submit"
+    # Feishu reports a form submit with the inputs in form_value and the button by its name.
+    click = app.click({}, operator=OWNER, card_message_id=asked["message_id"])
+    click["event"]["action"] = {"tag": "button", "name": reject["name"],
+                                "form_value": {"answer": "人力饱和 可启动 12月20日"}}
+    response = await app.post(click)
+    body = await response.json()
+    assert body["toast"]["content"] == "已拒绝", body
+    await settle(app.services)
+    [row] = await app.rows("SELECT outcome, answer FROM decision")
+    assert tuple(row) == ("reject", "人力饱和")
+    told = [m for m in app.fake.messages if m["msg_type"] == "text" and "拒绝了协作请求" in m["content"]["text"]]
+    assert told and "可启动时间：12月20日" in told[0]["content"]["text"]

@@ -55,12 +55,13 @@ class Room:
         return next(m for m in await self.history() if m["id"] == message_id)
 
     async def press(self, user: str, message: dict[str, Any], label: str, *,
-                    value: Any = None, click_id: str | None = None) -> dict[str, Any]:
+                    value: Any = None, click_id: str | None = None, typed: str | None = None) -> dict[str, Any]:
+        """Press a button; `typed` is what the user wrote in the card's text field first."""
         self.clicks += 1
         response = await self.client.post("/console/api/actions", json={
             "chat_id": CHAT, "user_id": user, "message_id": message["id"],
             "value": value if value is not None else buttons(message)[label]["value"],
-            "click_id": click_id or f"click-{self.clicks}",
+            "click_id": click_id or f"click-{self.clicks}", "inputs": {"answer": typed} if typed else {},
         })
         assert response.status == 200, await response.text()
         result: dict[str, Any] = await response.json()

@@ -92,3 +92,18 @@ async def test_unknown_departments_and_headless_ones_are_named(room: Room) -> No
     assert "品牌部还没有负责人" in headless[0]["text"]
     missing = await room.say("u_zhangmin", "发起协作 海报 部门 设计部 截止 12月15日")
     assert "背景和目标" in missing[0]["text"]
+
+
+async def test_the_reason_typed_into_the_card_decides_at_once(room: Room, any_db: Database) -> None:
+    await organise(room)
+    _, design, brand = await room.say("u_zhangmin", REQUEST)
+    field = next(e for e in design["card"]["elements"] if e["type"] == "buttons")["input"]
+    assert field["name"] == "answer" and "拒绝时必填原因" in field["placeholder"]
+    refused = await room.press("u_lina", design, "拒绝", typed="当前人力饱和 可启动 12月7日")
+    assert refused["toast"]["content"] == "已拒绝"
+    assert "结果：已拒绝" in card_text({"card": refused["card"]}) and not buttons({"card": refused["card"]})
+    # Text typed with 接受 is not needed and changes nothing about accepting.
+    assert (await room.press("u_wangqiang", brand, "接受", typed="没问题"))["toast"]["content"] == "已接受"
+    async with any_db.session() as session:
+        refusal = (await session.execute(select(Decision).where(Decision.outcome == "reject"))).scalar_one()
+    assert refusal.answer == "当前人力饱和" and refusal.data["proposed_start"].startswith("12月7日")
