@@ -107,3 +107,42 @@ async def test_a_refusal_typed_into_the_feishu_form(feishu_app: FeishuE2E) -> No
     assert tuple(row) == ("reject", "人力饱和")
     told = [m for m in app.fake.messages if m["msg_type"] == "text" and "拒绝了协作请求" in m["content"]["text"]]
     assert told and "可启动时间：12月20日" in told[0]["content"]["text"]
+
+
+def _form_click(app: FeishuE2E, card: dict[str, Any], label: str, typed: str, who: tuple[str, str]) -> dict[str, Any]:
+    """A press of a form's button, with `typed` in the text field, as Feishu reports it."""
+    button_node = next(n for n in walk(card["content"]) if n.get("tag") == "button" and n["text"]["content"] == label)
+    click = app.click({}, operator=who, card_message_id=card["message_id"])
+    click["event"]["action"] = {"tag": "button", "name": button_node["name"], "form_value": {"answer": typed},
+                                "value": callback_value(button_node)}
+    return click
+
+
+async def test_a_blocker_and_a_vetoed_change_on_feishu(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    await app.create_task()  # XZB20261101: 张三 initiates, 李四 owns
+    await say(app, "卡点 XZB20261101 主视觉素材未到 影响 海报延期", sender=OWNER)
+    [blocker] = [c for c in app.fake.replies if "已上报卡点 #1" in text_of(c["content"])]
+    assert f"<at id={INITIATOR[0]}></at>" in text_of(blocker["content"])  # to the initiator, 24 h
+    ack = callback_value(button(blocker["content"], "已知悉"))
+    assert (await press(app, ack, STRANGER, blocker["message_id"]))["toast"]["type"] == "error"
+    acked = await press(app, ack, INITIATOR, blocker["message_id"])
+    assert acked["toast"]["content"] == "已知悉"
+    resolved = await app.post(_form_click(app, blocker, "已解决", "已催供应商今天提供", INITIATOR))
+    assert (await resolved.json())["toast"]["content"] == "已解决"
+    await settle(app.services)
+    told = [m for m in app.fake.messages
+            if m["msg_type"] == "text" and "已解决：已催供应商今天提供" in m["content"]["text"]]
+    assert told and f'<at user_id="{OWNER[0]}"></at>' in told[0]["content"]["text"]
+
+    await say(app, "变更 XZB20261101 截止 12月20日 原因 素材延误", sender=OWNER)
+    [asked] = [c for c in app.fake.messages if "变更 #1" in text_of(c["content"])]
+    empty = await app.post(_form_click(app, asked, "驳回", "", INITIATOR))
+    assert "驳回需要写明原因" in (await empty.json())["toast"]["content"]
+    vetoed = await app.post(_form_click(app, asked, "驳回", "上市日期不能推迟", INITIATOR))
+    assert (await vetoed.json())["toast"]["content"] == "已驳回"
+    await settle(app.services)
+    [task] = await app.tasks()
+    assert task.due_at is not None and task.due_at.day != 20
+    [row] = await app.rows("SELECT outcome, answer FROM decision WHERE kind = 'change'")
+    assert tuple(row) == ("veto", "上市日期不能推迟")
