@@ -7,7 +7,6 @@ Logs carry method, path, status and code only: never tokens, secrets or contents
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -18,6 +17,7 @@ from adapters.dingtalk.settings import DingTalkSettings
 from bot.clock import Clock
 from bot.core.platform import DeliveryError
 from storage.cache import Cache
+from storage.tokens import SharedToken
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ class DingTalkClient:
         self._cache = cache
         self._clock = clock
         self._http = httpx.AsyncClient(base_url=settings.api_base.rstrip("/"), transport=transport, timeout=timeout)
-        self._token_lock = asyncio.Lock()
-        self._token_key = f"dingtalk:token:{settings.client_id}"
+        self._token = SharedToken(cache, f"dingtalk:token:{settings.client_id}", clock,
+                                  refresh_margin=TOKEN_REFRESH_MARGIN)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -68,41 +68,17 @@ class DingTalkClient:
     # -- token ---------------------------------------------------------------------------------
 
     async def access_token(self) -> str:
-        token = await self._cached_token()
-        if token is not None:
-            return token
-        async with self._token_lock:
-            token = await self._cached_token()
-            if token is not None:
-                return token
-            body = await self._request("POST", TOKEN_PATH, auth=False, json={
-                "appKey": self._settings.client_id, "appSecret": self._settings.client_secret.get_secret_value(),
-            })
-            token = str(body.get("accessToken") or "")
-            expire = _int(body.get("expireIn")) or 0
-            if not token or expire <= 0:
-                raise DingTalkApiError("dingtalk token answer lacks accessToken", retryable=True)
-            margin = min(TOKEN_REFRESH_MARGIN, expire // 2)
-            record = json.dumps({"token": token, "expires_at": self._clock.now().timestamp() + expire})
-            await self._cache.set(self._token_key, record, ttl=max(expire - margin, 1))
-            return token
+        return await self._token.get(self._fetch_token)
 
-    async def _cached_token(self) -> str | None:
-        raw = await self._cache.get(self._token_key)
-        if raw is None:
-            return None
-        try:
-            record = json.loads(raw)
-            if float(record["expires_at"]) - self._clock.now().timestamp() < TOKEN_REFRESH_MARGIN:
-                return None
-            return str(record["token"])
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    async def _drop_token(self, stale: str) -> None:
-        async with self._token_lock:
-            if await self._cached_token() == stale:
-                await self._cache.delete(self._token_key)
+    async def _fetch_token(self) -> tuple[str, int]:
+        body = await self._request("POST", TOKEN_PATH, auth=False, json={
+            "appKey": self._settings.client_id, "appSecret": self._settings.client_secret.get_secret_value(),
+        })
+        token = str(body.get("accessToken") or "")
+        expire = _int(body.get("expireIn")) or 0
+        if not token or expire <= 0:
+            raise DingTalkApiError("dingtalk token answer lacks accessToken", retryable=True)
+        return token, expire
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -158,7 +134,7 @@ class DingTalkClient:
             if exc.status != 401 and exc.code not in INVALID_TOKEN_CODES:
                 raise
             log.info("dingtalk %s %s token rejected (code=%s); fetching a new one", method, path, exc.code)
-            await self._drop_token(token)
+            await self._token.drop(token)
             return await self._request(method, path, token=await self.access_token(), **request)
 
     async def _request(self, method: str, path: str, *, auth: bool = True, token: str = "",

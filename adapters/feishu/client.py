@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.core.platform import DeliveryError, DirectoryProfile
 from bot.delivery.backoff import jittered_backoff
 from storage.cache import Cache
+from storage.tokens import SharedToken
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,10 @@ class FeishuClient:
         self._rng = rng or random.Random()
         self._http = httpx.AsyncClient(base_url=settings.api_base.rstrip("/"), transport=transport, timeout=10.0)
         self._limiter = WindowLimiter(cache, clock, sleep=sleep, prefix="feishu:rl:")
-        self._token_lock = asyncio.Lock()
         self._warned: set[str] = set()
         self._bot_open_id: str | None = None
         app = settings.app_id
-        self._token_key = f"feishu:token:{app}"
+        self._token = SharedToken(cache, f"feishu:token:{app}", clock, refresh_margin=TOKEN_REFRESH_MARGIN)
         self._app_limits = tuple(Limit(f"{app}:{key}", count, per) for key, count, per in APP_SEND_LIMITS)
 
     async def close(self) -> None:
@@ -84,44 +84,18 @@ class FeishuClient:
     # -- token ---------------------------------------------------------------------------------
 
     async def tenant_access_token(self) -> str:
-        token = await self._cached_token()
-        if token is not None:
-            return token
-        async with self._token_lock:
-            token = await self._cached_token()
-            if token is not None:
-                return token
-            body = await self._call(
-                "POST", "/open-apis/auth/v3/tenant_access_token/internal", auth=False,
-                json={"app_id": self._settings.app_id, "app_secret": self._settings.app_secret.get_secret_value()},
-            )
-            token = str(body.get("tenant_access_token") or "")
-            expire = int(body.get("expire") or 0)
-            if not token or expire <= 0:
-                raise FeishuApiError("feishu token answer lacks tenant_access_token", retryable=True)
-            margin = min(TOKEN_REFRESH_MARGIN, expire // 2)
-            expires_at = self._clock.now().timestamp() + expire
-            record = json.dumps({"token": token, "expires_at": expires_at})
-            await self._cache.set(self._token_key, record, ttl=max(expire - margin, 1))
-            return token
+        return await self._token.get(self._fetch_token)
 
-    async def _cached_token(self) -> str | None:
-        raw = await self._cache.get(self._token_key)
-        if raw is None:
-            return None
-        try:
-            record = json.loads(raw)
-            if float(record["expires_at"]) - self._clock.now().timestamp() < TOKEN_REFRESH_MARGIN:
-                return None
-            return str(record["token"])
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    async def _drop_token(self, stale: str) -> None:
-        async with self._token_lock:
-            # Another caller may already have replaced the stale token.
-            if await self._cached_token() == stale:
-                await self._cache.delete(self._token_key)
+    async def _fetch_token(self) -> tuple[str, int]:
+        body = await self._call(
+            "POST", "/open-apis/auth/v3/tenant_access_token/internal", auth=False,
+            json={"app_id": self._settings.app_id, "app_secret": self._settings.app_secret.get_secret_value()},
+        )
+        token = str(body.get("tenant_access_token") or "")
+        expire = int(body.get("expire") or 0)
+        if not token or expire <= 0:
+            raise FeishuApiError("feishu token answer lacks tenant_access_token", retryable=True)
+        return token, expire
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -277,7 +251,7 @@ class FeishuClient:
                 elif auth and code in INVALID_TOKEN_CODES and not refreshed:
                     log.info("feishu %s %s token rejected code=%s; fetching a new one", method, path, code)
                     refreshed = True
-                    await self._drop_token(token)
+                    await self._token.drop(token)
                     attempt -= 1
                     continue
                 elif status >= 400 or body is None or code not in (0, None):
