@@ -77,4 +77,5 @@ class DirectorySync:
                        for uid in people}
             user = ensured[profile.user_id]
             leader = ensured[profile.leader_user_id] if profile.leader_user_id else None
-            await directory.record_directory_sync(user, department=department, leader=leader, at=self.clock.now())
+            await directory.record_directory_sync(user, department=department, leader=leader, at=self.clock.now(),
+                                                  platform_admin=profile.is_platform_admin)

@@ -153,6 +153,7 @@ class FeishuClient:
         profile = DirectoryProfile(
             user_id=user_id, name=user.get("name") or None, department_ids=department_ids,
             department_names=tuple(names), leader_user_id=user.get("leader_user_id") or None,
+            is_platform_admin=user.get("is_tenant_manager") is True,
         )
         await self._cache.set(key, _profile_to_json(profile), ttl=PROFILE_TTL)
         return profile
@@ -309,6 +310,7 @@ def _profile_to_json(profile: DirectoryProfile) -> str:
     return json.dumps({
         "user_id": profile.user_id, "name": profile.name, "department_ids": list(profile.department_ids),
         "department_names": list(profile.department_names), "leader_user_id": profile.leader_user_id,
+        "is_platform_admin": profile.is_platform_admin,
     }, ensure_ascii=False)
 
 
@@ -317,6 +319,7 @@ def _profile_from_json(raw: str) -> DirectoryProfile:
     return DirectoryProfile(
         user_id=data["user_id"], name=data.get("name"), department_ids=tuple(data.get("department_ids") or ()),
         department_names=tuple(data.get("department_names") or ()), leader_user_id=data.get("leader_user_id"),
+        is_platform_admin=data.get("is_platform_admin") is True,
     )
 
 

@@ -69,6 +69,8 @@ class DirectoryProfile:
     department_ids: tuple[str, ...] = ()
     department_names: tuple[str, ...] = ()
     leader_user_id: str | None = None
+    # The platform says this person administers the company (Feishu's tenant manager).
+    is_platform_admin: bool = False
 
 
 @runtime_checkable

@@ -124,9 +124,12 @@ class DirectoryRepository:
         return result.scalar_one_or_none()
 
     async def record_directory_sync(
-        self, user: User, *, department: Department | None, leader: User | None, at: datetime
+        self, user: User, *, department: Department | None, leader: User | None, at: datetime,
+        platform_admin: bool = False,
     ) -> None:
         user.directory_synced_at = at
+        if platform_admin:
+            user.is_admin = True  # the company's own admins administer the bot; never revoked here
         if user.org_set_by_command:
             return  # an admin's word wins over what the platform directory says
         if department is not None:

@@ -315,3 +315,18 @@ async def test_goals_and_raci_through_feishu(feishu_app: FeishuE2E) -> None:
     assert "O2026001 Q4新品上市" in tree and "20%" in tree and "40/100万次" in tree
     raci = json.dumps(app.sent()[-1]["content"], ensure_ascii=False)
     assert "设为协作人" in raci and f"<at id={OWNER[0]}></at>" in raci
+
+
+async def test_feishu_tenant_managers_administer_the_bot(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    app.fake.users[STRANGER[0]]["is_tenant_manager"] = True
+    await app.create_task()  # 张三 is first, so the bot's admin
+    for sender, text in ((OWNER, "@_user_1 设置部门 设计部 负责人 @_user_2"),
+                         (STRANGER, "@_user_1 设置部门 设计部 负责人 @_user_2")):
+        assert (await app.post(app.message(text, sender=sender))).status == 200
+        await settle(app.services)
+    answers = [json.dumps(m["content"], ensure_ascii=False) for m in app.sent()[-2:]]
+    assert "只有管理员" in answers[0]  # 李四 is neither the first user nor a Feishu admin
+    assert "负责人" in answers[1] and "只有管理员" not in answers[1]  # 王五 manages the Feishu tenant
+    admins = {row[0] for row in await app.rows('SELECT platform_user_id FROM "user" WHERE is_admin')}
+    assert admins == {INITIATOR[0], STRANGER[0]}
