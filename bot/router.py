@@ -18,7 +18,8 @@ class Post:
 
     `key` names the message for later refreshes (a decision card); without one the pipeline derives
     a key from the event, so a replayed event still sends it once. `chat_id` is the platform's chat
-    id when the message belongs in another chat of the same tenant (the task's group).
+    id when the message belongs in another chat of the same tenant (the task's group);
+    `direct_to` a platform user id for a one-to-one message to that person.
     """
 
     text: str | None = None
@@ -26,6 +27,7 @@ class Post:
     key: str | None = None
     chat_id: str | None = None
     task_code: str | None = None
+    direct_to: str | None = None
 
 
 @dataclass(frozen=True)

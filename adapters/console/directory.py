@@ -54,7 +54,14 @@ class ConsoleDirectory:
         return self.people.get(user_id)
 
     def chat(self, chat_id: str) -> ConsoleChat | None:
-        return self.chats.get(chat_id)
+        """A group chat, or the bot's direct chat with a person (its id is the person's id)."""
+        if chat_id in self.chats:
+            return self.chats[chat_id]
+        person = self.people.get(chat_id)
+        return ConsoleChat(person.id, f"私聊 · {person.name}") if person is not None else None
+
+    def is_direct(self, chat_id: str) -> bool:
+        return chat_id not in self.chats and chat_id in self.people
 
     def name_of(self, user_id: str) -> str:
         if user_id == BOT_ID:

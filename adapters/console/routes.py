@@ -14,6 +14,7 @@ from adapters.console.directory import BOT_ID, BOT_NAME, TENANT_KEY
 from adapters.console.render import render_card
 from adapters.console.transcript import ConsoleMessage
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
+from bot.core.events import ChatType
 from bot.limits import parse_json_object
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ class ConsoleRoutes:
         chat = self.adapter.directory.chat(chat_id)
         if chat is None:
             return None
-        return ConversationRef("console", TENANT_KEY, chat.id, "group", chat.name)
+        kind: ChatType = "p2p" if self.adapter.directory.is_direct(chat.id) else "group"
+        return ConversationRef("console", TENANT_KEY, chat.id, kind, chat.name)
 
     async def page(self, request: web.Request) -> web.Response:
         html = resources.files("adapters.console").joinpath("static/index.html").read_text("utf-8")
@@ -73,7 +75,8 @@ class ConsoleRoutes:
         return web.json_response({
             "bot": {"id": BOT_ID, "name": BOT_NAME},
             "users": [{"id": p.id, "name": p.name, "department": p.department} for p in d.people.values()],
-            "chats": [{"id": c.id, "name": c.name} for c in d.chats.values()],
+            "chats": [{"id": c.id, "name": c.name, "kind": "group"} for c in d.chats.values()]
+            + [{"id": p.id, "name": f"私聊 · {p.name}", "kind": "direct"} for p in d.people.values()],
         })
 
     async def messages(self, request: web.Request) -> web.Response:

@@ -152,7 +152,10 @@ class FeishuAdapter:
             if message.update_of:
                 raise DeliveryError("a text message cannot be updated", retryable=False)
             content, msg_type = render_text(message.text or ""), "text"
-        if message.reply_to:
+        if message.direct_to:
+            message_id = await self.client.send_message(message.direct_to, msg_type, content, uuid,
+                                                        receive_id_type="open_id")
+        elif message.reply_to:
             message_id = await self.client.reply_message(message.reply_to, msg_type, content, uuid)
         else:
             message_id = await self.client.send_message(message.conversation.chat_id, msg_type, content, uuid)

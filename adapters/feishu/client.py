@@ -99,10 +99,12 @@ class FeishuClient:
 
     # -- messages ------------------------------------------------------------------------------
 
-    async def send_message(self, chat_id: str, msg_type: str, content: dict[str, Any], uuid: str) -> str:
+    async def send_message(self, chat_id: str, msg_type: str, content: dict[str, Any], uuid: str, *,
+                           receive_id_type: str = "chat_id") -> str:
+        """Send to a chat, or with receive_id_type="open_id" to one person directly."""
         limits = (*self._app_limits, Limit(f"chat:{chat_id}", CHAT_QPS, 1.0))
         body = await self._call(
-            "POST", "/open-apis/im/v1/messages", params={"receive_id_type": "chat_id"}, limits=limits,
+            "POST", "/open-apis/im/v1/messages", params={"receive_id_type": receive_id_type}, limits=limits,
             json={"receive_id": chat_id, "msg_type": msg_type, "content": _dumps(content), "uuid": uuid},
         )
         return _message_id(body)

@@ -26,6 +26,9 @@ class OutboundMessage:
     reply_to: str | None = None
     update_of: str | None = None
     update_of_key: str | None = None
+    # A one-to-one message to this platform user (the bot's direct chat with them), where the
+    # platform allows it; `conversation` then names the tenant, its chat_id is the user's id.
+    direct_to: str | None = None
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.card is None):

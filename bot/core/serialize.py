@@ -93,6 +93,7 @@ def message_to_dict(message: OutboundMessage) -> dict[str, Any]:
         "reply_to": message.reply_to,
         "update_of": message.update_of,
         "update_of_key": message.update_of_key,
+        "direct_to": message.direct_to,
     }
 
 
@@ -105,6 +106,7 @@ def message_from_dict(data: dict[str, Any]) -> OutboundMessage:
         reply_to=data.get("reply_to"),
         update_of=data.get("update_of"),
         update_of_key=data.get("update_of_key"),
+        direct_to=data.get("direct_to"),
     )
 
 

@@ -19,10 +19,10 @@ router = Router("decisions")
 ToastKind = Literal["success", "info", "warning", "error"]
 
 
-def _reply(answered: Answered, *, inline: bool, original_key: str | None = None) -> Reply:
-    refreshes = list(answered.refreshes)
-    if not inline and original_key is not None:
-        refreshes.insert(0, CardRefresh(key=original_key, card=answered.card))
+def _reply(answered: Answered, *, inline: bool) -> Reply:
+    # Every copy of the card (in the group and sent to the decider) shows the answer; the copy
+    # pressed is also answered inline.
+    refreshes = [CardRefresh(key=key, card=answered.card) for key in answered.copies] + list(answered.refreshes)
     card = answered.card
     if answered.headline and not inline:
         card = Card(title=card.title, elements=(Text(answered.headline), *card.elements), template=card.template)
@@ -70,10 +70,9 @@ async def answer(command: AnswerDecision, scope: Scope) -> Reply:
     option = flow.option_named(command.word)
     assert option is not None
     person = await scope.people.resolve(command.people[0]) if command.people else None
-    original_key = service.card_key(decision)
     answered = await service.answer(decision.id or 0, option.key, token=None, text=command.text, person=person,
                                     proposed=command.proposed, by_button=False)
-    return _reply(answered, inline=False, original_key=original_key)
+    return _reply(answered, inline=False)
 
 
 @router.command(ShowWaiting)

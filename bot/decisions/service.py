@@ -22,6 +22,7 @@ from bot.scope import Scope
 from storage.repositories import DecisionRepository, TaskRepository
 from storage.tables import Decision, Task, User
 
+DIRECT = ":direct"
 STALE = "这张卡片已失效，请使用最新的卡片，或发送「待我处理」查看。"
 
 
@@ -37,6 +38,9 @@ class Answered:
     headline: str | None = None
     posts: list[Post] = field(default_factory=list)
     refreshes: list[CardRefresh] = field(default_factory=list)
+    # The keys of the decision's cards as they were before this answer (in the group, and sent
+    # directly to the decider): every copy is shown as it now is.
+    copies: list[str] = field(default_factory=list)
 
 
 class DecisionService:
@@ -83,6 +87,20 @@ class DecisionService:
         """The decision's card, for the chat the task lives in; its key lets later answers refresh it."""
         return Post(card=await self.card(decision), key=self.card_key(decision),
                     chat_id=await self.chat_of(decision.chat_id), task_code=None)
+
+    async def direct_post(self, decision: Decision) -> Post:
+        """The same card sent to the decider directly: a head need not be in the project's group."""
+        decider = await self.scope.directory.user(decision.decider_id)
+        assert decider is not None
+        return Post(card=await self.card(decision), key=self.card_key(decision) + DIRECT,
+                    direct_to=decider.platform_user_id)
+
+    async def posts(self, decision: Decision) -> list[Post]:
+        return [await self.post(decision), await self.direct_post(decision)]
+
+    def copies(self, decision: Decision) -> list[str]:
+        key = self.card_key(decision)
+        return [key, key + DIRECT]
 
     async def chat_of(self, chat_id: int | None) -> str | None:
         """The platform id of a chat of this tenant, or None when it is the chat being answered in."""
@@ -159,6 +177,7 @@ class DecisionService:
 
     async def _apply(self, flow: DecisionFlow, answer: Answer) -> Answered:
         decision, option, now = answer.decision, answer.option, self.now()
+        copies = self.copies(decision)
         decision.responded_at = decision.responded_at or now
         posts: list[Post] = []
         if option.hands_over and answer.person is not None:
@@ -168,12 +187,13 @@ class DecisionService:
             decision.token = secrets.token_hex(8)
             decision.responded_at = None
             decision.state = DecisionState.OPEN
-            posts.append(await self.post(decision))
+            posts.extend(await self.posts(decision))
             handed = await self._handed_card(decision, answer)
             await self.scope.tasks.note(answer.task, answer.actor, f"{flow.kind}_handed", detail)
             effects = await flow.after(answer, self)
             return Answered(decision, handed, f"已转交给 {display_name(answer.person)}", changed=True,
-                            headline=effects.headline, posts=posts + effects.posts, refreshes=effects.refreshes)
+                            headline=effects.headline, posts=posts + effects.posts, refreshes=effects.refreshes,
+                            copies=copies)
         if option.closes:
             decision.state = DecisionState.DECIDED
             decision.outcome = option.key
@@ -188,7 +208,8 @@ class DecisionService:
         await self.scope.tasks.note(answer.task, answer.actor, f"{flow.kind}_{option.key}", said)
         effects = await flow.after(answer, self)
         return Answered(decision, await self.card(decision), f"已{option.outcome.removeprefix('已')}",
-                        changed=True, headline=effects.headline, posts=effects.posts, refreshes=effects.refreshes)
+                        changed=True, headline=effects.headline, posts=effects.posts, refreshes=effects.refreshes,
+                        copies=copies)
 
     async def _handed_card(self, decision: Decision, answer: Answer) -> Card:
         """The card the old decider pressed: it now says who has the decision, and offers nothing."""
@@ -204,8 +225,9 @@ class DecisionService:
         decision.answer = reason
         decision.decided_at = self.now()
 
-    async def refresh(self, decision: Decision) -> CardRefresh:
-        return CardRefresh(key=self.card_key(decision), card=await self.card(decision))
+    async def refreshes(self, decision: Decision) -> list[CardRefresh]:
+        card = await self.card(decision)
+        return [CardRefresh(key=key, card=card) for key in self.copies(decision)]
 
     async def waiting_on(self, user: User) -> list[tuple[Decision, Task]]:
         decisions = await self.repo.open_for(user.id or 0)

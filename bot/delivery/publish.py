@@ -19,10 +19,13 @@ async def publish_extras(
 ) -> None:
     """Everything a reply carries beyond itself. Keys derive from the event, so a replay sends nothing twice."""
     for index, post in enumerate(reply.posts):
-        where = conversation if post.chat_id is None else replace(
-            conversation, chat_id=post.chat_id, chat_type="group", chat_name=None
-        )
-        message = OutboundMessage(conversation=where, text=post.text, card=post.card,
+        if post.direct_to is not None:
+            where = replace(conversation, chat_id=post.direct_to, chat_type="p2p", chat_name=None)
+        elif post.chat_id is not None:
+            where = replace(conversation, chat_id=post.chat_id, chat_type="group", chat_name=None)
+        else:
+            where = conversation
+        message = OutboundMessage(conversation=where, text=post.text, card=post.card, direct_to=post.direct_to,
                                   idempotency_key=post.key or f"{event_key}:post:{index}")
         await outbox.enqueue(session, message, tenant_id=tenant_id, at=at, task_code=post.task_code)
     for refresh in reply.refreshes:

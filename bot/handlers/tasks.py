@@ -23,7 +23,7 @@ from bot.engine.tasks import ROLE_WORDS
 from bot.engine.views import TaskView
 from bot.presentation.format import local_due
 from bot.presentation.task_cards import task_card, task_detail_card, task_list_card
-from bot.router import Reply, Router
+from bot.router import Post, Reply, Router
 from bot.scope import Scope
 from bot.workflows.changes.commands import RequestChange
 from bot.workflows.changes.handlers import ask_for_change
@@ -100,7 +100,12 @@ async def name_people(command: NameTaskPeople, scope: Scope) -> Reply:
     if not new:
         return Reply(card=task_card(view, headline=f"这些人已经是{word}了。"), task_code=view.code)
     people = " ".join(mention(u) for u in new)
-    return Reply(card=task_card(view, headline=f"已把 {people} 设为{word}，请查收。"), task_code=view.code)
+    by = scope.user.name or "有人"
+    # Told once, in the chat (the mention) and directly, where the platform delivers 1:1 messages.
+    told = tuple(Post(text=f"{by} 把你设为任务 {view.code}「{view.title}」的{word}。发送「任务 {view.code}」查看详情。",
+                      direct_to=u.platform_user_id) for u in new if u.id != scope.user.id)
+    return Reply(card=task_card(view, headline=f"已把 {people} 设为{word}，请查收。"), task_code=view.code,
+                 posts=told)
 
 
 @router.command(SetTaskText)

@@ -42,7 +42,8 @@ async def test_directory_lists_people_and_chats(aiohttp_client, sqlite_db, clock
     client, _ = await start_app(aiohttp_client, sqlite_db, clock)
     data = await (await client.get("/console/api/directory")).json()
     assert {"id": "u_zhaolei", "name": "赵磊", "department": "设计部"} in data["users"]
-    assert {"id": CHAT, "name": "Q4新品宣传项目群"} in data["chats"]
+    assert {"id": CHAT, "name": "Q4新品宣传项目群", "kind": "group"} in data["chats"]
+    assert {"id": "u_lina", "name": "私聊 · 李娜", "kind": "direct"} in data["chats"]
 
 
 async def test_new_task_is_answered_with_a_task_card(aiohttp_client, sqlite_db, clock):

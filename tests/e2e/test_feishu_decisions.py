@@ -19,6 +19,11 @@ def text_of(card: dict[str, Any]) -> str:
     return json.dumps(card, ensure_ascii=False)
 
 
+def in_group(app: FeishuE2E, words: str) -> list[dict[str, Any]]:
+    """Cards the bot posted into the group (not the copies sent to people directly)."""
+    return [c for c in app.fake.messages if c["receive_id_type"] == "chat_id" and words in text_of(c["content"])]
+
+
 def cards(app: FeishuE2E) -> list[dict[str, Any]]:
     return [m for m in app.sent() if m["msg_type"] == "interactive"]
 
@@ -44,7 +49,10 @@ async def test_a_collaboration_request_and_its_review_decided_on_feishu_cards(fe
     await say(app, "发起协作 Q4海报 部门 设计部 截止 12月15日 背景 新品上市 目标 完成主视觉 交付物 3张海报")
     # The overview answers the message (a reply); the head's card is posted to the group.
     [overview] = [c for c in app.fake.replies if "跨部门协作" in text_of(c["content"])]
-    [asked] = [c for c in app.fake.messages if "协作请求（设计部）" in text_of(c["content"])]
+    [asked] = in_group(app, "协作请求（设计部）")
+    # A copy goes to the head directly: they need not be in the project's group.
+    [direct] = [c for c in app.fake.messages if c["receive_id_type"] == "open_id"]
+    assert direct["receive_id"] == OWNER[0] and "协作请求（设计部）" in text_of(direct["content"])
     assert "跨部门协作" in text_of(overview["content"]) and "已向 设计部 发起协作请求" in text_of(overview["content"])
     assert f"<at id={OWNER[0]}></at>" in text_of(asked["content"])
     accept = callback_value(button(asked["content"], "接受"))
@@ -90,7 +98,7 @@ async def test_a_refusal_typed_into_the_feishu_form(feishu_app: FeishuE2E) -> No
     app = feishu_app
     await say(app, "设置部门 设计部 负责人 @_user_2")
     await say(app, "发起协作 Q4海报 部门 设计部 截止 12月15日 背景 新品上市 目标 完成主视觉")
-    [asked] = [c for c in app.fake.messages if "协作请求（设计部）" in text_of(c["content"])]
+    [asked] = in_group(app, "协作请求（设计部）")
     [form] = [n for n in walk(asked["content"]) if n.get("tag") == "form"]
     assert [n["tag"] for n in walk(form) if n.get("tag") in ("input", "button")] == ["input", "button", "button"]
     reject = next(n for n in walk(form) if n.get("tag") == "button" and n["text"]["content"] == "拒绝")
@@ -136,7 +144,7 @@ async def test_a_blocker_and_a_vetoed_change_on_feishu(feishu_app: FeishuE2E) ->
     assert told and f'<at user_id="{OWNER[0]}"></at>' in told[0]["content"]["text"]
 
     await say(app, "变更 XZB20261101 截止 12月20日 原因 素材延误", sender=OWNER)
-    [asked] = [c for c in app.fake.messages if "变更 #1" in text_of(c["content"])]
+    [asked] = in_group(app, "变更 #1")
     empty = await app.post(_form_click(app, asked, "驳回", "", INITIATOR))
     assert "驳回需要写明原因" in (await empty.json())["toast"]["content"]
     vetoed = await app.post(_form_click(app, asked, "驳回", "上市日期不能推迟", INITIATOR))

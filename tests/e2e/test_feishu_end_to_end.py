@@ -310,11 +310,15 @@ async def test_goals_and_raci_through_feishu(feishu_app: FeishuE2E) -> None:
                  "@_user_1 关联 XZB20261101 O2026001", "@_user_1 协作人 XZB20261101 @_user_2"):
         assert (await app.post(app.message(text))).status == 200
         await settle(app.services)
-    tree = json.dumps(app.sent()[-2]["content"], ensure_ascii=False)
+    replies = [json.dumps(r["content"], ensure_ascii=False) for r in app.fake.replies]
+    tree = replies[-2]  # the answer to 关联: the goal's tree
     # Goal: mean(KR 40%, the linked task's 0%) = 20%.
     assert "O2026001 Q4新品上市" in tree and "20%" in tree and "40/100万次" in tree
-    raci = json.dumps(app.sent()[-1]["content"], ensure_ascii=False)
+    raci = replies[-1]
     assert "设为协作人" in raci and f"<at id={OWNER[0]}></at>" in raci
+    # The person named is also told directly, once.
+    [told] = [m for m in app.fake.messages if m["receive_id_type"] == "open_id"]
+    assert told["receive_id"] == OWNER[0] and "协作人" in told["content"]["text"]
 
 
 async def test_feishu_tenant_managers_administer_the_bot(feishu_app: FeishuE2E) -> None:

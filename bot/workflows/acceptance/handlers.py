@@ -22,4 +22,5 @@ async def submit(command: SubmitForReview, scope: Scope) -> Reply:
     who = mention(reviewer) if reviewer is not None else ""
     headline = f"{task.code} 已提交验收，状态：待验收。请 {who} 在 {REVIEW_WORKING_DAYS} 个工作日内验收。"
     return Reply(card=Card(title=card.title, template=card.template, elements=(Text(headline), *card.elements)),
-                 key=service.decisions.card_key(decision), task_code=task.code)
+                 key=service.decisions.card_key(decision), task_code=task.code,
+                 posts=(await service.decisions.direct_post(decision),))

@@ -30,4 +30,4 @@ async def ask_for_change(scope: Scope, command: RequestChange) -> Reply:
     card = Card(title=overview.card.title, template=overview.card.template, elements=(
         Text(f"已提交变更申请，需 {names} 全部同意后生效。"), *overview.card.elements))
     return Reply(card=card, key=overview.key, task_code=task.code,
-                 posts=tuple([await service.decisions.post(d) for d in asked]))
+                 posts=tuple([post for d in asked for post in await service.decisions.posts(d)]))

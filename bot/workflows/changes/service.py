@@ -118,7 +118,7 @@ class ChangeService:
             for other in asked:
                 if other.id != decision.id and other.state in LIVE_STATES:
                     await decisions.withdraw(other, f"变更已被 {display_name(answer.actor)} 驳回")
-                    effects.refreshes.append(await decisions.refresh(other))
+                    effects.refreshes.extend(await decisions.refreshes(other))
             await self.scope.tasks.note(task, answer.actor, "change_rejected", f"变更 #{number} 未生效（被驳回）")
             effects.posts.append(Post(text=f"❌ 变更 #{number}（{task.code}）被 {display_name(answer.actor)} 驳回："
                                            f"{answer.text}。变更未生效。{to}", chat_id=chat))

@@ -70,16 +70,18 @@ def department_line(decision: Decision, names: dict[int, str], parts: dict[str, 
     return department, f"⏳ 待答复（时限 {short_due(decision.due_at, timezone, now)}{late}）"
 
 
-def accepted_post(decision: Decision, task: Task, part: Task, owner_mention: str, owner_is_head: bool) -> Post:
+def accepted_post(decision: Decision, task: Task, part: Task, owner_mention: str, owner_is_head: bool,
+                  chat_id: str | None) -> Post:
     text = (f"✅ {decision.data.get('department', '')} 已接受协作请求 {task.code}，"
             f"由 {owner_mention} 负责子任务 {part.code}。")
     if owner_is_head:
         text += f"如需指定执行人，请发送：指派 {part.code} @某人"
-    return Post(text=text)
+    return Post(text=text, chat_id=chat_id)
 
 
-def refused_post(decision: Decision, task: Task, initiator: str, reason: str, later: str | None) -> Post:
+def refused_post(decision: Decision, task: Task, initiator: str, reason: str, later: str | None,
+                 chat_id: str | None) -> Post:
     text = f"❌ {decision.data.get('department', '')} 拒绝了协作请求 {task.code}：{reason}"
     if later:
         text += f"；可启动时间：{later}"
-    return Post(text=text + f"。请 {initiator} 调整后重新发起，或与该部门负责人沟通。")
+    return Post(text=text + f"。请 {initiator} 调整后重新发起，或与该部门负责人沟通。", chat_id=chat_id)

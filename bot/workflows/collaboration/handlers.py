@@ -24,7 +24,7 @@ async def request(command: RequestCollaboration, scope: Scope) -> Reply:
     card = Card(title=card.title, template=card.template, elements=(
         Text(f"已向 {heads} 发起协作请求，各部门负责人需在 2 个工作日内答复。"), *card.elements))
     return Reply(card=card, key=overview.key, task_code=task.code,
-                 posts=tuple([await decisions.post(d) for d in asked]))
+                 posts=tuple([post for d in asked for post in await decisions.posts(d)]))
 
 
 @router.command(ShowCollaboration)

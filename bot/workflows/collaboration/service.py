@@ -10,7 +10,7 @@ from bot.engine.people import mention
 from bot.engine.policy import collaboration_decider
 from bot.engine.task_views import display_name
 from bot.presentation.format import short_due
-from bot.router import CardRefresh
+from bot.router import CardRefresh, Post
 from bot.scope import Scope
 from bot.workflows.clocks import ANSWER_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.cards import overview_card
@@ -93,25 +93,29 @@ class CollaborationService:
         decision, task, scope = answer.decision, answer.task, self.scope
         effects = FlowEffects()
         initiator = await scope.directory.user(task.initiator_id or 0)
+        group = await decisions.chat_of(decision.chat_id)
         if answer.option.key == "accept":
             owner = answer.person or answer.actor
             part = await scope.tasks.add_part(task, title=f"{task.title}（{decision.data.get('department', '')}）",
                                              department_id=decision.department_id, owner=owner,
                                              coordinator=answer.actor)
             decision.data = {**decision.data, "part": part.code}
-            effects.posts.append(accepted_post(decision, task, part, mention(owner), owner.id == answer.actor.id))
+            effects.posts.append(accepted_post(decision, task, part, mention(owner), owner.id == answer.actor.id,
+                                               group))
             asked = await decisions.repo.in_request(task.id or 0, REQUEST)
             if all(d.state == DecisionState.DECIDED and d.outcome == "accept" for d in asked):
                 await scope.tasks.set_status(task, "进行中", allowed_from=("待启动",), actor=answer.actor,
                                              detail="所有部门已接受协作请求，进入进行中")
                 who = mention(initiator) if initiator is not None else ""
-                effects.headline = f"所有部门都已接受，{task.code} 进入进行中。{who}"
+                effects.headline = f"所有部门都已接受，{task.code} 进入进行中。"
+                effects.posts.append(Post(text=f"🎉 所有部门都已接受协作请求 {task.code}，任务进入进行中。{who}",
+                                          chat_id=group))
         else:
             later = short_due(answer.proposed, scope.timezone) if answer.proposed is not None else None
             if later is not None:
                 decision.data = {**decision.data, "proposed_start": later}
             who = mention(initiator) if initiator is not None else "发起人"
-            effects.posts.append(refused_post(decision, task, who, answer.text or "", later))
+            effects.posts.append(refused_post(decision, task, who, answer.text or "", later, group))
         refresh, _ = await self.overview(task)
         effects.refreshes.append(refresh)
         return effects

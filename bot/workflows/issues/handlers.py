@@ -20,7 +20,7 @@ async def _asked(scope: Scope, decision: Decision, headline: str) -> Reply:
     decisions = DecisionService(scope)
     card = await decisions.card(decision)
     return Reply(card=Card(title=card.title, template=card.template, elements=(Text(headline), *card.elements)),
-                 key=decisions.card_key(decision))
+                 key=decisions.card_key(decision), posts=(await decisions.direct_post(decision),))
 
 
 @router.command(RaiseBlocker)
