@@ -224,8 +224,8 @@ class WeComAdapter:
         if message.reply_to:
             url = await self._cache.get(self._response_url_key(message.reply_to))
             if url is not None:
-                await self._cache.delete(self._response_url_key(message.reply_to))
                 await self.client.post_response_url(url, bot_card(card) if card else bot_text(text, self._name_of))
+                await self._cache.delete(self._response_url_key(message.reply_to))  # one reply per message
                 return receipt
             req = self._req_ids.get(message.reply_to)
             connection = self._longconn
