@@ -40,7 +40,7 @@ def platforms_configured(settings: Settings) -> list[str]:
         configured.append("feishu")
     if settings.dingtalk.active:
         configured.append("dingtalk")
-    if settings.wecom.enabled:
+    if settings.wecom.active:
         configured.append("wecom")
     return configured
 
@@ -67,4 +67,8 @@ def build_adapters(settings: Settings, *, sink: EventSink, cache: Cache, clock: 
 
         adapters["dingtalk"] = DingTalkAdapter(settings.dingtalk, sink, cache, clock,
                                                max_body_bytes=settings.max_body_bytes)
+    if settings.wecom.active:
+        from adapters.wecom.adapter import WeComAdapter
+
+        adapters["wecom"] = WeComAdapter(settings.wecom, sink, cache, clock, max_body_bytes=settings.max_body_bytes)
     return adapters

@@ -162,12 +162,17 @@ ADD_ADMIN: Final = CommandSpec(
     "把某人设为管理员（可以修改组织架构）；管理员可用",
     "设置管理员 @王强",
 )
+BIND_PUSH: Final = CommandSpec(
+    "绑定推送", "bind push", ("绑定推送", "bind push", "bindpush"),
+    "把群机器人的 Webhook 绑定到本群，提醒和汇总经它推送（写「关闭」解除）；管理员可用",
+    "绑定推送 693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+)
 
 COMMANDS: Final = (
     NEW_TASK, NEW_SUBTASK, ASSIGN, PROGRESS, COMPLETE, MY_TASKS, CHAT_TASKS, SHOW_TASK,
     SET_COLLABORATORS, SET_APPROVER, SET_CONSULTED, SET_INFORMED, SET_RESOURCES, SET_STANDARD, SET_DEADLINE,
     NEW_GOAL, NEW_STAGE, NEW_KEY_RESULT, KEY_RESULT_PROGRESS, LINK_TASK, GOAL_TREE,
-    SET_DEPARTMENT, JOIN_DEPARTMENT, SET_SUPERIOR, SHOW_ORGANISATION, ADD_ADMIN, HELP,
+    SET_DEPARTMENT, JOIN_DEPARTMENT, SET_SUPERIOR, SHOW_ORGANISATION, ADD_ADMIN, BIND_PUSH, HELP,
 )
 
 # Words people type that are not commands but clearly mean one; used for "did you mean".

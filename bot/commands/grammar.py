@@ -21,6 +21,7 @@ from bot.commands.model import (
     CODE_PATTERN,
     AddAdmin,
     AssignTask,
+    BindPushHook,
     Command,
     CompleteTask,
     JoinDepartment,
@@ -428,6 +429,21 @@ def _add_admin(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return AddAdmin(person=people[0])
 
 
+_HOOK_KEY: Final = re.compile(r"(?:[?&]key=)?([A-Za-z0-9][A-Za-z0-9_-]{7,127})$")
+_UNBIND: Final = frozenset({"关闭", "解除", "取消", "off", "none"})
+
+
+def _bind_push(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    value = " ".join(args.orig.split()).strip()
+    if value.lower() in _UNBIND:
+        return BindPushHook(key=None)
+    found = _HOOK_KEY.search(value) if value and " " not in value else None
+    if found is None:
+        hint = f"请写群机器人 Webhook 地址里 key= 后面的那一串。\n例如：{spec.example}"
+        raise _Rejected(ParseError("bad_value", hint))
+    return BindPushHook(key=found.group(1))
+
+
 def _help(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     if not args:
         return ShowHelp(topic=None)
@@ -456,6 +472,7 @@ _BUILDERS: Final[dict[str, Callable[[CommandSpec, Folded, ParseContext], Command
     "设置上级": _set_superior,
     "组织": _show_organisation,
     "设置管理员": _add_admin,
+    "绑定推送": _bind_push,
     "帮助": _help,
 }
 

@@ -200,6 +200,13 @@ class AddAdmin:
 
 
 @dataclass(frozen=True, slots=True)
+class BindPushHook:
+    """A group robot webhook key for this chat; None unbinds it."""
+
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ParseError:
     """A reply-ready refusal: `message` tells the user what to type instead, with an example."""
 
@@ -238,4 +245,5 @@ Command: TypeAlias = (
     | SetSuperior
     | ShowOrganisation
     | AddAdmin
+    | BindPushHook
 )

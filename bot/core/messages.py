@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from bot.core.cards import Card
 from bot.core.events import ConversationRef
 
+# The key of Chat.settings that holds a group's bound push address.
+PUSH_HOOK_SETTING = "push_hook"
+
 
 @dataclass(frozen=True)
 class OutboundMessage:
@@ -17,6 +20,9 @@ class OutboundMessage:
     `update_of_key` replaces a card we sent before, named by that message's idempotency key: the
     delivery worker looks up its platform id when it sends (the card may not have left yet when
     the update is queued).
+    `push_hook` is a push address an admin bound to a group chat (Chat.settings["push_hook"]), for
+    platforms whose bot cannot always push to a group by itself; the delivery worker fills it in
+    at send time for adapters that ask for it (`uses_push_hook`), and it is never stored.
     """
 
     conversation: ConversationRef
@@ -29,6 +35,7 @@ class OutboundMessage:
     # A one-to-one message to this platform user (the bot's direct chat with them), where the
     # platform allows it; `conversation` then names the tenant, its chat_id is the user's id.
     direct_to: str | None = None
+    push_hook: str | None = None
 
     def __post_init__(self) -> None:
         if (self.text is None) == (self.card is None):

@@ -20,13 +20,15 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.config import DeliverySettings
+from bot.core import OutboundMessage
+from bot.core.messages import PUSH_HOOK_SETTING
 from bot.core.platform import DeliveryError, PlatformAdapter
 from bot.core.serialize import message_from_dict
 from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
 from bot.metrics import Metrics
 from storage.db import Database
-from storage.repositories import OutboxRepository
+from storage.repositories import DirectoryRepository, OutboxRepository, TenantRepository
 from storage.repositories.outbox import DEAD
 from storage.tables import OutboxMessage
 
@@ -153,6 +155,9 @@ class DeliveryWorker:
                 # Queued behind the card it updates, which has not left yet.
                 return await self._retry(row, "the card to update has not been sent yet", UPDATE_WAIT_SECONDS)
             message = replace(message, update_of=original.platform_message_id)
+        if getattr(adapter, "uses_push_hook", False) and message.push_hook is None \
+                and message.conversation.chat_type == "group":
+            message = replace(message, push_hook=await self._push_hook(message))
         try:
             async with self._sending:
                 receipt = await asyncio.wait_for(adapter.deliver(message), self.settings.send_timeout_seconds)
@@ -172,6 +177,17 @@ class DeliveryWorker:
             await OutboxRepository(session).mark_sent(row.id, receipt.platform_message_id, self.clock.now())
         self.metrics.sent.labels(row.platform).inc()
         return None
+
+    async def _push_hook(self, message: OutboundMessage) -> str | None:
+        """The push address an admin bound to the message's group chat (`绑定推送`), if any."""
+        conv = message.conversation
+        async with self.db.session() as session:
+            tenant = await TenantRepository(session).get(conv.platform, conv.tenant_key)
+            if tenant is None or tenant.id is None:
+                return None
+            chat = await DirectoryRepository(session, tenant.id).chat_by_platform_id(conv.chat_id)
+        hook = (chat.settings or {}).get(PUSH_HOOK_SETTING) if chat is not None else None
+        return hook if isinstance(hook, str) and hook else None
 
     async def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> datetime | None:
         assert row.id is not None

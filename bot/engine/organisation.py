@@ -10,12 +10,13 @@ import difflib
 from dataclasses import dataclass
 
 from bot.commands import PersonRef
+from bot.core.messages import PUSH_HOOK_SETTING
 from bot.engine.errors import DomainError
 from bot.engine.people import PeopleResolver
 from bot.engine.policy import may_manage_organisation
 from bot.engine.task_views import display_name
 from storage.repositories import DirectoryRepository
-from storage.tables import Department, User
+from storage.tables import Chat, Department, User
 
 # How many superiors up a chain we follow, far more than any company has levels.
 MAX_CHAIN = 30
@@ -125,6 +126,17 @@ class OrganisationService:
             return person, False
         person.is_admin = True
         return person, True
+
+    async def bind_push_hook(self, chat: Chat, key: str | None, *, actor: User) -> str | None:
+        """Store (or clear) the group robot webhook key pushes to this chat may use."""
+        await self._require_admin(actor)
+        if chat.chat_type == "p2p":
+            raise DomainError("推送绑定只用于群聊：请在要接收提醒的群里发送。")
+        settings = {k: v for k, v in (chat.settings or {}).items() if k != PUSH_HOOK_SETTING}
+        if key:
+            settings[PUSH_HOOK_SETTING] = key
+        chat.settings = settings  # a new dict, so the JSON column is written
+        return key
 
     async def view(self, department_name: str | None) -> OrganisationView:
         departments = await self.directory.departments()

@@ -1,8 +1,8 @@
-"""Organisation commands: 设置部门, 加入部门, 设置上级, 组织, 设置管理员."""
+"""Organisation commands: 设置部门, 加入部门, 设置上级, 组织, 设置管理员, 绑定推送."""
 
 from __future__ import annotations
 
-from bot.commands import AddAdmin, JoinDepartment, SetDepartmentHead, SetSuperior, ShowOrganisation
+from bot.commands import AddAdmin, BindPushHook, JoinDepartment, SetDepartmentHead, SetSuperior, ShowOrganisation
 from bot.engine.organisation import OrganisationService
 from bot.engine.people import mention
 from bot.engine.task_views import display_name
@@ -54,3 +54,12 @@ async def add_admin(command: AddAdmin, scope: Scope) -> Reply:
     if not added:
         return Reply(text=f"{display_name(person)} 已经是管理员了。")
     return Reply(text=f"{mention(person)} 现在是管理员，可以修改组织架构了。")
+
+
+@router.command(BindPushHook)
+async def bind_push_hook(command: BindPushHook, scope: Scope) -> Reply:
+    bound = await _service(scope).bind_push_hook(scope.chat, command.key, actor=scope.user)
+    if not bound:
+        return Reply(text="已解除本群的推送绑定。")
+    # The key is a credential: the reply shows only its end.
+    return Reply(text=f"已绑定本群的推送（…{bound[-4:]}）。提醒和汇总会经这个群机器人发到本群。")
