@@ -10,8 +10,6 @@ only: never tokens, secrets, webhook keys or contents.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from typing import Any
 
@@ -21,6 +19,7 @@ from adapters.wecom.settings import WeComSettings
 from bot.clock import Clock
 from bot.core.platform import DeliveryError, DirectoryProfile
 from storage.cache import Cache
+from storage.tokens import SharedToken
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +52,8 @@ class WeComClient:
         self._cache = cache
         self._clock = clock
         self._http = httpx.AsyncClient(base_url=settings.api_base.rstrip("/"), transport=transport, timeout=timeout)
-        self._token_lock = asyncio.Lock()
-        self._token_key = f"wecom:token:{settings.corp_id}:{settings.agent_id}"
+        self._token = SharedToken(cache, f"wecom:token:{settings.corp_id}:{settings.agent_id}", clock,
+                                  refresh_margin=TOKEN_REFRESH_MARGIN)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -62,42 +61,18 @@ class WeComClient:
     # -- token ---------------------------------------------------------------------------------
 
     async def access_token(self) -> str:
-        token = await self._cached_token()
-        if token is not None:
-            return token
-        async with self._token_lock:
-            token = await self._cached_token()
-            if token is not None:
-                return token
-            if not self._settings.app_configured:
-                raise WeComApiError("wecom: TUIJIN_WECOM__CORP_ID and __SECRET are not set", retryable=False)
-            body = await self._request("GET", TOKEN_PATH, params={
-                "corpid": self._settings.corp_id, "corpsecret": self._settings.secret.get_secret_value()})
-            token = str(body.get("access_token") or "")
-            expires = _int(body.get("expires_in")) or 0
-            if not token or expires <= 0:
-                raise WeComApiError("wecom gettoken answer lacks access_token", retryable=True)
-            margin = min(TOKEN_REFRESH_MARGIN, expires // 2)
-            record = json.dumps({"token": token, "expires_at": self._clock.now().timestamp() + expires})
-            await self._cache.set(self._token_key, record, ttl=max(expires - margin, 1))
-            return token
+        return await self._token.get(self._fetch_token)
 
-    async def _cached_token(self) -> str | None:
-        raw = await self._cache.get(self._token_key)
-        if raw is None:
-            return None
-        try:
-            record = json.loads(raw)
-            if float(record["expires_at"]) - self._clock.now().timestamp() < TOKEN_REFRESH_MARGIN:
-                return None
-            return str(record["token"])
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    async def _drop_token(self, stale: str) -> None:
-        async with self._token_lock:
-            if await self._cached_token() == stale:
-                await self._cache.delete(self._token_key)
+    async def _fetch_token(self) -> tuple[str, int]:
+        if not self._settings.app_configured:
+            raise WeComApiError("wecom: TUIJIN_WECOM__CORP_ID and __SECRET are not set", retryable=False)
+        body = await self._request("GET", TOKEN_PATH, params={
+            "corpid": self._settings.corp_id, "corpsecret": self._settings.secret.get_secret_value()})
+        token = str(body.get("access_token") or "")
+        expires = _int(body.get("expires_in")) or 0
+        if not token or expires <= 0:
+            raise WeComApiError("wecom gettoken answer lacks access_token", retryable=True)
+        return token, expires
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -142,7 +117,7 @@ class WeComClient:
             if exc.errcode not in TOKEN_CODES:
                 raise
             log.info("wecom %s token rejected (errcode %s); fetching a new one", path, exc.errcode)
-            await self._drop_token(token)
+            await self._token.drop(token)
         try:
             return await self._request(method, path, token=await self.access_token(), **request)
         except WeComApiError as exc:
