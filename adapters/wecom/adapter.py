@@ -260,8 +260,12 @@ class WeComAdapter:
             return receipt
         logger.warning("wecom: no way to push to this chat yet (bind a group robot with 绑定推送, or use the "
                        "long connection)", extra={"chat_type": conversation.chat_type})
+        hint = None
+        if conversation.chat_type == "group":
+            hint = ("请在该群添加一个群机器人，复制它的 Webhook 地址，在群里 @推进 发送：绑定推送 <Webhook地址>；"
+                    "或改用长连接模式（TUIJIN_WECOM__MODE=longconn）。")
         raise DeliveryError("wecom: no route to this chat (no reply window, long connection or bound webhook)",
-                            retryable=True, retry_after=NO_ROUTE_WAIT)
+                            retryable=True, retry_after=NO_ROUTE_WAIT, setup_hint=hint)
 
     async def _frame(self, connection: LongConnection, cmd: str, body: dict[str, Any], *,
                      rid: str | None = None) -> None:

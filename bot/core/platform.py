@@ -51,13 +51,19 @@ class DeliveryReceipt:
 
 
 class DeliveryError(Exception):
-    """A send that failed; `retryable` with an optional server-given wait in seconds."""
+    """A send that failed; `retryable` with an optional server-given wait in seconds.
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    `setup_hint` says, for an admin, what would let this chat be reached at all (WeCom: bind a
+    group robot); the core tells the tenant's admins once and the message keeps waiting.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None,
+                 setup_hint: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.setup_hint = setup_hint
 
 
 @dataclass(frozen=True)

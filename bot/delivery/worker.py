@@ -26,6 +26,7 @@ from bot.core.platform import DeliveryError, PlatformAdapter
 from bot.core.serialize import message_from_dict
 from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
+from bot.delivery.unreachable import UnreachableNotices
 from bot.metrics import Metrics
 from storage.db import Database
 from storage.repositories import DirectoryRepository, OutboxRepository, TenantRepository
@@ -165,6 +166,8 @@ class DeliveryWorker:
             if not error.retryable:
                 await self._give_up(row, error.reason)
                 return None
+            if error.setup_hint is not None:
+                await self._report_unreachable(row, error.setup_hint)
             return await self._retry(row, error.reason, error.retry_after)
         except TimeoutError:
             return await self._retry(row, f"no answer within {self.settings.send_timeout_seconds:g}s", None)
@@ -188,6 +191,20 @@ class DeliveryWorker:
             chat = await DirectoryRepository(session, tenant.id).chat_by_platform_id(conv.chat_id)
         hook = (chat.settings or {}).get(PUSH_HOOK_SETTING) if chat is not None else None
         return hook if isinstance(hook, str) and hook else None
+
+    async def _report_unreachable(self, row: OutboxMessage, hint: str) -> None:
+        """Tell the tenant's admins, once per chat, that the bot cannot reach it and what fixes it."""
+        if row.tenant_id is None:
+            return
+        try:
+            async with self.db.transaction() as session:
+                notices = UnreachableNotices(session, row.tenant_id)
+                if await notices.report(row, hint, self.clock.now(), self.outbox):
+                    log.warning("a chat cannot be reached; its admins were told",
+                                extra={"platform": row.platform, "outbox_id": row.id})
+        except Exception:
+            log.warning("could not tell admins about an unreachable chat", exc_info=True,
+                        extra={"platform": row.platform})
 
     async def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> datetime | None:
         assert row.id is not None

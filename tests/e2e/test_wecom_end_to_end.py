@@ -313,9 +313,17 @@ async def test_a_group_with_no_way_to_push_waits(wecom_app: WeComE2E) -> None:
     await app.services.worker.run_once()
     async with app.services.db.session() as session:
         rows = list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())  # type: ignore[arg-type]
-    push = rows[-1]
+    [push] = [r for r in rows if "即将到期" in json.dumps(r.payload, ensure_ascii=False)]
     assert push.status == "pending" and "no route" in (push.last_error or "")
     assert push.next_attempt_at - app.clock.now() >= timedelta(minutes=59)
+    # The admins are told directly, once, what would let the bot reach the group.
+    await settle(app.services)
+    [notice] = [m for m in app.fake.app_messages if "绑定推送" in json.dumps(m, ensure_ascii=False)]
+    assert notice["touser"] == OWNER[0] and "无法向群" in notice["text"]["content"]
+    app.clock.advance(timedelta(hours=2))
+    await app.services.worker.run_once()
+    await settle(app.services)
+    assert len([m for m in app.fake.app_messages if "绑定推送" in json.dumps(m, ensure_ascii=False)]) == 1
 
 
 async def test_a_non_admin_cannot_bind_the_push(wecom_app: WeComE2E) -> None:
