@@ -334,3 +334,22 @@ async def test_feishu_tenant_managers_administer_the_bot(feishu_app: FeishuE2E) 
     assert "负责人" in answers[1] and "只有管理员" not in answers[1]  # 王五 manages the Feishu tenant
     admins = {row[0] for row in await app.rows('SELECT platform_user_id FROM "user" WHERE is_admin')}
     assert admins == {INITIATOR[0], STRANGER[0]}
+
+
+async def test_a_three_level_goal_tree_and_unknown_names_through_feishu(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    await app.create_task()  # XZB20261101, owner 李四; 张三 is the admin
+    for text in ("@_user_1 子任务 XZB20261101 海报初稿 负责人 @_user_2", "@_user_1 进度 XZB20261101-01 60%",
+                 "@_user_1 目标 Q4新品上市 截止 12月31日", "@_user_1 阶段目标 O2026001 物料准备",
+                 "@_user_1 关联 XZB20261101 O2026001-S1", "@_user_1 目标树 O2026001",
+                 "@_user_1 组织 设计组", "@_user_1 设置上级 @_user_2 王老五"):
+        assert (await app.post(app.message(text))).status == 200
+        await settle(app.services)
+    replies = [json.dumps(r["content"], ensure_ascii=False) for r in app.fake.replies]
+    tree = replies[-3]
+    # 目标 → 阶段目标 → 任务 → 子任务, progress rolled up: the subtask's 60% is its parent's, the stage's, the goal's.
+    for code in ("O2026001 Q4新品上市", "O2026001-S1 物料准备", "XZB20261101", "XZB20261101-01"):
+        assert code in tree
+    assert tree.count("60%") >= 3
+    assert "没有找到部门「设计组」" in replies[-2] and "设计部" in replies[-2]
+    assert "王老五" in replies[-1] and "@" in replies[-1]  # an unknown person: told how to name them
