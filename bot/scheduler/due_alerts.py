@@ -16,7 +16,7 @@ from bot.engine.people import mention
 from bot.engine.task_views import TaskViewBuilder
 from bot.presentation.task_cards import task_card
 from bot.scheduler.errors import SweepIncomplete
-from bot.scheduler.working_time import is_working_time
+from bot.workdays import TeamCalendar, tenant_calendar
 from storage.db import Database
 from storage.repositories import DirectoryRepository, DispatchRepository, TaskRepository, TenantRepository
 from storage.tables import Chat, Task, Tenant
@@ -60,6 +60,7 @@ class DueAlerts:
         assert tenant.id is not None
         tasks = TaskRepository(session, tenant.id)
         directory = DirectoryRepository(session, tenant.id)
+        calendar = await tenant_calendar(session, tenant.id)
         chats: dict[int, Chat | None] = {}
         due: list[tuple[Task, Chat, str, str]] = []
         for task in await tasks.open_due_by(at + DUE_SOON):
@@ -68,7 +69,7 @@ class DueAlerts:
             if task.chat_id not in chats:
                 chats[task.chat_id] = await directory.chat(task.chat_id)
             chat = chats[task.chat_id]
-            reminder = self._reminder(task, chat, at) if chat is not None else None
+            reminder = self._reminder(task, chat, at, calendar) if chat is not None else None
             if chat is not None and reminder is not None:
                 due.append((task, chat, *reminder))
         claims = DispatchRepository(session)
@@ -86,10 +87,11 @@ class DueAlerts:
             queued += 1
         return queued
 
-    def _reminder(self, task: Task, chat: Chat, at: datetime) -> tuple[str, str] | None:
+    def _reminder(self, task: Task, chat: Chat, at: datetime, calendar: TeamCalendar) -> tuple[str, str] | None:
         assert task.due_at is not None
-        local = at.astimezone(ZoneInfo(chat.timezone or self.settings.timezone))
-        if not is_working_time(local, self.settings.workday_start, self.settings.workday_end):
+        timezone = chat.timezone or self.settings.timezone
+        local = at.astimezone(ZoneInfo(timezone))
+        if not calendar.is_working_time(at, timezone, self.settings.workday_start, self.settings.workday_end):
             return None
         if task.due_at <= at:
             return OVERDUE_KIND, local.date().isoformat()

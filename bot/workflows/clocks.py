@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.scope import Scope
-from bot.workdays import TeamCalendar
 
 # A department answers a request, and a reviewer a deliverable, within 2 working days.
 ANSWER_WORKING_DAYS = 2
@@ -15,12 +14,10 @@ BLOCKER_HOURS = 24
 HIGH_RISK_HOURS = 4
 OTHER_RISK_HOURS = 24
 
-_NATIONAL = TeamCalendar()
-
 
 def working_days_from(scope: Scope, days: int) -> datetime:
     """The end of the working day `days` working days from now, in the team's calendar and timezone."""
-    return _NATIONAL.deadline_after(scope.clock.now(), days, scope.timezone, scope.workday_end)
+    return scope.calendar.deadline_after(scope.clock.now(), days, scope.timezone, scope.workday_end)
 
 
 def hours_from(scope: Scope, hours: int) -> datetime:
