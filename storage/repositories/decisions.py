@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,3 +55,14 @@ class DecisionRepository:
             col(Decision.state).in_(["open", "acknowledged"]),
         )
         return list((await self.session.execute(query.order_by(col(Decision.created_at)))).scalars())
+
+
+async def open_decisions_due_by(session: AsyncSession, at: datetime, *, limit: int = 5000) -> list[Decision]:
+    """Every tenant's unanswered decisions whose answer deadline has passed (ix_decision_state_due)."""
+    query = (
+        select(Decision)
+        .where(Decision.state == "open", col(Decision.due_at).is_not(None), col(Decision.due_at) <= at)
+        .order_by(col(Decision.tenant_id), col(Decision.due_at), col(Decision.id))
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

@@ -148,3 +148,12 @@ class TaskRepository:
             .limit(limit)
         )
         return list(result.scalars())
+
+    async def latest_event(self, task_id: int, kind: str) -> TaskEvent | None:
+        result = await self.session.execute(
+            select(TaskEvent)
+            .where(TaskEvent.tenant_id == self.tenant_id, TaskEvent.task_id == task_id, TaskEvent.kind == kind)
+            .order_by(col(TaskEvent.at).desc(), col(TaskEvent.id).desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()

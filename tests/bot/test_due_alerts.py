@@ -49,7 +49,8 @@ async def test_due_soon_then_overdue_reminders(aiohttp_client, any_db, clock):
     assert await sweep(services, local(27, 9)) == 1           # Friday: overdue
     assert await sweep(services, local(27, 15)) == 0          # once a day
     assert await sweep(services, local(28, 10)) == 0          # Saturday: nobody is pinged
-    assert await sweep(services, local(30, 9)) == 1           # Monday: overdue again
+    # Monday: overdue again, and late for two working days (Friday, Monday): escalated once.
+    assert await sweep(services, local(30, 9)) == 2
 
     cards = (await bot_cards(client))[before:]
     assert len(cards) == 3

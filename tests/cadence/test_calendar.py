@@ -112,7 +112,8 @@ async def test_due_alerts_keep_national_holidays_and_makeup_saturdays(room: Room
     clock.set(_shanghai(2026, 9, 28, 10))
     await room.say("u_zhangmin", "新建任务 国庆海报 负责人 @赵磊 截止 9月30日")
     assert (await _sweep(room, _shanghai(2026, 10, 1, 10)))["due_alerts"] == 0   # 国庆节: nothing sent
-    assert (await _sweep(room, _shanghai(2026, 10, 9, 10)))["due_alerts"] == 1   # Friday, a working day
+    # Friday 9th: overdue, and late two working days (the 8th and 9th): escalated too.
+    assert (await _sweep(room, _shanghai(2026, 10, 9, 10)))["due_alerts"] == 2
     assert (await _sweep(room, _shanghai(2026, 10, 10, 10)))["due_alerts"] == 1  # the make-up Saturday
 
 
@@ -121,4 +122,5 @@ async def test_due_alerts_follow_the_tenants_own_days(room: Room) -> None:
     await room.say("u_zhangmin", "假期 11月25日 年会")
     await room.say("u_zhangmin", "调休 11月28日")
     assert (await _sweep(room, _shanghai(2026, 11, 25, 10)))["due_alerts"] == 0  # the company's day off
-    assert (await _sweep(room, _shanghai(2026, 11, 28, 10)))["due_alerts"] == 1  # its extra Saturday
+    # Its extra Saturday: overdue, and late three working days (26th, 27th, 28th): escalated too.
+    assert (await _sweep(room, _shanghai(2026, 11, 28, 10)))["due_alerts"] == 2
