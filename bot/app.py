@@ -25,6 +25,7 @@ from bot.scheduler.due_alerts import DueAlerts
 from bot.scheduler.escalations import Escalations
 from bot.scheduler.job import SweepJob, Sweeps
 from bot.scheduler.retention import Retention
+from bot.scheduler.standups import Standups
 from bot.supervisor import Supervisor
 from storage.cache import Cache, build_cache
 from storage.db import Database
@@ -73,7 +74,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery)
     sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock),
-                    escalations=Escalations(db, settings, outbox, clock), retention=Retention(db, settings))
+                    escalations=Escalations(db, settings, outbox, clock),
+                    standups=Standups(db, settings, outbox, clock), retention=Retention(db, settings))
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
                     sweep_job=SweepJob(sweeps, clock), recovery=InboxRecovery(db, pipeline, clock),
