@@ -21,6 +21,7 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
 from bot.platforms import build_adapters
 from bot.recovery import InboxRecovery
+from bot.scheduler.digests import Digests
 from bot.scheduler.due_alerts import DueAlerts
 from bot.scheduler.escalations import Escalations
 from bot.scheduler.job import SweepJob, Sweeps
@@ -75,7 +76,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery)
     sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock),
                     escalations=Escalations(db, settings, outbox, clock),
-                    standups=Standups(db, settings, outbox, clock), retention=Retention(db, settings))
+                    standups=Standups(db, settings, outbox, clock), digests=Digests(db, settings, outbox, clock),
+                    retention=Retention(db, settings))
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
                     sweep_job=SweepJob(sweeps, clock), recovery=InboxRecovery(db, pipeline, clock),

@@ -198,6 +198,7 @@ class Decision(SQLModel, table=True):
         UniqueConstraint("tenant_id", "task_id", "kind", "number"),
         Index("ix_decision_decider_state", "tenant_id", "decider_id", "state"),
         Index("ix_decision_state_due", "state", "due_at"),
+        Index("ix_decision_chat_created", "tenant_id", "chat_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -11,7 +11,7 @@ from importlib import import_module
 
 from bot.router import Router
 
-WORKFLOWS = ("collaboration", "issues", "changes", "acceptance", "delays", "calendar", "standup")
+WORKFLOWS = ("collaboration", "issues", "changes", "acceptance", "delays", "calendar", "standup", "digest")
 
 
 _loaded = False

@@ -66,3 +66,18 @@ async def open_decisions_due_by(session: AsyncSession, at: datetime, *, limit: i
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def chat_decisions(session: AsyncSession, tenant_id: int, chat_id: int, kinds: Collection[str], *,
+                         live: bool = False, start: datetime | None = None,
+                         end: datetime | None = None) -> list[Decision]:
+    """A chat's decisions of some kinds: the live ones, or those asked in [start, end)."""
+    query = select(Decision).where(Decision.tenant_id == tenant_id, Decision.chat_id == chat_id,
+                                   col(Decision.kind).in_(list(kinds)))
+    if live:
+        query = query.where(col(Decision.state).in_(["open", "acknowledged"]))
+    if start is not None:
+        query = query.where(col(Decision.created_at) >= start)
+    if end is not None:
+        query = query.where(col(Decision.created_at) < end)
+    return list((await session.execute(query.order_by(col(Decision.created_at), col(Decision.id)))).scalars())

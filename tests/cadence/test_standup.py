@@ -24,10 +24,10 @@ def local(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) ->
 async def sweep(room: Room, when: datetime) -> list[dict[str, Any]]:
     before = max((m["seq"] for m in await room.history()), default=0)
     room.services.clock.set(when)
-    done = await room.services.sweeps.run(when)
+    done = await room.services.sweeps.sweeps["standups"].run(when)
     await settle(room.services)
     posted = [m for m in await room.history() if m["seq"] > before and m["sender"]["is_bot"]]
-    assert done["standups"] == len(posted), (done, posted)
+    assert done == len(posted), (done, posted)
     return posted
 
 

@@ -1,4 +1,4 @@
-"""cadence: the team calendar, leave, daily stand-ups and monthly review notes
+"""cadence: the team calendar, leave, daily stand-ups, monthly review notes; decisions by chat
 
 Revision ID: 0006
 Revises: 0005
@@ -103,9 +103,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_review_note_chat', 'review_note', ['tenant_id', 'chat_id', 'created_at'])
+    # Digests and reviews read a chat's decisions of a period.
+    op.create_index('ix_decision_chat_created', 'decision', ['tenant_id', 'chat_id', 'created_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_decision_chat_created', table_name='decision')
     op.drop_index('ix_review_note_chat', table_name='review_note')
     op.drop_table('review_note')
     op.drop_index(op.f('ix_standup_answer_tenant_id'), table_name='standup_answer')
