@@ -106,6 +106,9 @@ class Digests:
 
     async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime) -> int:
         assert tenant.id is not None
+        local = at.astimezone(ZoneInfo(self.settings.timezone)).time()
+        if not self.settings.workday_start <= local < self.settings.workday_end:
+            return 0  # outside working hours nothing is sent: no need to read the calendar
         calendar = await tenant_calendar(session, tenant.id)
         windows = self._windows(calendar, at)
         if not windows:

@@ -72,6 +72,7 @@ class Standups:
             target, period = f"chat:{chat_id}", day.isoformat()
             steps = [(kind, instant) for kind, instant in phases(standup, day, timezone) if instant <= at]
             kinds = {kind for kind, _ in steps}
+            sent_prompt = False
             for kind, instant in steps:
                 late = at - instant
                 if kind == PROMPT and late > PROMPT_GRACE:
@@ -79,10 +80,11 @@ class Standups:
                 asked = bool(await claims.already_claimed([(PROMPT, target, period)]))
                 if kind != PROMPT and not asked:
                     continue  # nobody was asked today: nothing to remind of or sum up
-                if kind == REMIND and (SUMMARY in kinds or late > PROMPT_GRACE):
-                    continue
+                if kind == REMIND and (SUMMARY in kinds or late > PROMPT_GRACE or sent_prompt):
+                    continue  # no reminder in the same breath as the prompt or the summary
                 if not await claims.claim(kind, target, period, at):
                     continue
+                sent_prompt = sent_prompt or kind == PROMPT
                 content = await self._message(session, tenant, standup, kind, day, at, late > SUMMARY_LATE)
                 if content is not None:
                     text, card = content
@@ -91,7 +93,8 @@ class Standups:
                         card=card,
                     ), tenant_id=tenant.id, at=self.clock.now())
                     queued += 1
-        standup.next_at = next_due(standup, at, calendar, timezone)
+        # A replay of a future instant (tuijin tick --at) leaves what is due before it to the real minutes.
+        standup.next_at = next_due(standup, min(at, self.clock.now()), calendar, timezone)
         return queued
 
     async def _message(self, session: AsyncSession, tenant: Tenant, standup: Standup, kind: str, day: date,

@@ -117,3 +117,18 @@ async def test_a_2027_day_works_and_only_admins_configure(room: Room, clock: Fro
     assert await sweep(room, local(3, 8, 9, 30, year=2027)) == []
     none = await room.say("u_zhaolei", "站会 今天 做海报")
     assert "没有开启站会" in none[0]["text"]
+
+
+async def test_replaying_a_future_instant_leaves_the_days_before_it_due(room: Room, any_db: Database) -> None:
+    await set_up(room)
+    # `tuijin tick --at` Wednesday 09:30, run on Monday: Wednesday's prompt is sent now...
+    assert await room.services.sweeps.sweeps["standups"].run(local(11, 25, 9, 30)) == 1
+    async with any_db.session() as session:
+        standup = (await session.execute(select(Standup))).scalar_one()
+    # ...and what falls before it is still due at its time (today's 10:30 step comes first).
+    assert standup.next_at == local(11, 23, 10, 30).astimezone(UTC)
+    await settle(room.services)
+    # Today's prompt, an hour late (within the 2 h grace), without a reminder in the same breath.
+    today = await sweep(room, local(11, 23, 10, 30))
+    assert len(today) == 1 and "11月23日（周一）" in text_of(today[0])
+    assert len(await sweep(room, local(11, 24, 9, 30))) == 1
