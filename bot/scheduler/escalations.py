@@ -11,7 +11,7 @@ Pushes wait for working time in the chat's timezone and the tenant's calendar, a
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,9 @@ from storage.repositories.decisions import open_decisions_due_by
 from storage.tables import Decision, Tenant
 
 REMIND_KIND, ESCALATE_KIND = "decision_remind", "decision_escalate"
+# How far back a deadline may lie and still be acted on: the longest second period (2 working days,
+# up to a week with a holiday between) and a long outage fit well inside it.
+LOOK_BACK = timedelta(days=21)
 
 
 class Escalations:
@@ -50,7 +53,8 @@ class Escalations:
     async def run(self, at: datetime) -> int:
         # One indexed read across tenants: only what is already past its deadline is looked at.
         async with self.db.session() as session:
-            due = await open_decisions_due_by(session, at)
+            # Every step of a decision falls within a few days of its deadline: older ones are done with.
+            due = await open_decisions_due_by(session, at, since=at - LOOK_BACK)
             tenants = {t.id: t for t in await TenantRepository(session).all()} if due else {}
         by_tenant: dict[int, list[Decision]] = defaultdict(list)
         for decision in due:
@@ -71,8 +75,14 @@ class Escalations:
         directory = DirectoryRepository(session, tenant.id)
         tasks = TaskRepository(session, tenant.id)
         claims = DispatchRepository(session)
+        escalated = await claims.already_claimed(
+            (ESCALATE_KIND, f"decision:{d.id}", f"{d.decider_id}:{d.due_at.isoformat()}")
+            for d in decisions if d.due_at is not None)
         queued = 0
         for stale in decisions:
+            if stale.due_at is None or (ESCALATE_KIND, f"decision:{stale.id}",
+                                        f"{stale.decider_id}:{stale.due_at.isoformat()}") in escalated:
+                continue  # both steps taken: one read for all of them, nothing per row
             decision = await _fresh(session, stale)
             if decision is None or decision.state != "open" or decision.due_at is None or decision.due_at > at:
                 continue

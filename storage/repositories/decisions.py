@@ -57,11 +57,12 @@ class DecisionRepository:
         return list((await self.session.execute(query.order_by(col(Decision.created_at)))).scalars())
 
 
-async def open_decisions_due_by(session: AsyncSession, at: datetime, *, limit: int = 5000) -> list[Decision]:
-    """Every tenant's unanswered decisions whose answer deadline has passed (ix_decision_state_due)."""
+async def open_decisions_due_by(session: AsyncSession, at: datetime, *, since: datetime,
+                                 limit: int = 5000) -> list[Decision]:
+    """Every tenant's unanswered decisions whose deadline fell in (since, at] (ix_decision_state_due)."""
     query = (
         select(Decision)
-        .where(Decision.state == "open", col(Decision.due_at).is_not(None), col(Decision.due_at) <= at)
+        .where(Decision.state == "open", col(Decision.due_at) > since, col(Decision.due_at) <= at)
         .order_by(col(Decision.tenant_id), col(Decision.due_at), col(Decision.id))
         .limit(limit)
     )
