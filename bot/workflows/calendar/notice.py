@@ -32,9 +32,12 @@ async def calendar_notice(call: Callable[[], Awaitable[Reply]], name: str, scope
     if not unknown:
         return reply
     claims = DispatchRepository(scope.session)
+    target = f"tenant:{scope.tenant.id}"
+    # A read first: once told, an admin's commands for the rest of the year write nothing here.
+    told = await claims.already_claimed((NOTICE_KIND, target, str(year)) for year in unknown)
     posts = [
         Post(text=f"{mention(scope.user)} 提示：{unknown_year_note(year)}")
         for year in unknown
-        if await claims.claim(NOTICE_KIND, f"tenant:{scope.tenant.id}", str(year), now)
+        if (NOTICE_KIND, target, str(year)) not in told and await claims.claim(NOTICE_KIND, target, str(year), now)
     ]
     return dataclasses.replace(reply, posts=(*reply.posts, *posts)) if posts else reply
