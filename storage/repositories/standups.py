@@ -31,6 +31,13 @@ class StandupRepository:
         assert standup is not None
         return standup
 
+    async def enabled(self) -> list[Standup]:
+        result = await self.session.execute(
+            select(Standup).where(Standup.tenant_id == self.tenant_id, Standup.enabled == True)  # noqa: E712
+            .order_by(col(Standup.id)).with_for_update()
+        )
+        return list(result.scalars())
+
     async def answers(self, chat_id: int, day: date) -> list[StandupAnswer]:
         result = await self.session.execute(
             select(StandupAnswer).where(StandupAnswer.tenant_id == self.tenant_id, StandupAnswer.chat_id == chat_id,

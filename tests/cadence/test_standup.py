@@ -132,3 +132,12 @@ async def test_replaying_a_future_instant_leaves_the_days_before_it_due(room: Ro
     today = await sweep(room, local(11, 23, 10, 30))
     assert len(today) == 1 and "11月23日（周一）" in text_of(today[0])
     assert len(await sweep(room, local(11, 24, 9, 30))) == 1
+
+
+async def test_an_extra_working_saturday_set_on_friday_gets_its_stand_up(room: Room, clock: FrozenClock) -> None:
+    await set_up(room)
+    assert len(await sweep(room, local(11, 27, 11, 0))) == 2     # Friday: the prompt (late) and the summary
+    clock.set(local(11, 27, 15, 0))
+    await room.say("u_zhangmin", "调休 11月28日")
+    prompt = await sweep(room, local(11, 28, 9, 30))
+    assert len(prompt) == 1 and "11月28日（周六）" in text_of(prompt[0])

@@ -13,7 +13,9 @@ from bot.engine.task_views import display_name
 from bot.scope import Scope
 from bot.workdays import tenant_calendar
 from bot.workflows.calendar.commands import EndLeave, SetHoliday, SetWorkday, TakeLeave
+from bot.workflows.standup.schedule import next_due
 from storage.repositories import CalendarRepository, LeaveRepository
+from storage.repositories.standups import StandupRepository
 from storage.tables import Leave, User
 
 
@@ -41,7 +43,13 @@ class CalendarService:
         raise DomainError(f"只有管理员可以修改公司日历。当前管理员：{admins}。")
 
     async def _reload(self) -> None:
+        """The new calendar for this command, and every stand-up of the tenant rescheduled by it."""
         self.scope.calendar = await tenant_calendar(self.scope.session, self.scope.tenant.id or 0)
+        now = self.scope.clock.now()
+        for standup in await StandupRepository(self.scope.session, self.scope.tenant.id or 0).enabled():
+            chat = await self.scope.directory.chat(standup.chat_id)
+            timezone = (chat.timezone if chat else None) or self.scope.timezone
+            standup.next_at = next_due(standup, now, self.scope.calendar, timezone)
 
     async def set_holiday(self, command: SetHoliday) -> list[date]:
         await self._require_admin()
