@@ -21,9 +21,12 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
 from bot.platforms import build_adapters
 from bot.recovery import InboxRecovery
+from bot.scheduler.digests import Digests
 from bot.scheduler.due_alerts import DueAlerts
+from bot.scheduler.escalations import Escalations
 from bot.scheduler.job import SweepJob, Sweeps
 from bot.scheduler.retention import Retention
+from bot.scheduler.standups import Standups
 from bot.supervisor import Supervisor
 from storage.cache import Cache, build_cache
 from storage.db import Database
@@ -71,7 +74,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
                         supervisor=supervisor, metrics=metrics, directory=directory)
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery)
-    sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock), retention=Retention(db, settings))
+    sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock),
+                    escalations=Escalations(db, settings, outbox, clock),
+                    standups=Standups(db, settings, outbox, clock), digests=Digests(db, settings, outbox, clock),
+                    retention=Retention(db, settings))
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
                     sweep_job=SweepJob(sweeps, clock), recovery=InboxRecovery(db, pipeline, clock),

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     card_inline_budget: float = 2.5
     # Finished inbox rows, sent or dead outbox rows and dispatch claims older than this are pruned.
     retention_days: float = 30.0
+    # A task still overdue after this many working days is escalated to its approver and the owner's superior.
+    overdue_escalate_working_days: int = Field(default=2, ge=1, le=60)
     # When set, /metrics answers only requests carrying `Authorization: Bearer <token>`.
     metrics_token: SecretStr = SecretStr("")
 

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.core import ConversationRef, UserRef
 from bot.engine.people import PeopleResolver
 from bot.engine.tasks import TaskService
+from bot.workdays import TeamCalendar, tenant_calendar
 from storage.repositories import DirectoryRepository, TenantRepository
 from storage.tables import Chat, Tenant, User
 
@@ -33,9 +34,13 @@ class Scope:
     workday_end: time
     # Text typed into a card's field and submitted with the pressed button (form values).
     inputs: dict[str, str] = field(default_factory=dict)
+    # The tenant's calendar (national holidays and 调休, with its admins' 假期 and 调休 on top).
+    calendar: TeamCalendar = field(default_factory=TeamCalendar)
+    workday_start: time = time(9, 0)
 
     def parse_context(self) -> ParseContext:
-        return ParseContext(now=self.clock.now().astimezone(ZoneInfo(self.timezone)), workday_end=self.workday_end)
+        return ParseContext(now=self.clock.now().astimezone(ZoneInfo(self.timezone)), workday_end=self.workday_end,
+                            is_working_day=self.calendar.is_working_day)
 
 
 async def open_scope(
@@ -75,4 +80,5 @@ async def open_scope(
     return Scope(
         session=session, tenant=tenant, chat=chat, user=user, conversation=conversation, directory=directory,
         tasks=service, people=people, clock=clock, timezone=timezone, workday_end=workday_end,
+        calendar=await tenant_calendar(session, tenant.id), workday_start=settings.workday_start,
     )

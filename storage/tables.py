@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -198,6 +198,7 @@ class Decision(SQLModel, table=True):
         UniqueConstraint("tenant_id", "task_id", "kind", "number"),
         Index("ix_decision_decider_state", "tenant_id", "decider_id", "state"),
         Index("ix_decision_state_due", "state", "due_at"),
+        Index("ix_decision_chat_created", "tenant_id", "chat_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -329,3 +330,92 @@ class DispatchClaim(SQLModel, table=True):
     target: str = Field(max_length=191)
     period: str = Field(max_length=64)
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _day(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(Date(), nullable=nullable))
+
+
+class CalendarDay(SQLModel, table=True):
+    """A tenant's own calendar entry: a day off (假期) or an extra working day (调休), over the national one."""
+
+    __tablename__ = "calendar_day"
+    __table_args__ = (UniqueConstraint("tenant_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    day: date = _day()
+    workday: bool = Field(default=False)
+    name: str = Field(default="", max_length=100)
+    set_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Leave(SQLModel, table=True):
+    """A person away (请假) from `start_day` to `end_day`, both included; 销假 ends it early."""
+
+    __tablename__ = "leave"
+    __table_args__ = (Index("ix_leave_tenant_user", "tenant_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    user_id: int = Field(foreign_key="user.id")
+    start_day: date = _day()
+    end_day: date = _day()
+    set_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Standup(SQLModel, table=True):
+    """A chat's daily stand-up: when to ask, remind and sum up, and who takes part.
+
+    `next_at` is the next instant something is due (prompt, reminder or summary); the sweep reads
+    only rows whose `next_at` has come, so its cost follows what is due, not the number of chats.
+    """
+
+    __tablename__ = "standup"
+    __table_args__ = (UniqueConstraint("chat_id"), Index("ix_standup_next", "enabled", "next_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    chat_id: int = Field(foreign_key="chat.id")
+    prompt_time: str = Field(default="09:30", max_length=5)
+    remind_time: str | None = Field(default=None, max_length=5)
+    summary_time: str | None = Field(default=None, max_length=5)
+    member_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    enabled: bool = Field(default=True)
+    next_at: datetime | None = _ts()
+
+
+class StandupAnswer(SQLModel, table=True):
+    """One member's stand-up answer for one day (昨天 / 今天 / 障碍); the last one sent counts."""
+
+    __tablename__ = "standup_answer"
+    __table_args__ = (UniqueConstraint("chat_id", "user_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    chat_id: int = Field(foreign_key="chat.id")
+    user_id: int = Field(foreign_key="user.id")
+    day: date = _day()
+    yesterday: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    today: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    blockers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ReviewNote(SQLModel, table=True):
+    """A monthly review's conclusions (复盘): what went well, what to improve, the measures taken."""
+
+    __tablename__ = "review_note"
+    __table_args__ = (Index("ix_review_note_chat", "tenant_id", "chat_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    chat_id: int = Field(foreign_key="chat.id")
+    author_id: int | None = Field(default=None, foreign_key="user.id")
+    period: str = Field(max_length=7)
+    good: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    improve: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    actions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -34,6 +34,7 @@ needs_postgres = pytest.mark.skipif(
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="Redis tests need TUIJIN_TEST_REDIS_URL (CI sets it)")
 
 TABLES = (
+    "review_note, standup_answer, standup, leave, calendar_day, "
     "decision, task_event, task_member, task, key_result, goal, task_code_counter, outbox_message, inbox_event, "
     "dispatch_claim, "
     '"user", department, chat, tenant'

@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
@@ -141,7 +142,7 @@ def _parse(text: str, ctx: ParseContext) -> datetime:
             raise DateParseError("没有看懂这个时间。")
         result = _at(ctx.now.date(), clock, ctx)
         return result if result > ctx.now else _at(ctx.now.date() + timedelta(days=1), clock, ctx)
-    return _at(_parse_day(day_text, ctx.now.date()), clock or ctx.workday_end, ctx)
+    return _at(_parse_day(day_text, ctx.now.date(), ctx.is_working_day), clock or ctx.workday_end, ctx)
 
 
 def _normalise(text: str) -> str:
@@ -226,14 +227,17 @@ def _adjust_hour(hour: int, period: str | None, ampm: str | None) -> int:
     return hour
 
 
-def _parse_day(text: str, today: date) -> date:
+def _parse_day(text: str, today: date, is_working_day: Callable[[date], bool] | None = None) -> date:
     compact = text.replace(" ", "")
     if text in _KEYWORD_DAYS or compact in _KEYWORD_DAYS:
         return today + timedelta(days=_KEYWORD_DAYS.get(text, _KEYWORD_DAYS.get(compact, 0)))
-    for parser in (_weekday, _weekend, _month_end, _full_date, _month_day, _day_of_month, _relative):
+    for parser in (_weekday, _weekend, _month_end, _full_date, _month_day, _day_of_month):
         found = parser(compact, today)
         if found is not None:
             return found
+    found = _relative(compact, today, is_working_day)
+    if found is not None:
+        return found
     for parser in (_en_weekday, _en_relative, _en_month_day):
         found = parser(text, today)
         if found is not None:
@@ -323,11 +327,11 @@ def _day_of_month(s: str, today: date) -> date | None:
     return _make_date(year, month, day)
 
 
-def _relative(s: str, today: date) -> date | None:
+def _relative(s: str, today: date, is_working_day: Callable[[date], bool] | None = None) -> date | None:
     match = _CN_RELATIVE.fullmatch(s)
     if match is None:
         return None
-    return _shift(today, to_int(match["n"]), match["unit"])
+    return _shift(today, to_int(match["n"]), match["unit"], is_working_day)
 
 
 def _en_relative(s: str, today: date) -> date | None:
@@ -344,7 +348,7 @@ def _en_relative(s: str, today: date) -> date | None:
     return _shift(today, to_int(match["n"]), unit)
 
 
-def _shift(today: date, n: int | None, unit: str) -> date:
+def _shift(today: date, n: int | None, unit: str, is_working_day: Callable[[date], bool] | None = None) -> date:
     if n is None:
         raise DateParseError("没有看懂天数。")
     if unit == "月":
@@ -357,16 +361,17 @@ def _shift(today: date, n: int | None, unit: str) -> date:
     if days > _MAX_DAYS:
         raise DateParseError("时间太远了。")
     if unit == "工作日":
-        return _add_workdays(today, n)
+        return _add_workdays(today, n, is_working_day)
     return today + timedelta(days=days)
 
 
-def _add_workdays(today: date, n: int) -> date:
-    """Skips Saturdays and Sundays only: public holidays are not known here."""
+def _add_workdays(today: date, n: int, is_working_day: Callable[[date], bool] | None = None) -> date:
+    """Working days by the team's calendar when the context has it, else Monday to Friday."""
+    working = is_working_day or (lambda day: day.weekday() < 5)
     day = today
     while n > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if working(day):
             n -= 1
     return day
 

@@ -94,6 +94,12 @@ def may_manage_organisation(is_admin: bool) -> bool:
     return is_admin
 
 
+def may_record_leave(actor_id: int, is_admin: bool, person_id: int, person_leader_id: int | None,
+                     person_head_id: int | None) -> bool:
+    """Leave (请假, 销假) is recorded by the person, their superior, their department's head or an admin."""
+    return is_admin or actor_id in {person_id, person_leader_id, person_head_id}
+
+
 def may_manage_goal(actor_id: int, is_admin: bool, owner_id: int | None, initiator_id: int | None) -> bool:
     """Adding stages and key results, reporting a key result: the goal's owner or initiator, or an admin."""
     return is_admin or actor_id in {i for i in (owner_id, initiator_id) if i is not None}

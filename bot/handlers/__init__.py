@@ -7,11 +7,13 @@ from bot.handlers.organisation import router as organisation_router
 from bot.handlers.tasks import router as tasks_router
 from bot.router import Router
 from bot.workflows import routers as workflow_routers
+from bot.workflows.calendar.notice import calendar_notice
 
 
 def root_router() -> Router:
     root = Router("root")
     root.middlewares.append(log_command)
+    root.middlewares.append(calendar_notice)
     root.include_router(tasks_router)
     root.include_router(organisation_router)
     root.include_router(goals_router)

@@ -10,13 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, FrozenClock
 from bot.config import Settings
-from bot.core import ConversationRef, OutboundMessage
+from bot.core import OutboundMessage
 from bot.delivery.outbox import Outbox
 from bot.engine.people import mention
-from bot.engine.task_views import TaskViewBuilder
+from bot.engine.task_views import TaskViewBuilder, display_name
 from bot.presentation.task_cards import task_card
 from bot.scheduler.errors import SweepIncomplete
-from bot.scheduler.working_time import is_working_time
+from bot.scheduler.pushes import conversation_of
+from bot.workdays import TeamCalendar, tenant_calendar
+from bot.workflows.clocks import overdue_working_days
 from storage.db import Database
 from storage.repositories import DirectoryRepository, DispatchRepository, TaskRepository, TenantRepository
 from storage.tables import Chat, Task, Tenant
@@ -24,7 +26,7 @@ from storage.tables import Chat, Task, Tenant
 log = logging.getLogger(__name__)
 
 DUE_SOON = timedelta(hours=24)
-DUE_SOON_KIND, OVERDUE_KIND = "due_soon", "overdue"
+DUE_SOON_KIND, OVERDUE_KIND, OVERDUE_ESCALATE_KIND = "due_soon", "overdue", "overdue_escalate"
 
 
 class DueAlerts:
@@ -60,6 +62,7 @@ class DueAlerts:
         assert tenant.id is not None
         tasks = TaskRepository(session, tenant.id)
         directory = DirectoryRepository(session, tenant.id)
+        calendar = await tenant_calendar(session, tenant.id)
         chats: dict[int, Chat | None] = {}
         due: list[tuple[Task, Chat, str, str]] = []
         for task in await tasks.open_due_by(at + DUE_SOON):
@@ -68,9 +71,14 @@ class DueAlerts:
             if task.chat_id not in chats:
                 chats[task.chat_id] = await directory.chat(task.chat_id)
             chat = chats[task.chat_id]
-            reminder = self._reminder(task, chat, at) if chat is not None else None
+            reminder = self._reminder(task, chat, at, calendar) if chat is not None else None
             if chat is not None and reminder is not None:
                 due.append((task, chat, *reminder))
+                if reminder[0] == OVERDUE_KIND and task.due_at is not None and overdue_working_days(
+                    task.due_at, at, calendar, chat.timezone or self.settings.timezone,
+                ) >= self.settings.overdue_escalate_working_days:
+                    # Still late after N working days: once per due date, to the approver and the owner's superior.
+                    due.append((task, chat, OVERDUE_ESCALATE_KIND, task.due_at.isoformat()))
         claims = DispatchRepository(session)
         taken = await claims.already_claimed((kind, f"task:{t.id}", period) for t, _, kind, period in due)
         # A replay of a past or future instant (tuijin tick --at) is sent now, not at that instant.
@@ -81,15 +89,19 @@ class DueAlerts:
                 continue
             if not await claims.claim(kind, f"task:{task.id}", period, at):
                 continue
-            message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
+            if kind == OVERDUE_ESCALATE_KIND:
+                message = await self._escalation(tenant, chat, task, period, at, directory, calendar)
+            else:
+                message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
             await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=send_at, task_code=task.code)
             queued += 1
         return queued
 
-    def _reminder(self, task: Task, chat: Chat, at: datetime) -> tuple[str, str] | None:
+    def _reminder(self, task: Task, chat: Chat, at: datetime, calendar: TeamCalendar) -> tuple[str, str] | None:
         assert task.due_at is not None
-        local = at.astimezone(ZoneInfo(chat.timezone or self.settings.timezone))
-        if not is_working_time(local, self.settings.workday_start, self.settings.workday_end):
+        timezone = chat.timezone or self.settings.timezone
+        local = at.astimezone(ZoneInfo(timezone))
+        if not calendar.is_working_time(at, timezone, self.settings.workday_start, self.settings.workday_end):
             return None
         if task.due_at <= at:
             return OVERDUE_KIND, local.date().isoformat()
@@ -107,11 +119,27 @@ class DueAlerts:
         owner = await directory.user(task.owner_id) if task.owner_id else None
         who = mention(owner) if owner else "负责人"
         if kind == OVERDUE_KIND:
-            headline = (f"🔴 任务已延期，请 {who} 更新进度或说明原因，"
-                        f"例如：进度 {task.code} 80% 还差视频剪辑")
+            headline = (f"🔴 任务已延期，请 {who} 说明原因并给出新的完成日期，"
+                        f"例如：延期原因 {task.code} 素材未到 新截止 下周三")
         else:
             headline = f"⏰ 任务即将到期，请 {who} 关注。"
-        conversation = ConversationRef(tenant.platform, tenant.tenant_key, chat.platform_chat_id,
-                                       "p2p" if chat.chat_type == "p2p" else "group", chat.name or None)
-        return OutboundMessage(conversation, idempotency_key=f"{kind}:{task.id}:{period}",
+        return OutboundMessage(conversation_of(tenant, chat), idempotency_key=f"{kind}:{task.id}:{period}",
                                card=task_card(view, headline=headline))
+
+    async def _escalation(
+        self, tenant: Tenant, chat: Chat, task: Task, period: str, at: datetime, directory: DirectoryRepository,
+        calendar: TeamCalendar,
+    ) -> OutboundMessage:
+        assert task.due_at is not None
+        days = overdue_working_days(task.due_at, at, calendar, chat.timezone or self.settings.timezone)
+        owner = await directory.user(task.owner_id) if task.owner_id else None
+        superior = await directory.user(owner.leader_user_id) if owner and owner.leader_user_id else None
+        approver = await directory.user(task.approver_id) if task.approver_id else None
+        asked = list({u.id: u for u in (approver, superior) if u is not None}.values())
+        who = "、".join(mention(u) for u in asked) if asked else "管理员（请为负责人设置上级或为任务设置审批人）"
+        reason = await TaskRepository(directory.session, tenant.id or 0).latest_event(task.id or 0, "delay_reason")
+        said = f"负责人说明：{reason.detail}" if reason is not None else "负责人尚未说明原因"
+        text = (f"🔺 任务 {task.code} {task.title} 已延期 {days} 个工作日（负责人 {display_name(owner)}），"
+                f"{said}。请 {who} 关注并协调。")
+        key = f"{OVERDUE_ESCALATE_KIND}:{task.id}:{period}"
+        return OutboundMessage(conversation_of(tenant, chat), idempotency_key=key, text=text)

@@ -2,5 +2,6 @@
 
 from bot.workdays.calendar import CalendarOverrides, TeamCalendar
 from bot.workdays.statutory import ChinaStatutoryCalendar, StatutoryCalendar
+from bot.workdays.tenant import tenant_calendar
 
-__all__ = ["CalendarOverrides", "ChinaStatutoryCalendar", "StatutoryCalendar", "TeamCalendar"]
+__all__ = ["CalendarOverrides", "ChinaStatutoryCalendar", "StatutoryCalendar", "TeamCalendar", "tenant_calendar"]

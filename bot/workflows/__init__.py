@@ -1,4 +1,4 @@
-"""The decision workflows, one package each: its commands, its flow, its service and its cards.
+"""The decision workflows and the cadence (calendar, delays, stand-up, digest), one package each.
 
 Adding a workflow means adding its package and its name below; nothing else changes. Its
 `commands` module lists its words and their builders (GRAMMAR), registered here in this order;
@@ -11,7 +11,7 @@ from importlib import import_module
 
 from bot.router import Router
 
-WORKFLOWS = ("collaboration", "issues", "changes", "acceptance")
+WORKFLOWS = ("collaboration", "issues", "changes", "acceptance", "delays", "calendar", "standup", "digest")
 
 
 _loaded = False

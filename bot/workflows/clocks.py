@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.scope import Scope
 from bot.workdays import TeamCalendar
+from storage.tables import Decision
 
 # A department answers a request, and a reviewer a deliverable, within 2 working days.
 ANSWER_WORKING_DAYS = 2
@@ -15,13 +17,40 @@ BLOCKER_HOURS = 24
 HIGH_RISK_HOURS = 4
 OTHER_RISK_HOURS = 24
 
-_NATIONAL = TeamCalendar()
-
 
 def working_days_from(scope: Scope, days: int) -> datetime:
     """The end of the working day `days` working days from now, in the team's calendar and timezone."""
-    return _NATIONAL.deadline_after(scope.clock.now(), days, scope.timezone, scope.workday_end)
+    return scope.calendar.deadline_after(scope.clock.now(), days, scope.timezone, scope.workday_end)
 
 
 def hours_from(scope: Scope, hours: int) -> datetime:
     return scope.clock.now() + timedelta(hours=hours)
+
+
+# Escalation (bot/scheduler/escalations.py): a decision still open (not even acknowledged) at its
+# due_at is a reminder to the decider; still open one more equal period later, it goes to the
+# decider's superior and the person who asked is told. The period is the decision's own clock.
+WORKING_DAY_KINDS = {"collaboration": ANSWER_WORKING_DAYS, "change": ANSWER_WORKING_DAYS,
+                     "acceptance": REVIEW_WORKING_DAYS}
+HOUR_KINDS = {"blocker": BLOCKER_HOURS}
+
+
+def escalation_at(decision: Decision, calendar: TeamCalendar, timezone: str, workday_end: time) -> datetime | None:
+    """When an unanswered decision goes up to the decider's superior: one more period after its due_at."""
+    if decision.due_at is None:
+        return None
+    if decision.kind in WORKING_DAY_KINDS:
+        return calendar.deadline_after(decision.due_at, WORKING_DAY_KINDS[decision.kind], timezone, workday_end)
+    if decision.kind == "risk":
+        hours = HIGH_RISK_HOURS if (decision.data or {}).get("level") == "高" else OTHER_RISK_HOURS
+        return decision.due_at + timedelta(hours=hours)
+    if decision.kind in HOUR_KINDS:
+        return decision.due_at + timedelta(hours=HOUR_KINDS[decision.kind])
+    return None
+
+
+def overdue_working_days(due_at: datetime, at: datetime, calendar: TeamCalendar, timezone: str) -> int:
+    """Working days a task has been late at `at`: the working days after its due day, up to today."""
+    tz = ZoneInfo(timezone)
+    due_day, today = due_at.astimezone(tz).date(), at.astimezone(tz).date()
+    return calendar.count_working_days(due_day + timedelta(days=1), today + timedelta(days=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,3 +55,30 @@ class DecisionRepository:
             col(Decision.state).in_(["open", "acknowledged"]),
         )
         return list((await self.session.execute(query.order_by(col(Decision.created_at)))).scalars())
+
+
+async def open_decisions_due_by(session: AsyncSession, at: datetime, *, since: datetime,
+                                 limit: int = 5000) -> list[Decision]:
+    """Every tenant's unanswered decisions whose deadline fell in (since, at] (ix_decision_state_due)."""
+    query = (
+        select(Decision)
+        .where(Decision.state == "open", col(Decision.due_at) > since, col(Decision.due_at) <= at)
+        .order_by(col(Decision.tenant_id), col(Decision.due_at), col(Decision.id))
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def chat_decisions(session: AsyncSession, tenant_id: int, chat_id: int, kinds: Collection[str], *,
+                         live: bool = False, start: datetime | None = None,
+                         end: datetime | None = None) -> list[Decision]:
+    """A chat's decisions of some kinds: the live ones, or those asked in [start, end)."""
+    query = select(Decision).where(Decision.tenant_id == tenant_id, Decision.chat_id == chat_id,
+                                   col(Decision.kind).in_(list(kinds)))
+    if live:
+        query = query.where(col(Decision.state).in_(["open", "acknowledged"]))
+    if start is not None:
+        query = query.where(col(Decision.created_at) >= start)
+    if end is not None:
+        query = query.where(col(Decision.created_at) < end)
+    return list((await session.execute(query.order_by(col(Decision.created_at), col(Decision.id)))).scalars())

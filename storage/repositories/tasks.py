@@ -148,3 +148,48 @@ class TaskRepository:
             .limit(limit)
         )
         return list(result.scalars())
+
+    async def latest_event(self, task_id: int, kind: str) -> TaskEvent | None:
+        result = await self.session.execute(
+            select(TaskEvent)
+            .where(TaskEvent.tenant_id == self.tenant_id, TaskEvent.task_id == task_id, TaskEvent.kind == kind)
+            .order_by(col(TaskEvent.at).desc(), col(TaskEvent.id).desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def due_between(self, chat_id: int, start: datetime, end: datetime) -> list[Task]:
+        """The chat's tasks (any status) due in [start, end) (index ix_task_due_at)."""
+        result = await self.session.execute(
+            select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id,
+                               col(Task.due_at) >= start, col(Task.due_at) < end)
+            .order_by(col(Task.due_at), col(Task.code))
+        )
+        return list(result.scalars())
+
+    async def completed_between(self, chat_id: int, start: datetime, end: datetime) -> list[Task]:
+        result = await self.session.execute(
+            select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id, Task.status == "已完成",
+                               col(Task.completed_at) >= start, col(Task.completed_at) < end)
+            .order_by(col(Task.completed_at), col(Task.code))
+        )
+        return list(result.scalars())
+
+    async def active_chats(self, since: datetime) -> list[int]:
+        """Chats with an open task, or a task finished or due since `since`: the ones a digest is about."""
+        result = await self.session.execute(
+            select(Task.chat_id).where(
+                Task.tenant_id == self.tenant_id, col(Task.chat_id).is_not(None),
+                col(Task.status).in_(OPEN_STATUSES) | (col(Task.completed_at) >= since) | (col(Task.due_at) >= since),
+            ).distinct()
+        )
+        return sorted(chat_id for chat_id in result.scalars() if chat_id is not None)
+
+    async def latest_events(self, task_ids: Sequence[int], kind: str) -> dict[int, TaskEvent]:
+        if not task_ids:
+            return {}
+        result = await self.session.execute(
+            select(TaskEvent).where(TaskEvent.tenant_id == self.tenant_id, col(TaskEvent.task_id).in_(set(task_ids)),
+                                    TaskEvent.kind == kind).order_by(col(TaskEvent.at), col(TaskEvent.id))
+        )
+        return {event.task_id: event for event in result.scalars()}

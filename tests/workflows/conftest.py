@@ -74,7 +74,9 @@ class Room:
 
 @pytest.fixture
 async def room(aiohttp_client: Any, any_db: Database, clock: FrozenClock) -> Room:
-    client, services = await start_app(aiohttp_client, any_db, clock)
+    # A generous inline budget: on a loaded machine a slow click would otherwise be answered
+    # "正在处理" with the card updated later, which these scenarios do not test.
+    client, services = await start_app(aiohttp_client, any_db, clock, card_inline_budget=60.0)
     return Room(client, services)
 
 
