@@ -117,6 +117,8 @@ class Task(SQLModel, table=True):
         UniqueConstraint("tenant_id", "code"),
         Index("ix_task_tenant_chat", "tenant_id", "chat_id"),
         Index("ix_task_tenant_owner", "tenant_id", "owner_id"),
+        Index("ix_task_tenant_updated", "tenant_id", "updated_at"),
+        Index("ix_task_tenant_due", "tenant_id", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -41,6 +41,9 @@ from storage.tables import Chat, Tenant
 NUDGE_KIND, WEEKLY_KIND, MONTHLY_KIND = "weekly_nudge", "weekly_digest", "monthly_review"
 NUDGE_AT, WEEKLY_AT, MONTHLY_AT = time(15, 0), time(17, 0), time(10, 0)
 LATE_AFTER = timedelta(minutes=30)
+# Digests built per minute across tenants: ten thousand chats take a few minutes instead of one
+# long sweep that would hold back every other reminder; the rest follow in the next minutes.
+PER_SWEEP = 500
 REVIEW_CATCH_UP_WORKING_DAYS = 5
 STALE_PROGRESS = timedelta(hours=24)
 
@@ -57,15 +60,19 @@ def digest_day(calendar: TeamCalendar, monday: date) -> date | None:
 
 
 class Digests:
-    def __init__(self, db: Database, settings: Settings, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, outbox: Outbox, clock: Clock, *,
+                 per_sweep: int = PER_SWEEP) -> None:
         self.db = db
         self.settings = settings
         self.outbox = outbox
         self.clock = clock
+        self.per_sweep = per_sweep
+        self._budget = per_sweep
 
     async def run(self, at: datetime) -> int:
         async with self.db.session() as session:
             tenants = await TenantRepository(session).all()
+        self._budget = self.per_sweep
 
         async def work(session: AsyncSession, tenant: Tenant) -> int:
             return await self._run_tenant(session, tenant, at)
@@ -124,8 +131,17 @@ class Digests:
                 continue
             since = datetime.combine(anchor.replace(day=1) if kind == MONTHLY_KIND else anchor, time(0),
                                      tzinfo=ZoneInfo(self.settings.timezone))
-            for chat_id in await tasks.active_chats(since):
-                chat = await directory.chat(chat_id)
+            chat_ids = await tasks.active_chats(since)
+            sent = await claims.already_claimed((kind, f"chat:{chat_id}", period) for chat_id in chat_ids)
+            pending = [c for c in chat_ids if (kind, f"chat:{c}", period) not in sent]
+            if len(pending) > self._budget:
+                pending, unfinished = pending[:self._budget], True
+            else:
+                unfinished = False
+            self._budget -= len(pending)
+            chats = await directory.chats_by_ids(pending)
+            for chat_id in pending:
+                chat = chats.get(chat_id)
                 if chat is None or not await claims.claim(kind, f"chat:{chat_id}", period, at):
                     continue
                 build = self._builders()[kind]
@@ -137,6 +153,8 @@ class Digests:
                     conversation_of(tenant, chat), idempotency_key=f"{kind}:{chat_id}:{period}", text=text, card=card,
                 ), tenant_id=tenant.id, at=self.clock.now())
                 queued += 1
+            if unfinished:
+                break  # the next minute goes on where this one stopped
             await claims.claim(f"{kind}_done", marker, period, at)
         return queued
 

@@ -11,21 +11,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, FrozenClock
 from bot.config import Settings
 from bot.core import OutboundMessage
+from bot.core.serialize import message_to_dict
 from bot.delivery.outbox import Outbox
 from bot.engine.people import mention
 from bot.engine.task_views import TaskViewBuilder, display_name
+from bot.engine.views import TaskView
 from bot.presentation.task_cards import task_card
 from bot.scheduler.errors import SweepIncomplete
 from bot.scheduler.pushes import conversation_of
 from bot.workdays import TeamCalendar, tenant_calendar
 from bot.workflows.clocks import overdue_working_days
 from storage.db import Database
-from storage.repositories import DirectoryRepository, DispatchRepository, TaskRepository, TenantRepository
-from storage.tables import Chat, Task, Tenant
+from storage.repositories import (
+    DirectoryRepository,
+    DispatchRepository,
+    OutboxRepository,
+    TaskRepository,
+    TenantRepository,
+)
+from storage.tables import Chat, Task, Tenant, User
 
 log = logging.getLogger(__name__)
 
 DUE_SOON = timedelta(hours=24)
+# A pass this recent lets the next one read only what changed; a longer gap (downtime, a missed
+# minute) reads everything due again. Reminders are claimed once, so reading more never sends twice.
+INCREMENTAL_GAP = timedelta(minutes=5)
+# Reminders built per batch of reads (views, owners).
+CHUNK = 500
 DUE_SOON_KIND, OVERDUE_KIND, OVERDUE_ESCALATE_KIND = "due_soon", "overdue", "overdue_escalate"
 
 
@@ -35,6 +48,8 @@ class DueAlerts:
         self.settings = settings
         self.outbox = outbox
         self.clock = clock
+        # When this process last finished each tenant's pass: the next minute reads only what changed.
+        self._passes: dict[int, datetime] = {}
 
     async def run(self, at: datetime) -> int:
         """Queue the reminders due at instant `at`; returns how many were queued.
@@ -48,8 +63,10 @@ class DueAlerts:
             try:
                 async with self.db.transaction() as session:
                     queued += await self._run_tenant(session, tenant, at)
+                self._passes[tenant.id or 0] = at
             except Exception:
                 failed += 1
+                self._passes.pop(tenant.id or 0, None)
                 log.exception("due reminders failed for a tenant", extra={"tenant_id": tenant.id})
         if queued:
             log.info("due reminders queued", extra={"count": queued})
@@ -58,51 +75,90 @@ class DueAlerts:
             raise SweepIncomplete(f"{failed} of {len(tenants)} tenants failed", done=queued)
         return queued
 
+    async def _incremental_since(self, tenant_id: int, at: datetime, calendar: TeamCalendar,
+                                 directory: DirectoryRepository) -> datetime | None:
+        """The last pass this process made for the tenant, when only what changed since needs reading.
+
+        None (read everything due) after a restart, a gap, a replay of another instant, or when
+        working time began or ended, or the day changed, in any of the tenant's chats' timezones:
+        then reminders held back in quiet hours and the day's 🔴 alerts fall due all at once.
+        """
+        last = self._passes.get(tenant_id)
+        if last is None or not timedelta(0) < at - last <= INCREMENTAL_GAP:
+            return None
+        start, end = self.settings.workday_start, self.settings.workday_end
+        for timezone in await directory.chat_timezones() or {self.settings.timezone}:
+            tz = ZoneInfo(timezone)
+            working = (calendar.is_working_time(moment, timezone, start, end) for moment in (last, at))
+            if last.astimezone(tz).date() != at.astimezone(tz).date() or len(set(working)) > 1:
+                return None
+        return last
+
     async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime) -> int:
         assert tenant.id is not None
         tasks = TaskRepository(session, tenant.id)
         directory = DirectoryRepository(session, tenant.id)
         calendar = await tenant_calendar(session, tenant.id)
-        chats: dict[int, Chat | None] = {}
+        since = await self._incremental_since(tenant.id, at, calendar, directory)
+        candidates = (await tasks.open_due_by(at + DUE_SOON) if since is None
+                      else await tasks.open_newly_due(since, at, DUE_SOON))
+        chats = await directory.chats_by_ids([t.chat_id for t in candidates if t.chat_id is not None])
+        working = {tz: calendar.is_working_time(at, tz, self.settings.workday_start, self.settings.workday_end)
+                   for tz in {c.timezone or self.settings.timezone for c in chats.values()}}
         due: list[tuple[Task, Chat, str, str]] = []
-        for task in await tasks.open_due_by(at + DUE_SOON):
-            if task.chat_id is None:
+        for task in candidates:
+            chat = chats.get(task.chat_id) if task.chat_id is not None else None
+            in_hours = chat is not None and working[chat.timezone or self.settings.timezone]
+            reminder = self._reminder(task, chat, at) if chat is not None and in_hours else None
+            if chat is None or reminder is None:
                 continue
-            if task.chat_id not in chats:
-                chats[task.chat_id] = await directory.chat(task.chat_id)
-            chat = chats[task.chat_id]
-            reminder = self._reminder(task, chat, at, calendar) if chat is not None else None
-            if chat is not None and reminder is not None:
-                due.append((task, chat, *reminder))
-                if reminder[0] == OVERDUE_KIND and task.due_at is not None and overdue_working_days(
-                    task.due_at, at, calendar, chat.timezone or self.settings.timezone,
-                ) >= self.settings.overdue_escalate_working_days:
-                    # Still late after N working days: once per due date, to the approver and the owner's superior.
-                    due.append((task, chat, OVERDUE_ESCALATE_KIND, task.due_at.isoformat()))
-        claims = DispatchRepository(session)
-        taken = await claims.already_claimed((kind, f"task:{t.id}", period) for t, _, kind, period in due)
+            due.append((task, chat, *reminder))
+            if reminder[0] == OVERDUE_KIND and task.due_at is not None and overdue_working_days(
+                task.due_at, at, calendar, chat.timezone or self.settings.timezone,
+            ) >= self.settings.overdue_escalate_working_days:
+                # Still late after N working days: once per due date, to the approver and the owner's superior.
+                due.append((task, chat, OVERDUE_ESCALATE_KIND, task.due_at.isoformat()))
+        # Claimed in one go: what this pass gets is exactly what was not sent before.
+        got = await DispatchRepository(session).claim_many(
+            ((kind, f"task:{t.id}", period) for t, _, kind, period in due), at)
+        fresh = [d for d in due if (d[2], f"task:{d[0].id}", d[3]) in got]
         # A replay of a past or future instant (tuijin tick --at) is sent now, not at that instant.
         send_at = self.clock.now()
-        queued = 0
+        rows: list[dict[str, object]] = []
+        for start in range(0, len(fresh), CHUNK):
+            rows.extend(await self._messages(tenant, fresh[start:start + CHUNK], at, tasks, directory, calendar))
+        return await OutboxRepository(session).enqueue_many(rows, send_at)
+
+    async def _messages(
+        self, tenant: Tenant, due: list[tuple[Task, Chat, str, str]], at: datetime, tasks: TaskRepository,
+        directory: DirectoryRepository, calendar: TeamCalendar,
+    ) -> list[dict[str, object]]:
+        """Outbox rows for a chunk of reminders: their views and owners read in a few queries."""
+        views: dict[int, TaskView] = {}
+        reminders = [d for d in due if d[2] != OVERDUE_ESCALATE_KIND]
+        for timezone in {chat.timezone or self.settings.timezone for _, chat, _, _ in reminders}:
+            group = list({t.id: t for t, chat, _, _ in reminders
+                          if (chat.timezone or self.settings.timezone) == timezone}.values())
+            built = await TaskViewBuilder(tasks, directory, FrozenClock(at), timezone).build_many(group)
+            views.update((t.id or 0, v) for t, v in zip(group, built, strict=True))
+        owners = await directory.users_by_ids([t.owner_id for t, _, _, _ in due if t.owner_id is not None])
+        rows: list[dict[str, object]] = []
         for task, chat, kind, period in due:
-            if (kind, f"task:{task.id}", period) in taken:
-                continue
-            if not await claims.claim(kind, f"task:{task.id}", period, at):
-                continue
             if kind == OVERDUE_ESCALATE_KIND:
                 message = await self._escalation(tenant, chat, task, period, at, directory, calendar)
             else:
-                message = await self._message(tenant, chat, task, kind, period, at, tasks, directory)
-            await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=send_at, task_code=task.code)
-            queued += 1
-        return queued
+                message = self._message(tenant, chat, task, kind, period, views[task.id or 0],
+                                        owners.get(task.owner_id or 0))
+            conv = message.conversation
+            rows.append({"tenant_id": tenant.id, "platform": conv.platform, "tenant_key": conv.tenant_key,
+                         "chat_id": conv.chat_id, "idempotency_key": message.idempotency_key,
+                         "payload": message_to_dict(message), "task_code": task.code})
+        return rows
 
-    def _reminder(self, task: Task, chat: Chat, at: datetime, calendar: TeamCalendar) -> tuple[str, str] | None:
+    def _reminder(self, task: Task, chat: Chat, at: datetime) -> tuple[str, str] | None:
+        """Which reminder the task is due at `at` (in working time: the caller checks), if any."""
         assert task.due_at is not None
-        timezone = chat.timezone or self.settings.timezone
-        local = at.astimezone(ZoneInfo(timezone))
-        if not calendar.is_working_time(at, timezone, self.settings.workday_start, self.settings.workday_end):
-            return None
+        local = at.astimezone(ZoneInfo(chat.timezone or self.settings.timezone))
         if task.due_at <= at:
             return OVERDUE_KIND, local.date().isoformat()
         # A task created already inside the window needs no "due soon": its owner just took it on.
@@ -110,13 +166,8 @@ class DueAlerts:
             return None
         return DUE_SOON_KIND, task.due_at.isoformat()
 
-    async def _message(
-        self, tenant: Tenant, chat: Chat, task: Task, kind: str, period: str, at: datetime,
-        tasks: TaskRepository, directory: DirectoryRepository,
-    ) -> OutboundMessage:
-        timezone = chat.timezone or self.settings.timezone
-        view = await TaskViewBuilder(tasks, directory, FrozenClock(at), timezone).build(task)
-        owner = await directory.user(task.owner_id) if task.owner_id else None
+    def _message(self, tenant: Tenant, chat: Chat, task: Task, kind: str, period: str, view: TaskView,
+                 owner: User | None) -> OutboundMessage:
         who = mention(owner) if owner else "负责人"
         if kind == OVERDUE_KIND:
             headline = (f"🔴 任务已延期，请 {who} 说明原因并给出新的完成日期，"

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.tables import Chat, Department, User
 from storage.upsert import insert_for
@@ -173,6 +173,20 @@ class DirectoryRepository:
             select(Chat).where(Chat.tenant_id == self.tenant_id, Chat.id == chat_id)
         )
         return result.scalar_one_or_none()
+
+    async def chats_by_ids(self, chat_ids: Sequence[int]) -> dict[int, Chat]:
+        wanted = list(set(chat_ids))
+        found: dict[int, Chat] = {}
+        for start in range(0, len(wanted), 1000):
+            result = await self.session.execute(
+                select(Chat).where(Chat.tenant_id == self.tenant_id, col(Chat.id).in_(wanted[start:start + 1000]))
+            )
+            found.update((c.id or 0, c) for c in result.scalars())
+        return found
+
+    async def chat_timezones(self) -> set[str]:
+        result = await self.session.execute(select(Chat.timezone).where(Chat.tenant_id == self.tenant_id).distinct())
+        return {str(tz) for tz in result.scalars()}
 
     async def all_chats(self) -> list[Chat]:
         result = await self.session.execute(

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -36,6 +36,26 @@ class OutboxRepository:
         )
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def enqueue_many(self, rows: list[dict[str, Any]], at: datetime) -> int:
+        """Queue many messages at once (a sweep's reminders); returns how many were new.
+
+        Each row has the keys of `enqueue` but `at`; a key queued before is skipped, as there. One
+        statement compiled once, its rows sent in batches (SQLAlchemy's insertmanyvalues).
+        """
+        if not rows:
+            return 0
+        # Core, not the ORM's bulk path: thousands of rows at once.
+        table: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        stmt = (
+            insert_for(self.session, table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)
+        )
+        values = [{**row, "idempotency_key": row["idempotency_key"][:191], "status": PENDING,
+                   "next_attempt_at": at, "created_at": at, "attempts": 0} for row in rows]
+        result = await self.session.execute(stmt, values)
+        return len(result.all())
 
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None

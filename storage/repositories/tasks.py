@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -104,6 +104,29 @@ class TaskRepository:
                 col(Task.status).in_(OPEN_STATUSES),
                 col(Task.due_at).is_not(None),
                 col(Task.due_at) <= until,
+            )
+            .order_by(col(Task.due_at), col(Task.code))
+        )
+        return list(result.scalars())
+
+    async def open_newly_due(self, since: datetime, until: datetime, soon: timedelta) -> list[Task]:
+        """What may need a reminder at `until` that it did not at `since`, a minute or so earlier.
+
+        Tasks whose deadline passed in between (now late), whose deadline entered the `soon` window
+        in between, or that changed in between (a new deadline, a new task) and are due within it.
+        """
+        in_window = col(Task.due_at) <= until + soon
+        result = await self.session.execute(
+            select(Task)
+            .where(
+                Task.tenant_id == self.tenant_id,
+                col(Task.status).in_(OPEN_STATUSES),
+                col(Task.due_at).is_not(None),
+                or_(
+                    and_(col(Task.due_at) > since, col(Task.due_at) <= until),
+                    and_(col(Task.due_at) > since + soon, in_window),
+                    and_(col(Task.updated_at) > since, in_window),
+                ),
             )
             .order_by(col(Task.due_at), col(Task.code))
         )

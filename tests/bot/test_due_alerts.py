@@ -111,3 +111,29 @@ async def test_a_tenant_whose_reminders_fail_holds_up_no_other_tenant(aiohttp_cl
     # The failed tenant's claim was rolled back with it, so the next minute tries again.
     services.clock.set(local(26, 9, 1))
     assert (await services.sweeps.run(local(26, 9, 1)))["due_alerts"] == 1
+
+
+async def test_minute_by_minute_the_sweep_reads_only_what_changed_and_misses_nothing(aiohttp_client, any_db, clock):
+    """Later minutes read only what changed since the last pass; edits, deadlines and quiet hours still count."""
+    client, services = await start_app(aiohttp_client, any_db, clock)
+
+    async def say(at, text):
+        clock.set(at)
+        await client.post("/console/api/messages", json={"chat_id": CHAT, "user_id": "u_zhangmin", "text": text})
+        await settle(services)
+
+    await say(local(23, 10), "新建任务 海报 负责人 @赵磊 截止 11月30日")        # far off, since yesterday
+    await say(local(24, 10), "新建任务 视频 负责人 @赵磊 截止 11月24日 11:30")   # late from 11:30 today
+    assert await sweep(services, local(24, 10, 1)) == 0          # the first pass reads everything due
+    assert await sweep(services, local(24, 10, 2)) == 0          # the next, only what changed: nothing
+    await say(local(24, 10, 2).replace(second=30), "截止 XZB20261101 11月25日 09:00")
+    assert await sweep(services, local(24, 10, 3)) == 1          # moved into the next 24 h: due soon
+    assert await sweep(services, local(24, 10, 4)) == 0
+    assert [await sweep(services, local(24, 11, m)) for m in range(26, 32)] == [0, 0, 0, 0, 1, 0]  # 11:30: late
+    assert await sweep(services, local(24, 17, 59)) == 0
+    assert await sweep(services, local(24, 18, 0)) == 0          # after hours
+    assert await sweep(services, local(25, 9, 0)) == 2           # the next morning: the day's 🔴 for both
+    assert await sweep(services, local(25, 9, 1)) == 0
+    titles = [c["title"] for c in await bot_cards(client) if "XZB" in c["title"]]
+    # 海报: made, its deadline moved, due soon, late; 视频: made, late at 11:30, late the next day. Each once.
+    assert titles.count("XZB20261101 海报") == 4 and titles.count("XZB20261102 视频") == 3

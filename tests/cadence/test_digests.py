@@ -185,3 +185,24 @@ async def test_a_missed_review_is_caught_up_marked_late(room: Room, any_db: Data
     reviews = [m for m in late if "月度复盘" in text_of(m)]
     assert len(reviews) == 1 and "（补发）" in text_of(reviews[0]) and "24/28 = 85%" in text_of(reviews[0])
     assert await sweep(room, local(11, 3, 9, 1)) == []
+
+
+async def test_a_digest_for_many_chats_is_spread_over_the_next_minutes(
+    aiohttp_client: Any, any_db: Database, clock: FrozenClock
+) -> None:
+    from bot.scheduler.digests import Digests
+    from tests.support import start_app
+
+    client, services = await start_app(aiohttp_client, any_db, clock)
+    room = Room(client, services)
+    for chat in ("oc_q4promo", "oc_market"):
+        response = await client.post("/console/api/messages", json={
+            "chat_id": chat, "user_id": "u_zhangmin", "text": "新建任务 海报 负责人 @赵磊 截止 12月15日"})
+        assert response.status == 202
+    await settle(services)
+    digests = Digests(services.db, services.settings, services.outbox, clock, per_sweep=1)
+    first = await digests.run(local(11, 27, 17, 0))
+    second = await digests.run(local(11, 27, 17, 1))
+    third = await digests.run(local(11, 27, 17, 2))
+    assert (first, second, third) == (1, 1, 0)  # one chat a minute here; each once
+    await settle(room.services)
