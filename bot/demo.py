@@ -19,7 +19,7 @@ from bot.platforms import DemoSeed, console_demo_seed
 from storage.db import Database
 from storage.repositories import DecisionRepository, DirectoryRepository, TaskRepository, TenantRepository
 from storage.repositories.goals import GoalRepository
-from storage.tables import Goal, KeyResult, Task
+from storage.tables import Goal, KeyResult, Priority, Task, TaskStatus
 
 HEADS = {"市场部": "u_zhangmin", "设计部": "u_lina", "品牌部": "u_wangqiang", "总经办": "u_zhoujie"}
 PROJECT_CHAT = "oc_q4promo"
@@ -64,7 +64,8 @@ async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSe
                         created_at=clock.now(), updated_at=clock.now(), **fields)  # type: ignore[arg-type]
 
         root = await tasks.add(task(
-            ROOT_CODE, "Q4新品宣传物料制作", "u_zhangmin", 14, priority="高", status="进行中", progress=57,
+            ROOT_CODE, "Q4新品宣传物料制作", "u_zhangmin", 14, priority=Priority.HIGH, status=TaskStatus.IN_PROGRESS,
+            progress=57,
             background="新品将于下月上市，需要全套宣传物料", objective="上市前完成全部宣传物料",
             deliverables="3张海报和2条短视频",
             delivery_standard="3张海报、2条短视频，符合品牌规范，经品牌部审核通过",
@@ -74,15 +75,15 @@ async def load_demo(db: Database, settings: Settings, clock: Clock, seed: DemoSe
         for member in ("u_lina", "u_wangqiang"):
             await tasks.add_member(root.id or 0, users[member].id or 0, "collaborator")
         subtasks = [
-            task(f"{ROOT_CODE}-01", "海报初稿设计", "u_zhaolei", 1, parent_id=root.id, priority="高",
-                 status="进行中", progress=70, delivery_standard="3张海报初稿（竖版、横版、方形）",
+            task(f"{ROOT_CODE}-01", "海报初稿设计", "u_zhaolei", 1, parent_id=root.id, priority=Priority.HIGH,
+                 status=TaskStatus.IN_PROGRESS, progress=70, delivery_standard="3张海报初稿（竖版、横版、方形）",
                  department_id=departments["设计部"].id, initiator_id=users["u_lina"].id),
-            task(f"{ROOT_CODE}-02", "短视频脚本撰写", "u_chenjing", 3, parent_id=root.id, priority="中",
-                 status="已完成", progress=100, delivery_standard="3条30秒短视频脚本，含分镜",
+            task(f"{ROOT_CODE}-02", "短视频脚本撰写", "u_chenjing", 3, parent_id=root.id, priority=Priority.MEDIUM,
+                 status=TaskStatus.DONE, progress=100, delivery_standard="3条30秒短视频脚本，含分镜",
                  department_id=departments["品牌部"].id, initiator_id=users["u_wangqiang"].id,
                  completed_at=clock.now()),
-            task(f"{ROOT_CODE}-03", "物料修改定稿", "u_lina", 12, parent_id=root.id, priority="中",
-                 status="待启动", progress=0, delivery_standard="全部物料定稿并通过品牌部审核"),
+            task(f"{ROOT_CODE}-03", "物料修改定稿", "u_lina", 12, parent_id=root.id, priority=Priority.MEDIUM,
+                 status=TaskStatus.PENDING, progress=0, delivery_standard="全部物料定稿并通过品牌部审核"),
         ]
         for sub in subtasks:
             await tasks.add(sub)

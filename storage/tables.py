@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
@@ -106,9 +107,27 @@ class Chat(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-# A task's life: 待启动 → 进行中 → 待验收 → 已完成, or 已取消 at any point.
-OPEN_STATUSES: tuple[str, ...] = ("待启动", "进行中", "待验收")
-CLOSED_STATUSES: tuple[str, ...] = ("已完成", "已取消")
+class TaskStatus(StrEnum):
+    """A task's life: pending → in progress → in review → done, or cancelled at any point.
+
+    Stored as these values; the words people read (待启动, 进行中 …) belong to bot/presentation.
+    """
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+OPEN_STATUSES: tuple[str, ...] = (TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW)
+CLOSED_STATUSES: tuple[str, ...] = (TaskStatus.DONE, TaskStatus.CANCELLED)
 
 
 class Task(SQLModel, table=True):
@@ -132,8 +151,8 @@ class Task(SQLModel, table=True):
     approver_id: int | None = Field(default=None, foreign_key="user.id")
     initiator_id: int | None = Field(default=None, foreign_key="user.id")
     department_id: int | None = Field(default=None, foreign_key="department.id")
-    priority: str = Field(default="中", max_length=4)
-    status: str = Field(default="待启动", max_length=8)
+    priority: str = Field(default=Priority.MEDIUM, max_length=8)
+    status: str = Field(default=TaskStatus.PENDING, max_length=16)
     progress: int = Field(default=0)
     start_at: datetime | None = _ts()
     due_at: datetime | None = _ts(index=True)

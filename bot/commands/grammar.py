@@ -167,9 +167,9 @@ def _leading_code(spec: CommandSpec, args: Folded) -> tuple[str, Folded]:
 # --- field values ---------------------------------------------------------------------------------
 
 _PRIORITIES: Final[dict[str, Priority]] = {
-    "高": "高", "中": "中", "低": "低", "紧急": "高", "重要": "高", "普通": "中", "一般": "中", "中等": "中",
-    "high": "高", "h": "高", "medium": "中", "med": "中", "m": "中", "normal": "中", "low": "低", "l": "低",
-    "p0": "高", "p1": "高", "p2": "中", "p3": "低",
+    "高": "high", "中": "medium", "低": "low", "紧急": "high", "重要": "high", "普通": "medium", "一般": "medium",
+    "中等": "medium", "high": "high", "h": "high", "medium": "medium", "med": "medium", "m": "medium",
+    "normal": "medium", "low": "low", "l": "low", "p0": "high", "p1": "high", "p2": "medium", "p3": "low",
 }
 
 
@@ -242,7 +242,7 @@ def _new_task(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
         title=_title(head),
         owner=owner,
         due=due,
-        priority=_priority(spec, values.get(Field.PRIORITY)) or "中",
+        priority=_priority(spec, values.get(Field.PRIORITY)) or "medium",
         delivery_standard=_text(values.get(Field.STANDARD)),
         collaborators=_people(values.get(Field.COLLABORATORS)),
         approver=_one_person(spec, Field.APPROVER, values.get(Field.APPROVER)),

@@ -11,7 +11,7 @@ from typing import Final, Literal, TypeAlias
 # Matched against the upper-cased token with fullmatch.
 CODE_PATTERN: Final[re.Pattern[str]] = re.compile(r"[A-Z]+[0-9][A-Z0-9]*(?:-[0-9]{2,3})*")
 
-Priority: TypeAlias = Literal["高", "中", "低"]
+Priority: TypeAlias = Literal["high", "medium", "low"]
 ParseErrorKind: TypeAlias = Literal["unknown_command", "missing_field", "bad_value", "bad_date", "empty"]
 
 
@@ -40,7 +40,7 @@ class NewTask:
     title: str
     owner: PersonRef
     due: datetime
-    priority: Priority = "中"
+    priority: Priority = "medium"
     delivery_standard: str | None = None
     collaborators: tuple[PersonRef, ...] = ()
     approver: PersonRef | None = None

@@ -16,8 +16,9 @@ from bot.engine.task_views import TaskViewBuilder, display_name
 from bot.engine.transitions import transition
 from bot.engine.views import TaskView
 from bot.limits import field_problem, title_problem
+from bot.presentation.words import closed_phrase
 from storage.repositories import DirectoryRepository, TaskRepository
-from storage.tables import CLOSED_STATUSES, OPEN_STATUSES, Chat, Task, Tenant, User
+from storage.tables import CLOSED_STATUSES, OPEN_STATUSES, Chat, Task, TaskStatus, Tenant, User
 
 ROLE_COLLABORATOR, ROLE_CONSULTED, ROLE_INFORMED = "collaborator", "consulted", "informed"
 ROLE_APPROVER = "approver"
@@ -82,7 +83,7 @@ class TaskService:
                 tenant_id=self.tenant.id or 0, chat_id=chat.id, code=await self._new_code(),
                 title=cmd.title, description=cmd.description, owner_id=owner.id,
                 approver_id=approver.id if approver else None, initiator_id=actor.id,
-                department_id=actor.department_id, priority=cmd.priority, status="待启动",
+                department_id=actor.department_id, priority=cmd.priority, status=TaskStatus.PENDING,
                 start_at=cmd.start, due_at=cmd.due, delivery_standard=cmd.delivery_standard,
                 resources=cmd.resources, created_at=self._now(), updated_at=self._now(),
             )
@@ -100,7 +101,7 @@ class TaskService:
         if parent.code.count("-") >= MAX_DEPTH - 1:
             raise DomainError(f"子任务最多 {MAX_DEPTH} 层（例如 XZB20231001-01-02），{parent.code} 下不能再分。")
         if parent.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {parent.code} 已{parent.status[1:]}，不能再添加子任务。")
+            raise DomainError(f"任务 {parent.code} 已{closed_phrase(parent.status)}，不能再添加子任务。")
         await self._check(parent, actor, TaskAction.UPDATE)
         owner = await self.people.resolve(cmd.owner) if cmd.owner else None
         if owner is None and parent.owner_id is not None:
@@ -122,7 +123,7 @@ class TaskService:
                 tenant_id=self.tenant.id or 0, chat_id=parent.chat_id or chat.id, code=code, title=cmd.title,
                 parent_id=parent.id, owner_id=owner.id if owner else None, initiator_id=actor.id,
                 approver_id=parent.approver_id, department_id=parent.department_id,
-                priority=cmd.priority or parent.priority, status="待启动", due_at=due,
+                priority=cmd.priority or parent.priority, status=TaskStatus.PENDING, due_at=due,
                 delivery_standard=cmd.delivery_standard, resources=cmd.resources,
                 created_at=self._now(), updated_at=self._now(),
             )
@@ -136,7 +137,7 @@ class TaskService:
     async def assign(self, code: str, assignee_ref: PersonRef, *, actor: User) -> TaskView:
         task = await self._require(code, lock=True)
         if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再指派。")
+            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再指派。")
         await self._check(task, actor, TaskAction.UPDATE)
         assignee = await self.people.resolve(assignee_ref)
         if assignee.id == task.owner_id:
@@ -149,11 +150,11 @@ class TaskService:
     async def report_progress(self, code: str, percent: int, note: str, *, actor: User) -> TaskView:
         task = await self._require(code, lock=True)
         if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，无需再更新进度。")
+            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，无需再更新进度。")
         await self._check(task, actor, TaskAction.REPORT_PROGRESS)
         task.progress = percent
-        if task.status == "待启动" and percent > 0:
-            transition(task, "进行中", allowed_from=("待启动",))
+        if task.status == TaskStatus.PENDING and percent > 0:
+            transition(task, TaskStatus.IN_PROGRESS, allowed_from=(TaskStatus.PENDING,))
         task.updated_at = self._now()
         await self._record(task, actor, "progress", f"进度 {percent}%" + (f"：{note}" if note else ""))
         await self._roll_up_from(task)
@@ -162,9 +163,9 @@ class TaskService:
     async def complete(self, code: str, *, actor: User) -> tuple[TaskView, bool]:
         """Mark a task done; pressing twice changes nothing the second time."""
         task = await self._require(code, lock=True)
-        if task.status == "已完成":
+        if task.status == TaskStatus.DONE:
             return await self.views.build(task), False
-        if task.status == "已取消":
+        if task.status == TaskStatus.CANCELLED:
             raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
         await self._check(task, actor, TaskAction.COMPLETE)
         await self.finish(task, actor=actor)
@@ -244,7 +245,7 @@ class TaskService:
         task = await self.tasks.add(Task(
             tenant_id=self.tenant.id or 0, chat_id=chat.id, code=await self._new_code(), title=title,
             owner_id=actor.id, initiator_id=actor.id, department_id=actor.department_id, priority=priority,
-            status="待启动", start_at=start, due_at=due, background=background, objective=objective,
+            status=TaskStatus.PENDING, start_at=start, due_at=due, background=background, objective=objective,
             deliverables=deliverables, created_at=self._now(), updated_at=self._now(),
         ))
         await self._record(task, actor, "created", "发起跨部门协作")
@@ -260,7 +261,7 @@ class TaskService:
         task = await self.tasks.add(Task(
             tenant_id=self.tenant.id or 0, chat_id=parent.chat_id, code=code, title=title, parent_id=parent.id,
             owner_id=owner.id, initiator_id=coordinator.id, approver_id=parent.approver_id,
-            department_id=department_id, priority=parent.priority, status="待启动", start_at=parent.start_at,
+            department_id=department_id, priority=parent.priority, status=TaskStatus.PENDING, start_at=parent.start_at,
             due_at=parent.due_at, delivery_standard=parent.deliverables, created_at=self._now(),
             updated_at=self._now(),
         ))
@@ -284,7 +285,7 @@ class TaskService:
         if open_children:
             codes = "、".join(c.code for c in open_children[:5])
             raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
-        transition(task, "已完成", allowed_from=OPEN_STATUSES)
+        transition(task, TaskStatus.DONE, allowed_from=OPEN_STATUSES)
         task.progress = 100
         task.completed_at = self._now()
         task.updated_at = self._now()
@@ -309,7 +310,7 @@ class TaskService:
     @staticmethod
     def _check_open(task: Task, what: str) -> None:
         if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再{what}。")
+            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再{what}。")
 
     async def view(self, code: str, *, actor: User, chat: Chat, with_timeline: bool = True) -> TaskView:
         task = await self._require(code)
@@ -366,10 +367,10 @@ class TaskService:
 
     async def _roll_up(self, parent: Task) -> None:
         """A parent's progress is the mean of its live children's; the walk continues upward."""
-        children = [c for c in await self.tasks.children(parent.id or 0) if c.status != "已取消"]
+        children = [c for c in await self.tasks.children(parent.id or 0) if c.status != TaskStatus.CANCELLED]
         if children and parent.status not in CLOSED_STATUSES:
             parent.progress = round(sum(c.progress for c in children) / len(children))
-            if parent.status == "待启动" and any(c.status != "待启动" for c in children):
-                transition(parent, "进行中", allowed_from=("待启动",))
+            if parent.status == TaskStatus.PENDING and any(c.status != TaskStatus.PENDING for c in children):
+                transition(parent, TaskStatus.IN_PROGRESS, allowed_from=(TaskStatus.PENDING,))
             parent.updated_at = self._now()
         await self._roll_up_from(parent)

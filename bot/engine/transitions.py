@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot.engine.errors import DomainError
+from bot.presentation.words import status_word
 from storage.tables import Task
 
 
@@ -17,6 +18,6 @@ def transition(task: Task, to: str, *, allowed_from: Collection[str]) -> bool:
     if task.status == to:
         return False
     if task.status not in allowed_from:
-        raise DomainError(f"任务 {task.code} 当前是「{task.status}」，不能改为「{to}」。")
+        raise DomainError(f"任务 {task.code} 当前是「{status_word(task.status)}」，不能改为「{status_word(to)}」。")
     task.status = to
     return True

@@ -7,6 +7,7 @@ from bot.engine.goals import GoalNode, KeyResultNode
 from bot.engine.health import HEALTH_DOT
 from bot.engine.views import TaskView
 from bot.presentation.format import short_due
+from bot.presentation.words import status_word
 
 # Deep trees are cut, not failed: a card has a size limit on every platform.
 MAX_LINES = 60
@@ -17,7 +18,7 @@ def _number(value: float) -> str:
 
 
 def _task_lines(view: TaskView, indent: str) -> list[str]:
-    line = (f"{indent}{HEALTH_DOT[view.health]} {view.code} {view.title}　{view.owner} · {view.status} "
+    line = (f"{indent}{HEALTH_DOT[view.health]} {view.code} {view.title}　{view.owner} · {status_word(view.status)} "
             f"{view.progress}% · 截止 {short_due(view.due_at, view.timezone, view.as_of)}")
     return [line, *(line for child in view.children for line in _task_lines(child, indent + "　　"))]
 

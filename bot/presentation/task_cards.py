@@ -7,6 +7,7 @@ from bot.core.cards import Template
 from bot.engine.health import HEALTH_DOT, HEALTH_TEMPLATE
 from bot.engine.views import TaskView
 from bot.presentation.format import local_due, progress_bar, short_due
+from bot.presentation.words import priority_word, status_word
 
 DONE = ActionPayload(act="task.done")
 DETAIL = ActionPayload(act="task.detail")
@@ -29,8 +30,8 @@ def _core_fields(view: TaskView) -> list[tuple[str, str]]:
     fields = [
         ("负责人", view.owner),
         ("截止", local_due(view.due_at, view.timezone)),
-        ("优先级", view.priority),
-        ("状态", view.status),
+        ("优先级", priority_word(view.priority)),
+        ("状态", status_word(view.status)),
         ("健康", f"{HEALTH_DOT[view.health]} {view.health}"),
         ("进度", progress_bar(view.progress)),
     ]
@@ -58,7 +59,7 @@ def task_card(view: TaskView, *, headline: str | None = None) -> Card:
     if view.is_open:
         elements.append(Note(f"任务编号 {view.code} · 更新进度：进度 {view.code} 50% 说明"))
     else:
-        elements.append(Note(f"任务编号 {view.code} · {view.status}"))
+        elements.append(Note(f"任务编号 {view.code} · {status_word(view.status)}"))
     return Card(title=f"{view.code} {view.title}", elements=tuple(elements), template=_template(view))
 
 
@@ -79,7 +80,7 @@ def task_detail_card(view: TaskView) -> Card:
         elements.append(Text(f"**所需资源**：{view.resources}"))
     if view.children:
         lines = [
-            f"{HEALTH_DOT[c.health]} {c.code} {c.title} · {c.owner} · {c.status} {c.progress}%"
+            f"{HEALTH_DOT[c.health]} {c.code} {c.title} · {c.owner} · {status_word(c.status)} {c.progress}%"
             f" · {short_due(c.due_at, c.timezone, c.as_of)}"
             for c in view.children
         ]
@@ -102,7 +103,7 @@ def task_list_card(title: str, views: list[TaskView], *, empty_hint: str) -> Car
     )
     lines = [
         f"{HEALTH_DOT[v.health]} **{v.code}** {v.title}\n"
-        f"　　{v.owner} · {v.status} {v.progress}% · 截止 {short_due(v.due_at, v.timezone, v.as_of)}"
+        f"　　{v.owner} · {status_word(v.status)} {v.progress}% · 截止 {short_due(v.due_at, v.timezone, v.as_of)}"
         for v in views[:30]
     ]
     elements: list = [Text(summary), Divider(), Text("\n".join(lines))]

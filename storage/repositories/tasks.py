@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember
+from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus
 from storage.upsert import insert_for
 
 
@@ -192,7 +192,8 @@ class TaskRepository:
 
     async def completed_between(self, chat_id: int, start: datetime, end: datetime) -> list[Task]:
         result = await self.session.execute(
-            select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id, Task.status == "已完成",
+            select(Task).where(Task.tenant_id == self.tenant_id, Task.chat_id == chat_id,
+                               Task.status == TaskStatus.DONE,
                                col(Task.completed_at) >= start, col(Task.completed_at) < end)
             .order_by(col(Task.completed_at), col(Task.code))
         )

@@ -54,7 +54,7 @@ async def test_progress_rolls_up_and_done_needs_children_done(any_db, clock):
                                        actor=people["u_a"], chat=chat)
         await tasks.report_progress(a.code, 70, "海报初稿已完成", actor=people["u_b"])
         view = await tasks.view(root.code, actor=people["u_a"], chat=chat)
-        assert (view.progress, view.status) == (35, "进行中")
+        assert (view.progress, view.status) == (35, "in_progress")
         with pytest.raises(DomainError, match="子任务未完成"):
             await tasks.complete(root.code, actor=people["u_a"])
         await tasks.complete(a.code, actor=people["u_b"])
@@ -62,7 +62,7 @@ async def test_progress_rolls_up_and_done_needs_children_done(any_db, clock):
         assert (await tasks.view(root.code, actor=people["u_a"], chat=chat)).progress == 100
         done, changed = await tasks.complete(root.code, actor=people["u_a"])
         again, changed_again = await tasks.complete(root.code, actor=people["u_a"])
-    assert done.status == "已完成" and changed and not changed_again and again.status == "已完成"
+    assert done.status == "done" and changed and not changed_again and again.status == "done"
     kinds = [e.kind for e in (await _timeline(any_db, clock, root.code))]
     assert kinds.count("completed") == 1
 

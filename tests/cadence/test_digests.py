@@ -104,16 +104,16 @@ async def _data_set(room: Room, db: Database) -> None:
         rows = []
         for n in range(1, 25):
             due = local(10, 8, 18) + timedelta(days=n - 1)
-            rows.append(task(n, due, status="已完成", progress=100, completed_at=due - timedelta(hours=2),
+            rows.append(task(n, due, status="done", progress=100, completed_at=due - timedelta(hours=2),
                              department_id=design if n % 2 else brand))
-        rows.append(task(25, local(10, 12, 18), status="已完成", progress=100, completed_at=local(10, 14, 11),
+        rows.append(task(25, local(10, 12, 18), status="done", progress=100, completed_at=local(10, 14, 11),
                          department_id=design))
-        rows.append(task(26, local(10, 15, 18), status="已完成", progress=100, completed_at=local(10, 16, 11),
+        rows.append(task(26, local(10, 15, 18), status="done", progress=100, completed_at=local(10, 16, 11),
                          department_id=brand))
-        rows.append(task(27, local(10, 20, 18), status="进行中", progress=60, department_id=design))
-        rows.append(task(28, local(10, 28, 18), status="进行中", progress=30, department_id=brand))
-        rows.append(task(29, local(10, 21, 18), status="已取消"))                 # cancelled: not counted
-        rows.append(task(30, local(11, 3, 18), status="进行中"))                  # due next month
+        rows.append(task(27, local(10, 20, 18), status="in_progress", progress=60, department_id=design))
+        rows.append(task(28, local(10, 28, 18), status="in_progress", progress=30, department_id=brand))
+        rows.append(task(29, local(10, 21, 18), status="cancelled"))                 # cancelled: not counted
+        rows.append(task(30, local(11, 3, 18), status="in_progress"))                  # due next month
         session.add_all(rows)
         await session.flush()
         by_code = {t.code: t for t in rows}

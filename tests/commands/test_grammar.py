@@ -43,7 +43,7 @@ def test_seed_task() -> None:
         title="Q4新品宣传物料制作",
         owner=PersonRef(name="张三"),
         due=at(2027, 10, 15),  # 10月15日 has passed on 2026-11-23
-        priority="高",
+        priority="high",
         delivery_standard="3张海报和2条短视频",
     )
 
@@ -66,7 +66,7 @@ def test_new_task_with_every_field_and_mentions() -> None:
         title="年会筹备",
         owner=PersonRef(user_id=LARK_ID),
         due=at(2026, 12, 20, 15, 0),
-        priority="高",
+        priority="high",
         delivery_standard="方案+预算",
         collaborators=(PersonRef(user_id="ou_b"), PersonRef(name="李四"), PersonRef(name="王五")),
         approver=PersonRef(name="赵总"),
@@ -84,7 +84,7 @@ def test_new_task_english_keys() -> None:
         title="Fix login",
         owner=PersonRef(user_id="ou_a"),
         due=at(2026, 11, 27, 15, 0),
-        priority="低",
+        priority="low",
         collaborators=(PersonRef(user_id="ou_b"), PersonRef(user_id="ou_c")),
         description="SSO only",
     )
@@ -96,7 +96,7 @@ def test_full_width_punctuation_and_colon_keys() -> None:
         title="年会筹备",
         owner=PersonRef(name="张三"),
         due=at(2026, 12, 20),
-        priority="低",
+        priority="low",
         delivery_standard="方案，预算",
     )
 
@@ -111,7 +111,7 @@ def test_multiline_message() -> None:
 
 def test_bare_name_owner_and_keys_without_space() -> None:
     assert parse("新建任务 周报 负责人 张三 截止10月15日 优先级高") == NewTask(
-        title="周报", owner=PersonRef(name="张三"), due=at(2027, 10, 15), priority="高"
+        title="周报", owner=PersonRef(name="张三"), due=at(2027, 10, 15), priority="high"
     )
     assert parse(f"新建任务 周报 负责人<@{LARK_ID}>截止 周五") == NewTask(
         title="周报", owner=PersonRef(user_id=LARK_ID), due=at(2026, 11, 27)
@@ -127,8 +127,8 @@ def test_key_words_inside_a_title_stay_in_the_title() -> None:
 
 @pytest.mark.parametrize(
     ("word", "priority"),
-    [("高", "高"), ("中", "中"), ("低", "低"), ("high", "高"), ("Medium", "中"), ("l", "低"), ("P0", "高"),
-     ("p1", "高"), ("P2", "中"), ("P3", "低"), ("紧急", "高")],
+    [("高", "high"), ("中", "medium"), ("低", "low"), ("high", "high"), ("Medium", "medium"), ("l", "low"),
+     ("P0", "high"), ("p1", "high"), ("P2", "medium"), ("P3", "low"), ("紧急", "high")],
 )
 def test_priorities(word: str, priority: str) -> None:
     result = parse(f"新建任务 周报 负责人 @张三 截止 周五 优先级 {word}")
@@ -139,7 +139,7 @@ def test_priorities(word: str, priority: str) -> None:
 def test_priority_defaults_to_medium() -> None:
     result = parse("新建任务 周报 负责人 @张三 截止 周五")
     assert isinstance(result, NewTask)
-    assert result.priority == "中"
+    assert result.priority == "medium"
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_seed_subtasks() -> None:
         title="短视频脚本撰写",
         owner=PersonRef(name="王五"),
         due=at(2026, 12, 10),
-        priority="中",
+        priority="medium",
     )
     assert parse("subtask xzb20231001 物料修改定稿 support <@ou_a> resources 设计外包") == NewSubtask(
         parent_code="XZB20231001",

@@ -69,7 +69,7 @@ async def test_twenty_concurrent_presses_of_done_complete_the_task_once(
     async with any_db.session() as session:
         completed = (await session.execute(select(TaskEvent).where(TaskEvent.kind == "completed"))).scalars().all()
     assert len(completed) == 1
-    assert (await tasks(any_db))["XZB20261101"].status == "已完成"
+    assert (await tasks(any_db))["XZB20261101"].status == "done"
 
 
 async def test_concurrent_subtasks_get_distinct_codes_and_sibling_progress_rolls_up_exactly(
@@ -91,7 +91,7 @@ async def test_concurrent_subtasks_get_distinct_codes_and_sibling_progress_rolls
     await settle(services)
     parent = (await tasks(any_db))["XZB20261101"]
     assert parent.progress == round(sum(percents.values()) / len(percents))
-    assert parent.status == "进行中"
+    assert parent.status == "in_progress"
 
 
 async def test_first_contact_from_many_people_at_once_loses_nobody(

@@ -166,7 +166,7 @@ async def test_at_bot_new_task_creates_the_task_and_its_card_reaches_the_group(d
     assert sent["cardTemplateId"] == "StandardCard"
     card = sent["card"]
     [task] = await app.tasks()
-    assert (task.title, task.status) == ("海报设计", "待启动")
+    assert (task.title, task.status) == ("海报设计", "pending")
     assert task.code in card["header"]["title"]["text"] and "海报设计" in card["header"]["title"]["text"]
     assert "@李四" in json.dumps(card, ensure_ascii=False)  # the owner by the name DingTalk showed
     today = app.clock.now().astimezone(SHANGHAI).date()
@@ -190,7 +190,7 @@ async def test_the_owner_presses_done_and_the_card_is_updated(dingtalk_app: Ding
     assert "已完成" in json.dumps(card, ensure_ascii=False)
     assert all(action["label"]["text"] != "完成" for c in card["contents"] for action in c.get("actions", []))
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"
     await settle(app.services)
     assert len(app.fake.sent()) == 1  # answered inline, not as another message
 
@@ -219,7 +219,7 @@ async def test_a_strangers_press_is_refused_and_changes_nothing(dingtalk_app: Di
     assert response.status == 200
     assert await response.json() == {}  # no new card: the card stays as it was
     [task] = await app.tasks()
-    assert task.status == "待启动"
+    assert task.status == "pending"
     await settle(app.services)
     assert len(app.fake.sent()) == 1 and app.fake.card_updates == []
 
@@ -349,4 +349,4 @@ async def test_stream_mode_end_to_end(dingtalk_app_factory: AppFactory) -> None:
     card = shown(json.loads(answer["data"])["response"])
     assert "已完成" in json.dumps(card, ensure_ascii=False)
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"

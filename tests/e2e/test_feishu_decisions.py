@@ -78,7 +78,7 @@ async def test_a_collaboration_request_and_its_review_decided_on_feishu_cards(fe
     assert any("1/1 个部门已接受" in text_of(p["card"]) and p["message_id"] == overview["message_id"]
                for p in app.fake.patches)
     [request, part] = await app.tasks()
-    assert (request.status, part.code, part.title) == ("进行中", "XZB20261101-01", "Q4海报（设计部）")
+    assert (request.status, part.code, part.title) == ("in_progress", "XZB20261101-01", "Q4海报（设计部）")
 
     await say(app, "提交验收 XZB20261101-01 交付物 https://pan.example.com/poster 自检 3张海报已按规范完成",
               sender=OWNER)
@@ -87,7 +87,7 @@ async def test_a_collaboration_request_and_its_review_decided_on_feishu_cards(fe
     passed = await press(app, callback_value(button(review["content"], "通过")), INITIATOR, review["message_id"])
     assert passed["toast"]["content"] == "已通过"
     [request, part] = await app.tasks()
-    assert part.status == "已完成" and request.progress == 100
+    assert part.status == "done" and request.progress == 100
 
 
 def _buttons(card: dict[str, Any]) -> list[dict[str, Any]]:

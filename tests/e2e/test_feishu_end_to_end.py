@@ -66,7 +66,7 @@ async def test_new_task_message_is_acked_fast_and_answered_with_a_task_card(feis
     assert "3张海报" in card_text(card)
 
     [task] = await app.tasks()
-    assert (task.title, task.status, task.delivery_standard) == ("海报设计", "待启动", "3张海报")
+    assert (task.title, task.status, task.delivery_standard) == ("海报设计", "pending", "3张海报")
     assert task.code in card["header"]["title"]["content"]
     today = app.clock.now().astimezone(SHANGHAI).date()
     assert task.due_at is not None and task.due_at.astimezone(SHANGHAI).date() == today + timedelta(days=1)
@@ -99,7 +99,7 @@ async def test_owner_presses_done_and_the_response_carries_toast_and_updated_car
     assert "已完成" in card_text(card)
     assert not [n for n in _buttons(card) if n["text"]["content"] == "完成"]  # nothing left to press
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"
 
     await settle(app.services)
     assert len(app.sent()) == 1  # the answer went inline, not as another message
@@ -124,7 +124,7 @@ async def test_a_click_by_someone_unrelated_is_refused_and_changes_nothing(feish
     assert body["toast"]["content"]
     assert "card" not in body
     [task] = await app.tasks()
-    assert task.status == "待启动"
+    assert task.status == "pending"
     await settle(app.services)
     assert len(app.sent()) == 1 and app.fake.patches == []
 
@@ -271,7 +271,7 @@ async def test_long_connection_end_to_end(feishu_app_factory: AppFactory) -> Non
     assert body["card"]["type"] == "raw" and body["card"]["data"]["schema"] == "2.0"
     assert "已完成" in card_text(body["card"]["data"])
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"
 
 
 async def test_an_open_api_outage_does_not_delay_the_ack(feishu_app: FeishuE2E) -> None:

@@ -195,7 +195,7 @@ async def test_at_bot_new_task_creates_the_task_and_its_card_reaches_the_group(w
     assert code == "msgNewTask1" and body["msgtype"] == "template_card"  # the message's own response_url
     card = body["template_card"]
     [task] = await app.tasks()
-    assert (task.title, task.status) == ("海报设计", "待启动")
+    assert (task.title, task.status) == ("海报设计", "pending")
     assert card["card_type"] == "button_interaction" and task.code in card["main_title"]["title"]
     assert "@李四" in json.dumps(card, ensure_ascii=False)
     today = app.clock.now().astimezone(SHANGHAI).date()
@@ -221,7 +221,7 @@ async def test_the_owner_presses_done_and_the_card_is_updated(wecom_app: WeComE2
     assert "已完成" in json.dumps(answer, ensure_ascii=False)
     assert all(b["text"] != "完成" for b in answer["template_card"].get("button_list", []))
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"
     await settle(app.services)
     assert len(app.fake.responses) == 1  # answered inline, not as another message
 
@@ -234,7 +234,7 @@ async def test_a_strangers_press_is_refused_and_changes_nothing(wecom_app: WeCom
 
     assert (response.status, await response.text()) == (200, "")  # no new card: it stays as it was
     [task] = await app.tasks()
-    assert task.status == "待启动"
+    assert task.status == "pending"
     await settle(app.services)
     assert len(app.fake.sent()) == 1
 
@@ -393,7 +393,7 @@ async def test_the_app_answers_one_to_one_and_updates_its_card_with_the_response
     assert update["response_code"] == "rc-click-1" and update["template_card"]["task_id"] == app_card["task_id"]
     assert "已完成" in json.dumps(update, ensure_ascii=False)
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"
 
 
 async def test_long_connection_end_to_end(wecom_app_factory: AppFactory) -> None:
@@ -426,5 +426,5 @@ async def test_long_connection_end_to_end(wecom_app_factory: AppFactory) -> None
     assert update["body"]["template_card"]["task_id"] == card["task_id"]
     assert "已完成" in json.dumps(update, ensure_ascii=False)
     [task] = await app.tasks()
-    assert task.status == "已完成"
+    assert task.status == "done"
 

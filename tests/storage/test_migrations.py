@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import String, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -25,8 +25,21 @@ def _columns(conn: Connection) -> dict[str, set[str]]:
     return {t: {c["name"] for c in inspector.get_columns(t)} for t in inspector.get_table_names()}
 
 
+def _length_only(change: object) -> bool:
+    """A VARCHAR length change: SQLite keeps VARCHAR(n) but never enforces n (0008 widens it on PostgreSQL)."""
+    def text_type(kind: object) -> bool:
+        return isinstance(getattr(kind, "impl", kind), String)  # sqlmodel's AutoString decorates String
+
+    return isinstance(change, list) and all(
+        isinstance(op, tuple) and op[0] == "modify_type" and text_type(op[-2]) and text_type(op[-1]) for op in change
+    )
+
+
 def _diff(conn: Connection) -> list[object]:
-    return list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
+    diff = list(compare_metadata(MigrationContext.configure(conn), SQLModel.metadata))
+    if conn.dialect.name == "sqlite":
+        diff = [change for change in diff if not _length_only(change)]
+    return diff
 
 
 async def _version(db: Database) -> list[str]:

@@ -67,7 +67,7 @@ async def test_add_and_by_code_is_case_insensitive(any_db: Database, tenants: Tw
     assert by_id is not None and by_id.code == "XZB20261101"
     assert missing is None
     # Defaults survive the round trip.
-    assert (lower.status, lower.priority, lower.progress) == ("待启动", "中", 0)
+    assert (lower.status, lower.priority, lower.progress) == ("pending", "medium", 0)
 
 
 async def test_code_is_unique_per_tenant(any_db: Database, tenants: TwoTenants) -> None:
@@ -105,7 +105,7 @@ async def test_children_are_ordered_by_code(any_db: Database, tenants: TwoTenant
 
 
 async def test_in_chat_excludes_closed_tasks_unless_asked(any_db: Database, tenants: TwoTenants) -> None:
-    statuses = ["待启动", "进行中", "待验收", "已完成", "已取消"]
+    statuses = ["pending", "in_progress", "in_review", "done", "cancelled"]
     async with any_db.transaction() as session:
         directory = DirectoryRepository(session, tenants.a)
         chat = await directory.ensure_chat("oc_1")
@@ -118,7 +118,7 @@ async def test_in_chat_excludes_closed_tasks_unless_asked(any_db: Database, tena
         repo = TaskRepository(session, tenants.a)
         open_tasks = await repo.in_chat(chat.id or 0)
         everything = await repo.in_chat(chat.id or 0, include_closed=True)
-    assert [t.status for t in open_tasks] == ["待启动", "进行中", "待验收"]
+    assert [t.status for t in open_tasks] == ["pending", "in_progress", "in_review"]
     assert [t.status for t in everything] == statuses
 
 
@@ -135,7 +135,7 @@ async def test_involving_finds_owned_and_collaborating_tasks(any_db: Database, t
         )
         helping = await repo.add(Task(code="XZB20261103", title="我协作·早", owner_id=boss.id, due_at=due))
         await repo.add_member(helping.id or 0, me.id or 0, "协作人")
-        closed = await repo.add(Task(code="XZB20261104", title="已完成", owner_id=me.id, status="已完成"))
+        closed = await repo.add(Task(code="XZB20261104", title="done", owner_id=me.id, status="done"))
         unrelated = await repo.add(Task(code="XZB20261105", title="与我无关", owner_id=boss.id, due_at=due))
         await repo.add_member(unrelated.id or 0, boss.id or 0, "协作人")
     async with any_db.session() as session:

@@ -23,14 +23,14 @@ async def test_a_part_is_returned_then_accepted_and_the_request_rolls_up(room: R
     # Across departments the requesting side (市场部, head 张敏) accepts; the standard sits next to the deliverable.
     assert "已提交验收，状态：待验收" in text and "请 @张敏" in text
     assert "交付标准**：3张海报和2条短视频" in text and "pan.example.com/q4-video" in text
-    assert (await task(any_db, "XZB20261101-02")).status == "待验收"
+    assert (await task(any_db, "XZB20261101-02")).status == "in_review"
     assert "已在验收中" in (await room.say("u_chenjing", SUBMIT))[0]["text"]
 
     asked = await room.press("u_zhangmin", card, "不通过")
     assert "不通过需要写明意见" in asked["toast"]["content"]
     returned = await room.say("u_zhangmin", "不通过 XZB20261101-02 意见 第二条视频时长超过30秒")
     assert "结果：不通过" in card_text(returned[0]) and "第二条视频时长超过30秒" in card_text(returned[0])
-    assert (await task(any_db, "XZB20261101-02")).status == "进行中"
+    assert (await task(any_db, "XZB20261101-02")).status == "in_progress"
     told = [m["text"] for m in await room.history() if m["text"] and "验收未通过" in m["text"]]
     assert told and "@陈静" in told[0]
 
@@ -40,7 +40,7 @@ async def test_a_part_is_returned_then_accepted_and_the_request_rolls_up(room: R
     assert passed["toast"]["content"] == "已通过"
     assert not buttons(await room.message(again["id"]))
     part = await task(any_db, "XZB20261101-02")
-    assert part.status == "已完成" and part.progress == 100
+    assert part.status == "done" and part.progress == 100
     assert (await task(any_db, "XZB20261101")).progress == 50
     assert any("验收通过，已完成" in (m["text"] or "") for m in await room.history())
 

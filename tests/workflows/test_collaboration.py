@@ -52,7 +52,7 @@ async def test_both_heads_accept_and_the_request_starts(room: Room, any_db: Data
     assert not buttons(await room.message(brand["id"]))
     assert "2/2 个部门已接受" in card_text(await room.message(overview["id"]))
     state = await tasks(any_db)
-    assert state["XZB20261101"].status == "进行中"
+    assert state["XZB20261101"].status == "in_progress"
     assert state["XZB20261101-01"].title == "Q4新品宣传物料（设计部）"
     people = {t.code: t.owner_id for t in state.values()}
     assert people["XZB20261101-02"] != people["XZB20261101-01"]
@@ -80,7 +80,7 @@ async def test_a_refusal_needs_a_reason_and_may_offer_a_later_start(room: Room, 
     async with any_db.session() as session:
         refused = (await session.execute(select(Decision).where(Decision.outcome == "reject"))).scalar_one()
     assert refused.answer == "当前人力饱和" and refused.data["proposed_start"].startswith("12月7日")
-    assert (await tasks(any_db))["XZB20261101"].status == "待启动"
+    assert (await tasks(any_db))["XZB20261101"].status == "pending"
 
 
 async def test_unknown_departments_and_headless_ones_are_named(room: Room) -> None:

@@ -7,7 +7,7 @@ from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, re
 from bot.decisions.flow import Answer
 from bot.engine.people import mention
 from bot.router import Post
-from storage.tables import Decision, Task
+from storage.tables import Decision, Task, TaskStatus
 
 KIND = "acceptance"
 
@@ -38,7 +38,7 @@ class AcceptanceFlow(DecisionFlow):
             await tasks.finish(task, actor=answer.actor, detail="验收通过，任务完成并归档")
             return FlowEffects(posts=[Post(text=f"🎉 {task.code} {task.title} 验收通过，已完成。{to}", chat_id=chat)],
                                headline="验收通过，任务已完成。")
-        await tasks.set_status(task, "进行中", allowed_from=("待验收",), actor=answer.actor,
+        await tasks.set_status(task, TaskStatus.IN_PROGRESS, allowed_from=(TaskStatus.IN_REVIEW,), actor=answer.actor,
                                detail=f"验收不通过，退回进行中：{answer.text}")
         return FlowEffects(posts=[Post(text=f"↩️ {task.code} 验收未通过：{answer.text}。请 {to} 修改后重新提交验收。",
                                        chat_id=chat)])

@@ -6,12 +6,13 @@ from bot.decisions import DecisionService
 from bot.decisions.flow import LIVE_STATES
 from bot.engine.errors import DomainError
 from bot.engine.policy import TaskAction, reviewer
+from bot.presentation.words import closed_phrase
 from bot.scope import Scope
 from bot.workflows.acceptance.commands import SubmitForReview
 from bot.workflows.acceptance.flow import FLOW, KIND
 from bot.workflows.clocks import REVIEW_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.lookup import is_cross_department, root_of
-from storage.tables import CLOSED_STATUSES, Decision, Task, User
+from storage.tables import CLOSED_STATUSES, Decision, Task, TaskStatus, User
 
 
 class AcceptanceService:
@@ -44,7 +45,7 @@ class AcceptanceService:
         scope = self.scope
         task = await scope.tasks.require_for(command.code, actor=scope.user, action=TaskAction.SUBMIT_FOR_REVIEW)
         if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，无需验收。")
+            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，无需验收。")
         live = [d for d in await self.decisions.repo.for_task(task.id or 0, (KIND,)) if d.state in LIVE_STATES]
         if live:
             raise DomainError(f"任务 {task.code} 已在验收中，请等待验收结果。")
@@ -53,7 +54,8 @@ class AcceptanceService:
             codes = "、".join(c.code for c in children[:5])
             raise DomainError(f"还有 {len(children)} 个子任务未完成（{codes}），完成后再提交验收。")
         reviewer_user = await self._reviewer(task)
-        await scope.tasks.set_status(task, "待验收", allowed_from=("待启动", "进行中"), actor=scope.user,
+        await scope.tasks.set_status(task, TaskStatus.IN_REVIEW, actor=scope.user,
+                                     allowed_from=(TaskStatus.PENDING, TaskStatus.IN_PROGRESS),
                                      detail=f"提交验收：{command.deliverable}")
         decision = await self.decisions.ask(
             FLOW, task, decider=reviewer_user, due_at=working_days_from(scope, REVIEW_WORKING_DAYS),

@@ -11,6 +11,7 @@ from bot.engine.errors import DomainError
 from bot.engine.people import mention
 from bot.engine.policy import TaskAction, change_deciders, owner_asks_for_deadline_change
 from bot.engine.task_views import display_name
+from bot.presentation.words import closed_phrase
 from bot.router import CardRefresh, Post
 from bot.scope import Scope
 from bot.workflows.changes.cards import change_card
@@ -37,7 +38,7 @@ class ChangeService:
         scope = self.scope
         task = await scope.tasks.require_for(command.code, actor=scope.user, action=TaskAction.REQUEST_CHANGE)
         if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再变更。")
+            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再变更。")
         live = [d for d in await self.decisions.repo.for_task(task.id or 0, (KIND,)) if d.state in LIVE_STATES]
         if live:
             raise DomainError(f"任务 {task.code} 已有变更 #{live[0].request.removeprefix('change-')} 在等待确认，"

@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.core import Card, CardElement, Fields, Note, Text
 from bot.core.cards import Template
 from bot.presentation.format import short_due
+from bot.presentation.words import priority_word, status_word
 from bot.workflows.collaboration.flow import department_line
 from storage.tables import Decision, Task
 
@@ -17,9 +18,10 @@ def overview_card(task: Task, decisions: list[Decision], names: dict[int, str], 
     if headline:
         elements.append(Text(headline))
     elements.append(Fields((
-        ("发起人", names.get(task.initiator_id or 0, "")), ("发起部门", department), ("优先级", task.priority),
+        ("发起人", names.get(task.initiator_id or 0, "")), ("发起部门", department),
+        ("优先级", priority_word(task.priority)),
         ("期望启动", short_due(task.start_at, timezone) if task.start_at else "尽快"),
-        ("截止", short_due(task.due_at, timezone)), ("状态", task.status),
+        ("截止", short_due(task.due_at, timezone)), ("状态", status_word(task.status)),
     )))
     brief = [f"**背景**：{task.background or ''}", f"**目标**：{task.objective or ''}"]
     if task.deliverables:

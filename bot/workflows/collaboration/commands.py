@@ -15,7 +15,8 @@ from bot.commands.model import Command, ParseError, WorkflowCommand
 from bot.commands.text import Folded
 from bot.decisions.commands import answer_command
 
-PRIORITIES: Final = {"高": "高", "中": "中", "低": "低", "紧急": "高", "high": "高", "medium": "中", "low": "低"}
+PRIORITIES: Final = {"高": "high", "中": "medium", "低": "low", "紧急": "high", "high": "high", "medium": "medium",
+                     "low": "low"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class RequestCollaboration(WorkflowCommand):
     due: datetime
     background: str
     objective: str
-    priority: str = "中"
+    priority: str = "medium"
     deliverables: str | None = None
     start: datetime | None = None
 

@@ -8,6 +8,7 @@ from bot.core import CardElement, Fields, Text
 from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, register_flow
 from bot.decisions.flow import Answer, DecisionState
 from bot.presentation.format import short_due
+from bot.presentation.words import priority_word
 from bot.router import Post
 from storage.tables import Decision, Task
 
@@ -30,7 +31,7 @@ class CollaborationFlow(DecisionFlow):
     def describe(self, decision: Decision, task: Task, names: dict[int, str], timezone: str) -> list[CardElement]:
         fields = [("请求部门", str(decision.data.get("department", ""))),
                   ("发起人", names.get(decision.requester_id or 0, "")),
-                  ("优先级", task.priority),
+                  ("优先级", priority_word(task.priority)),
                   ("期望启动", short_due(task.start_at, timezone) if task.start_at else "尽快"),
                   ("截止", short_due(task.due_at, timezone))]
         elements: list[CardElement] = [Fields(tuple(fields))]

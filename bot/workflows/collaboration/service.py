@@ -16,7 +16,7 @@ from bot.workflows.clocks import ANSWER_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.cards import overview_card
 from bot.workflows.collaboration.commands import RequestCollaboration
 from bot.workflows.collaboration.flow import FLOW, REQUEST, accepted_post, refused_post
-from storage.tables import Decision, Department, Task, User
+from storage.tables import Decision, Department, Task, TaskStatus, User
 
 
 class CollaborationService:
@@ -104,7 +104,8 @@ class CollaborationService:
                                                group))
             asked = await decisions.repo.in_request(task.id or 0, REQUEST)
             if all(d.state == DecisionState.DECIDED and d.outcome == "accept" for d in asked):
-                await scope.tasks.set_status(task, "进行中", allowed_from=("待启动",), actor=answer.actor,
+                await scope.tasks.set_status(task, TaskStatus.IN_PROGRESS, allowed_from=(TaskStatus.PENDING,),
+                                             actor=answer.actor,
                                              detail="所有部门已接受协作请求，进入进行中")
                 who = mention(initiator) if initiator is not None else ""
                 effects.headline = f"所有部门都已接受，{task.code} 进入进行中。"

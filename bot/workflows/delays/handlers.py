@@ -7,6 +7,7 @@ import dataclasses
 from bot.core import Card, Text
 from bot.engine.errors import DomainError
 from bot.engine.policy import TaskAction
+from bot.presentation.words import closed_phrase
 from bot.router import Reply, Router
 from bot.scope import Scope
 from bot.workflows.changes.commands import RequestChange
@@ -22,7 +23,7 @@ DELAY_REASON_EVENT = "delay_reason"
 async def explain_delay(command: ExplainDelay, scope: Scope) -> Reply:
     task = await scope.tasks.require_for(command.code, actor=scope.user, action=TaskAction.REPORT_PROGRESS)
     if task.status in CLOSED_STATUSES:
-        raise DomainError(f"任务 {task.code} 已{task.status[1:]}，无需说明延期。")
+        raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，无需说明延期。")
     await scope.tasks.note(task, scope.user, DELAY_REASON_EVENT, command.reason)
     said = f"已记录任务 {task.code} 的延期原因：{command.reason}。"
     if command.due is None:

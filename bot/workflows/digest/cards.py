@@ -10,7 +10,7 @@ from bot.engine.people import mention
 from bot.engine.task_views import display_name
 from bot.presentation.format import short_due
 from bot.workflows.digest.report import Delayed, MonthlyReview, WeeklyDigest
-from storage.tables import ReviewNote, Task, User
+from storage.tables import ReviewNote, Task, TaskStatus, User
 
 LIMIT = 10
 
@@ -66,7 +66,7 @@ def monthly_card(review: MonthlyReview, timezone: str, note: ReviewNote | None, 
         task = item.task
         due = task.due_at.astimezone(tz) if task.due_at else None
         when = f"截止 {due.month}月{due.day}日" if due else "无截止"
-        if task.completed_at is not None and task.status == "已完成":
+        if task.completed_at is not None and task.status == TaskStatus.DONE:
             done = task.completed_at.astimezone(tz)
             state = f"{done.month}月{done.day}日完成"
         else:

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories import DirectoryRepository, TaskRepository
 from storage.repositories.decisions import chat_decisions
-from storage.tables import Decision, Task, User
+from storage.tables import Decision, Task, TaskStatus, User
 
 DELAY_REASON_EVENT = "delay_reason"
-CANCELLED = "已取消"
+CANCELLED = TaskStatus.CANCELLED
 
 
 def rate(done: int, total: int) -> int | None:
@@ -32,7 +32,7 @@ def rate(done: int, total: int) -> int | None:
 
 
 def on_time(task: Task) -> bool:
-    return (task.status == "已完成" and task.completed_at is not None and task.due_at is not None
+    return (task.status == TaskStatus.DONE and task.completed_at is not None and task.due_at is not None
             and task.completed_at <= task.due_at)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.decisions import DecisionService
 from bot.engine.errors import DomainError
 from bot.engine.policy import TaskAction, issue_receiver
+from bot.presentation.words import closed_phrase
 from bot.scope import Scope
 from bot.workflows.clocks import BLOCKER_HOURS, HIGH_RISK_HOURS, OTHER_RISK_HOURS, hours_from
 from bot.workflows.issues.commands import RaiseBlocker, RaiseRisk
@@ -20,7 +21,7 @@ class IssueService:
     async def _task(self, code: str) -> Task:
         task = await self.scope.tasks.require_for(code, actor=self.scope.user, action=TaskAction.RAISE_ISSUE)
         if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{task.status[1:]}，不能再上报问题。")
+            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再上报问题。")
         return task
 
     async def _receiver(self, task: Task, named: User | None, example: str) -> User:

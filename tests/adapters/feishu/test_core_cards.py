@@ -15,7 +15,8 @@ DUE = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 def view(code: str = "XZB20231001", **extra) -> TaskView:
-    base = dict(code=code, title="Q4新品宣传物料制作", status="进行中", health="正常", progress=35, priority="高",
+    base = dict(code=code, title="Q4新品宣传物料制作", status="in_progress", health="正常", progress=35,
+                priority="high",
                 owner="张敏", due_at=DUE, timezone="Asia/Shanghai", delivery_standard="3张海报、2条短视频",
                 collaborators=("李娜", "王强"), approver="王强")
     base.update(extra)
