@@ -16,7 +16,8 @@ Feishu send quota raised (`send_per_second`): the benchmark measures the bot, no
 Phases for each target:
   ack      N distinct `@bot 帮助` events from C (32) concurrent clients, closed loop: events/s, p50/p99.
   paced    events offered at a fixed rate (1000/s) open loop: p50/p99 from the scheduled send time.
-  e2e      M `@bot 新建任务 …` commands from C clients (a 503 is retried, as Feishu does):
+  e2e      M commands (a --mix share `@bot 新建任务 …`, the rest `@bot 帮助`, both answered with a card)
+           from C clients (a 503 is retried, as Feishu does):
            commands/s from the first event to the last reply received, p50/p99 event → reply.
   clicks   the owner presses 完成 on each created task's card at 200/s: p50/p99 of the inline answer.
 The ceiling (an aiohttp handler that returns {}) runs the ack and paced phases.
@@ -453,7 +454,8 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         if args.profile:
             await asyncio.to_thread(server.ask, "profile")
         before = await asyncio.to_thread(server.ask, "stats")
-        commands = [message(i, f"{tag}c", True) for i in range(args.commands)]
+        every = round(1 / args.mix) if args.mix > 0 else 0
+        commands = [message(i, f"{tag}c", every > 0 and i % every == 0) for i in range(args.commands)]
         ids = [m for m, _, _ in commands]
         load = await closed_loop(server.url, commands, args.concurrency, retry_503=True)
         ok = await wait_replies(fake, ids, args.timeout)
@@ -557,7 +559,8 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     label = "min/median/max of" if len(runs) > 1 else "one"
     print(f"\nTuijin speed benchmark ({label} {len(runs)} run(s)): {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}; ack {args.events} events × {args.concurrency} clients; paced "
-          f"{args.rate:g}/s for {args.paced_seconds:g} s; e2e {args.commands} 新建任务; clicks {args.click_rate:g}/s")
+          f"{args.rate:g}/s for {args.paced_seconds:g} s; e2e {args.commands} commands ({args.mix:.0%} 新建任务); "
+          f"clicks {args.click_rate:g}/s")
     head = ["target", "ack ev/s", "× ceiling", "ack p50", "ack p99", f"p99@{args.rate:g}/s", "e2e cmd/s",
             "e2e p50", "e2e p99", "click p99", "SQL/help", "tx/help", "SQL/cmd", "tx/cmd"]
     print("| " + " | ".join(head) + " |")
@@ -602,7 +605,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=1000.0, help="events/s offered in the paced phase")
     parser.add_argument("--paced-seconds", type=float, default=3.0)
-    parser.add_argument("--commands", type=int, default=2000, help="新建任务 commands in the e2e phase")
+    parser.add_argument("--commands", type=int, default=2000, help="commands in the e2e phase")
+    parser.add_argument("--mix", type=float, default=0.25,
+                        help="share of the e2e commands that are 新建任务 (the rest are 帮助); 0..1")
     parser.add_argument("--click-rate", type=float, default=200.0)
     parser.add_argument("--click-seconds", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for each wait")

@@ -47,6 +47,11 @@ class InboxSettings(BaseModel):
     # Events processed at once; the rest wait their turn (durably, in the inbox) so acknowledging
     # new events never waits behind processing for a database connection.
     concurrency: int = 8
+    # Card clicks processed at once, apart from messages, so an inline answer never waits behind them.
+    click_concurrency: int = 4
+    # Events acknowledged but not yet processed, at most; past it new events are answered 503
+    # before they are stored, so the platform re-sends them later instead of waiting here.
+    max_backlog: int = 2000
 
 
 class Settings(BaseSettings):
