@@ -31,7 +31,7 @@ from bot.engine.errors import DomainError
 from bot.limits import check_event, text_problem
 from bot.metrics import Metrics
 from bot.router import Reply, Router
-from bot.scope import Scope, open_scope
+from bot.scope import KnownRows, Scope, open_scope
 from bot.supervisor import Supervisor
 from storage.batch import GroupCommit
 from storage.conflicts import CONFLICT_ATTEMPTS, is_transient_conflict
@@ -65,6 +65,7 @@ class Pipeline:
         self._clicking = asyncio.Semaphore(settings.inbox.click_concurrency)
         # Events acknowledged (or being stored) by this process whose processing has not finished.
         self._unfinished = 0
+        self._known = KnownRows()
         # Group commit: concurrent acks share one INSERT … ON CONFLICT DO NOTHING and one commit.
         self._inbox_writer = GroupCommit(self._insert_inbox_rows, max_batch=256,
                                          parallel=1 if db.is_sqlite else 2)
@@ -188,7 +189,7 @@ class Pipeline:
                     if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
                         return
                     scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
-                                             clock=self.clock, mentions=event.mentions)
+                                             clock=self.clock, mentions=event.mentions, known=self._known)
                     reply = await self._answer_message(event, scope)
                     await self._send_reply(scope, event, reply)
                 break
@@ -309,7 +310,7 @@ class Pipeline:
                     if handler is None:
                         return Reply(toast=STALE_BUTTON, toast_kind="warning")
                     scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
-                                             clock=self.clock)
+                                             clock=self.clock, known=self._known)
                     scope.inputs = dict(event.form_values)
                     reply = await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
                     await publish_extras(session, self.outbox, reply, conversation=event.conversation,
