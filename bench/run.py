@@ -195,6 +195,11 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             profiler.start()
             conn.send({})
             continue
+        if command == "profile-stop" and profiler is not None:
+            profiler.stop()
+            output = profiler.output_text(unicode=True, show_all=False)
+            await asyncio.to_thread(Path(target["profile"]).write_text, output)
+            profiler = None
         if command == "idle":
             await services.supervisor.idle()
         conn.send(dict(counts))
@@ -425,11 +430,15 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
             await asyncio.to_thread(server.ask, "idle")
 
         # ack
+        if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
+            await asyncio.to_thread(server.ask, "profile")
         before = await asyncio.to_thread(server.ask, "stats")
         helps = [message(i, f"{tag}a", False) for i in range(args.events)]
         load = await closed_loop(server.url, helps, args.concurrency)
         row.update(ack_rate=len(helps) / load.seconds, ack_p50=pct(load.latencies, 0.5),
                    ack_p99=pct(load.latencies, 0.99), ack_errors=dict(load.errors))
+        if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
+            await asyncio.to_thread(server.ask, "profile-stop")
         # paced
         paced = [message(i, f"{tag}p", False)[1:] for i in range(int(args.rate * args.paced_seconds))]
         await asyncio.sleep(0.5 if target["kind"] == "ceiling" else 0)
@@ -451,7 +460,7 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
             row["missing"] = sum(1 for i in paced_ids if i not in fake.replies)
 
         # e2e
-        if args.profile:
+        if args.profile and args.profile_phase == "e2e":
             await asyncio.to_thread(server.ask, "profile")
         before = await asyncio.to_thread(server.ask, "stats")
         every = round(1 / args.mix) if args.mix > 0 else 0
@@ -611,7 +620,8 @@ def main() -> None:
     parser.add_argument("--click-rate", type=float, default=200.0)
     parser.add_argument("--click-seconds", type=float, default=3.0)
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for each wait")
-    parser.add_argument("--profile", default="", help="write a pyinstrument profile of the e2e phase to PREFIX.*.txt")
+    parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
+    parser.add_argument("--profile-phase", choices=("ack", "e2e"), default="e2e")
     args = parser.parse_args()
     if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10:
         parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10")

@@ -70,7 +70,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     pipeline = Pipeline(db=db, settings=settings, clock=clock, router=root_router(), outbox=outbox,
                         supervisor=supervisor, metrics=metrics, directory=directory)
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
-    worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery)
+    worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure)
     sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock), retention=Retention(db, settings))
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,

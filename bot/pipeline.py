@@ -30,6 +30,7 @@ from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
 from bot.limits import check_event, text_problem
 from bot.metrics import Metrics
+from bot.pressure import AckPressure
 from bot.router import Reply, Router
 from bot.scope import KnownRows, Scope, open_scope
 from bot.supervisor import Supervisor
@@ -51,6 +52,7 @@ class Pipeline:
     def __init__(
         self, *, db: Database, settings: Settings, clock: Clock, router: Router, outbox: Outbox,
         supervisor: Supervisor, metrics: Metrics, directory: DirectorySync | None = None,
+        pressure: AckPressure | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -60,6 +62,7 @@ class Pipeline:
         self.supervisor = supervisor
         self.metrics = metrics
         self.directory = directory
+        self.pressure = pressure or AckPressure(settings.inbox.ack_first_seconds)
         self._processing = asyncio.Semaphore(settings.inbox.concurrency)
         # Clicks are answered inline: they never queue behind a backlog of messages.
         self._clicking = asyncio.Semaphore(settings.inbox.click_concurrency)
@@ -101,10 +104,11 @@ class Pipeline:
         check_event(event)
         conv = event.conversation
         now = self.clock.now()
-        row_id = await self._inbox_writer.submit(NewInboxRow(
-            conv.platform, conv.tenant_key, event.event_id, kind, now, payload=event_to_dict(event),
-            lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds),
-        ))
+        with self.pressure.ack():
+            row_id = await self._inbox_writer.submit(NewInboxRow(
+                conv.platform, conv.tenant_key, event.event_id, kind, now, payload=event_to_dict(event),
+                lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds),
+            ))
         if row_id is not None:
             self.metrics.events.labels(conv.platform, kind).inc()
         else:
@@ -178,7 +182,7 @@ class Pipeline:
 
     async def run_message(self, row_id: int, event: MessageEvent) -> None:
         """One attempt at a stored message: its effect commits together with the row turning done."""
-        async with self._processing:
+        async with self._processing, self.pressure.background():
             await self._run_message(row_id, event)
 
     async def _run_message(self, row_id: int, event: MessageEvent) -> None:

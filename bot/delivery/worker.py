@@ -28,6 +28,7 @@ from bot.delivery.backoff import jittered_backoff
 from bot.delivery.outbox import Outbox
 from bot.delivery.unreachable import UnreachableNotices
 from bot.metrics import Metrics
+from bot.pressure import AckPressure
 from storage.batch import GroupCommit
 from storage.db import Database
 from storage.repositories import DirectoryRepository, OutboxRepository, TenantRepository
@@ -51,7 +52,7 @@ class DeliveryWorker:
     def __init__(
         self, db: Database, outbox: Outbox, adapters: Mapping[str, PlatformAdapter], clock: Clock,
         metrics: Metrics, settings: DeliverySettings | None = None, *, poll_seconds: float = 1.0,
-        rng: random.Random | None = None,
+        rng: random.Random | None = None, pressure: AckPressure | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -61,6 +62,7 @@ class DeliveryWorker:
         self.settings = settings or DeliverySettings()
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
+        self.pressure = pressure or AckPressure(0.0)
         self._queues: dict[LaneKey, deque[OutboxMessage]] = {}
         self._lanes: dict[LaneKey, asyncio.Task[None]] = {}
         self._sending = asyncio.Semaphore(self.settings.concurrency)
@@ -169,7 +171,7 @@ class DeliveryWorker:
                 and message.conversation.chat_type == "group":
             message = replace(message, push_hook=await self._push_hook(message))
         try:
-            async with self._sending:
+            async with self.pressure.background(), self._sending:
                 receipt = await asyncio.wait_for(adapter.deliver(message), self.settings.send_timeout_seconds)
         except DeliveryError as error:
             if not error.retryable:
