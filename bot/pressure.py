@@ -59,6 +59,9 @@ class AckPressure:
             return
         async with self._turn:
             yield
+            if self._busy():
+                # A breather before the next unit's turn: the acks keep most of the loop.
+                await asyncio.sleep(self.max_wait / 4)
 
     def _busy(self) -> bool:
         """Acks in flight, or one finished a moment ago (a steady stream has gaps between acks)."""
