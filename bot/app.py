@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -60,6 +61,19 @@ class SchemaBehind(RuntimeError):
     """The database lacks migrations this code needs; serving would fail on every event."""
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper collections for a long-running server.
+
+    Everything allocated at start-up (modules, mappers, compiled statements) moves out of the
+    collector's sight, and the youngest generation is collected after 20,000 net allocations
+    instead of 700: under load, collections through all generations otherwise paused the event
+    loop often enough to put tens of milliseconds on the slowest acknowledgements.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 100)
+
+
 def build_services(settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
                    cache: Cache | None = None) -> Services:
     clock = clock or SystemClock()
@@ -73,7 +87,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     pipeline = Pipeline(db=db, settings=settings, clock=clock, router=root_router(), outbox=outbox,
                         supervisor=supervisor, metrics=metrics, directory=directory)
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
-    worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery)
+    worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure)
     sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock),
                     escalations=Escalations(db, settings, outbox, clock),
                     standups=Standups(db, settings, outbox, clock), digests=Digests(db, settings, outbox, clock),
@@ -151,6 +165,8 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         if start_worker:
             # Finishes what a previous process acknowledged but did not complete.
             services.recovery.start()
+        if start_worker:
+            tune_gc()
         log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
         yield
         log.info("tuijin stopping: draining background work")

@@ -20,6 +20,10 @@ class Metrics:
             "tuijin_inbound_rejected", "Requests refused at the edge", ["platform", "reason"],
             registry=self.registry,
         )
+        self.backlog_refused = Counter(
+            "tuijin_inbound_backlog_refused", "Events answered 503 because too many await processing",
+            registry=self.registry,
+        )
         self.inbound_failed = Counter(
             "tuijin_inbound_failed", "Events given up after their last attempt", ["platform", "kind"],
             registry=self.registry,

@@ -30,12 +30,15 @@ from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
 from bot.limits import check_event, text_problem
 from bot.metrics import Metrics
+from bot.pressure import AckPressure
 from bot.router import Reply, Router
-from bot.scope import Scope, open_scope
+from bot.scope import KnownRows, Scope, open_scope
 from bot.supervisor import Supervisor
+from storage.batch import GroupCommit
 from storage.conflicts import CONFLICT_ATTEMPTS, is_transient_conflict
 from storage.db import Database
 from storage.repositories import InboxRepository
+from storage.repositories.inbox import NewInboxRow, record_many
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class Pipeline:
     def __init__(
         self, *, db: Database, settings: Settings, clock: Clock, router: Router, outbox: Outbox,
         supervisor: Supervisor, metrics: Metrics, directory: DirectorySync | None = None,
+        pressure: AckPressure | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -58,25 +62,53 @@ class Pipeline:
         self.supervisor = supervisor
         self.metrics = metrics
         self.directory = directory
+        self.pressure = pressure or AckPressure(settings.inbox.ack_first_seconds)
         self._processing = asyncio.Semaphore(settings.inbox.concurrency)
+        # Clicks are answered inline: they never queue behind a backlog of messages.
+        self._clicking = asyncio.Semaphore(settings.inbox.click_concurrency)
+        # Events acknowledged (or being stored) by this process whose processing has not finished.
+        self._unfinished = 0
+        self._known = KnownRows()
+        # Group commit: concurrent acks share one INSERT … ON CONFLICT DO NOTHING and one commit.
+        self._inbox_writer = GroupCommit(self._insert_inbox_rows, max_batch=256,
+                                         parallel=1 if db.is_sqlite else 2)
+
+    @property
+    def backlog(self) -> int:
+        return self._unfinished
 
     # The durable ack ------------------------------------------------------------------------------
+
+    async def _insert_inbox_rows(self, rows: list[NewInboxRow]) -> list[int | None]:
+        async with self.db.ack_engine.begin() as conn:
+            return await record_many(conn, rows)
+
+    def _reserve(self) -> None:
+        """Take a place in the backlog, or refuse (503, so the platform re-sends later) when it is full."""
+        if not self.supervisor.accepting:
+            raise SinkUnavailable("not taking new events while shutting down")
+        if self._unfinished >= self.settings.inbox.max_backlog:
+            self.metrics.backlog_refused.inc()
+            raise SinkUnavailable("too many events waiting to be processed")
+        self._unfinished += 1
+
+    def _release(self) -> None:
+        self._unfinished -= 1
 
     async def _record(self, event: InboundEvent, kind: str) -> int | None:
         """Store the event with its payload; the row id the first time, None for a re-delivery.
 
-        Raises InvalidEvent (the adapter answers 400) for ids no platform sends.
+        Raises InvalidEvent (the adapter answers 400) for ids no platform sends. The caller has
+        reserved a place in the backlog (and gives it back unless a new row is processed).
         """
-        if not self.supervisor.accepting:
-            raise SinkUnavailable("not taking new events while shutting down")
         check_event(event)
         conv = event.conversation
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            row_id = await InboxRepository(session).record_once(
-                conv.platform, conv.tenant_key, event.event_id, kind, now,
-                payload=event_to_dict(event), lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds),
-            )
+        with self.pressure.ack():
+            row_id = await self._inbox_writer.submit(NewInboxRow(
+                conv.platform, conv.tenant_key, event.event_id, kind, now, payload=event_to_dict(event),
+                lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds),
+            ))
         if row_id is not None:
             self.metrics.events.labels(conv.platform, kind).inc()
         else:
@@ -130,15 +162,27 @@ class Pipeline:
         if not event.addressed:
             # Group chatter not meant for the bot: not ours to answer or to store.
             return False
-        row_id = await self._record(event, "message")
+        self._reserve()
+        try:
+            row_id = await self._record(event, "message")
+        except BaseException:
+            self._release()
+            raise
         if row_id is None:
+            self._release()
             return False
-        self.supervisor.spawn(self.run_message(row_id, event), name=f"message:{event.event_id}")
+        self.supervisor.spawn(self._process_message(row_id, event), name=f"message:{event.event_id}")
         return True
+
+    async def _process_message(self, row_id: int, event: MessageEvent) -> None:
+        try:
+            await self.run_message(row_id, event)
+        finally:
+            self._release()
 
     async def run_message(self, row_id: int, event: MessageEvent) -> None:
         """One attempt at a stored message: its effect commits together with the row turning done."""
-        async with self._processing:
+        async with self._processing, self.pressure.background():
             await self._run_message(row_id, event)
 
     async def _run_message(self, row_id: int, event: MessageEvent) -> None:
@@ -149,7 +193,7 @@ class Pipeline:
                     if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
                         return
                     scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
-                                             clock=self.clock, mentions=event.mentions)
+                                             clock=self.clock, mentions=event.mentions, known=self._known)
                     reply = await self._answer_message(event, scope)
                     await self._send_reply(scope, event, reply)
                 break
@@ -218,10 +262,16 @@ class Pipeline:
         try:
             if event.action is None:
                 return CardActionResult(STALE_BUTTON, "warning")
-            row_id = await self._record(event, "card_action")
+            self._reserve()
+            try:
+                row_id = await self._record(event, "card_action")
+            except BaseException:
+                self._release()
+                raise
             if row_id is None:
+                self._release()
                 return CardActionResult("已处理，请勿重复点击。", "info")
-            work = self.supervisor.spawn(self.run_card_action(row_id, event), name=f"action:{event.event_id}")
+            work = self.supervisor.spawn(self._process_card_action(row_id, event), name=f"action:{event.event_id}")
             try:
                 reply = await asyncio.wait_for(asyncio.shield(work), self.settings.card_inline_budget)
             except TimeoutError:
@@ -235,9 +285,15 @@ class Pipeline:
                 time.perf_counter() - started
             )
 
+    async def _process_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
+        try:
+            return await self.run_card_action(row_id, event)
+        finally:
+            self._release()
+
     async def run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         """One attempt at a stored click; None when it failed or another process had already done it."""
-        async with self._processing:
+        async with self._clicking:
             reply = await self._run_card_action(row_id, event)
         if reply is not None and (reply.posts or reply.refreshes):
             self.outbox.wake()
@@ -258,7 +314,7 @@ class Pipeline:
                     if handler is None:
                         return Reply(toast=STALE_BUTTON, toast_kind="warning")
                     scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
-                                             clock=self.clock)
+                                             clock=self.clock, known=self._known)
                     scope.inputs = dict(event.form_values)
                     reply = await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
                     await publish_extras(session, self.outbox, reply, conversation=event.conversation,

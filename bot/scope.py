@@ -7,6 +7,7 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.commands import ParseContext
@@ -16,6 +17,7 @@ from bot.engine.people import PeopleResolver
 from bot.engine.tasks import TaskService
 from bot.workdays import TeamCalendar, tenant_calendar
 from storage.repositories import DirectoryRepository, TenantRepository
+from storage.repositories.directory import NAME_CHARS
 from storage.tables import Chat, Tenant, User
 
 
@@ -43,10 +45,95 @@ class Scope:
                             is_working_day=self.calendar.is_working_day)
 
 
+# Past this many remembered rows the cache starts afresh rather than grow without bound.
+MAX_REMEMBERED = 100_000
+
+
+@dataclass
+class KnownRows:
+    """Per-process memory of row ids seen committed, so a known scope loads in one statement.
+
+    Ids of tenant, chat and user rows never change and those rows are never deleted; a tenant
+    that has an admin always will (admins are never revoked). Only what was read from committed
+    rows is remembered. If a remembered row is missing anyway (a database restored from a
+    backup, a test that emptied its tables), the scope is built the slow way and remembered again.
+    """
+
+    tenants: dict[tuple[str, str], int] = field(default_factory=dict)
+    with_admin: set[int] = field(default_factory=set)
+    chats: dict[tuple[int, str], int] = field(default_factory=dict)
+    users: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def clear_if_full(self) -> None:
+        if len(self.users) + len(self.chats) + len(self.tenants) > MAX_REMEMBERED:
+            self.tenants.clear()
+            self.with_admin.clear()
+            self.chats.clear()
+            self.users.clear()
+
+
+async def _load_known(
+    session: AsyncSession, known: KnownRows, conversation: ConversationRef, uids: list[str],
+) -> tuple[Tenant, Chat, dict[str, User]] | None:
+    tenant_id = known.tenants.get((conversation.platform, conversation.tenant_key))
+    if tenant_id is None or tenant_id not in known.with_admin:
+        return None
+    chat_id = known.chats.get((tenant_id, conversation.chat_id))
+    user_ids = [known.users.get((tenant_id, uid)) for uid in uids]
+    if chat_id is None or None in user_ids:
+        return None
+    rows = (await session.execute(
+        select(Tenant, Chat, User)
+        .join_from(Tenant, Chat, Chat.tenant_id == Tenant.id)  # type: ignore[arg-type]
+        .join_from(Tenant, User, User.tenant_id == Tenant.id)  # type: ignore[arg-type]
+        .where(Tenant.id == tenant_id, Chat.id == chat_id, col(User.id).in_(user_ids))
+    )).all()
+    if len(rows) != len(uids):
+        return None
+    tenant, chat = rows[0][0], rows[0][1]
+    users = {user.platform_user_id: user for _, _, user in rows}
+    # SQLite may hand a rolled-back row's id to a later row: check the rows are the ones meant.
+    if set(users) != set(uids) or chat.platform_chat_id != conversation.chat_id \
+            or (tenant.platform, tenant.tenant_key) != (conversation.platform, conversation.tenant_key):
+        return None
+    return tenant, chat, users
+
+
+def _remember(known: KnownRows, conversation: ConversationRef, tenant: Tenant, chat: Chat,
+              users: dict[str, User], has_admin: bool) -> None:
+    assert tenant.id is not None and chat.id is not None
+    known.clear_if_full()
+    known.tenants[(conversation.platform, conversation.tenant_key)] = tenant.id
+    if has_admin:
+        known.with_admin.add(tenant.id)
+    known.chats[(tenant.id, conversation.chat_id)] = chat.id
+    for uid, user in users.items():
+        if user.id is not None:
+            known.users[(tenant.id, uid)] = user.id
+
+
 async def open_scope(
     session: AsyncSession, conversation: ConversationRef, actor: UserRef, *, settings: Settings, clock: Clock,
-    mentions: tuple[UserRef, ...] = (),
+    mentions: tuple[UserRef, ...] = (), known: KnownRows | None = None,
 ) -> Scope:
+    """Run it first in the event's transaction. With `known`, a scope seen before loads in one statement."""
+    names = {m.user_id: m.name for m in mentions}
+    names[actor.user_id] = actor.name
+    uids = sorted(names)
+    loaded = await _load_known(session, known, conversation, uids) if known is not None else None
+    if loaded is not None:
+        tenant, chat, users = loaded
+        # What ensure_chat and ensure_user would have done for a known row: keep a newly learnt name.
+        chat_name = conversation.chat_name[:NAME_CHARS] if conversation.chat_name else None
+        if chat_name and chat.name != chat_name:
+            chat.name = chat_name
+        for uid, user in users.items():
+            given = names[uid]
+            name = given[:NAME_CHARS] if given else None
+            if name and user.name != name:
+                user.name = name
+        return _scope(session, conversation, tenant, chat, users[actor.user_id], settings=settings, clock=clock,
+                      mentions=mentions)
     tenant = await TenantRepository(session).ensure(
         conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
     )
@@ -55,7 +142,8 @@ async def open_scope(
     # The first person to use the bot in a tenant administers it (and can name others). Until the
     # tenant has an admin, the tenant row is taken before any other row, so concurrent first
     # contacts queue here rather than deadlock on each other's user rows.
-    needs_admin = not await directory.has_admin()
+    had_admin = await directory.has_admin()
+    needs_admin = not had_admin
     if needs_admin:
         await TenantRepository(session).lock(tenant.id)
         needs_admin = not await directory.has_admin()
@@ -65,12 +153,21 @@ async def open_scope(
     )
     # Everyone in one order (by platform id), so two events naming the same people in different
     # orders cannot deadlock on their user rows.
-    names = {m.user_id: m.name for m in mentions}
-    names[actor.user_id] = actor.name
-    users = {uid: await directory.ensure_user(uid, names[uid]) for uid in sorted(names)}
+    users = {uid: await directory.ensure_user(uid, names[uid]) for uid in uids}
     user = users[actor.user_id]
     if needs_admin:
         user.is_admin = True
+    if known is not None:
+        # Only the admin found committed at the start counts: this transaction's own may roll back,
+        # and then the next event's slow path finds no such row and forgets nothing wrongly.
+        _remember(known, conversation, tenant, chat, users, had_admin)
+    return _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions)
+
+
+def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat, user: User, *,
+           settings: Settings, clock: Clock, mentions: tuple[UserRef, ...]) -> Scope:
+    assert tenant.id is not None
+    directory = DirectoryRepository(session, tenant.id)
     timezone = chat.timezone or settings.timezone
     workday_end = settings.workday_end
     if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):

@@ -73,6 +73,13 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Acknowledgements get their own small pool on a server database, so storing an event
+        # never waits for a connection behind command processing. SQLite has one writer: there
+        # the ack path shares the one connection (and its group commit keeps its turns short).
+        self.ack_engine: AsyncEngine = self.engine
+        if not self.is_sqlite:
+            self.ack_engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True,
+                                                  pool_size=2, max_overflow=2, pool_pre_ping=True)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -105,6 +112,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.ack_engine is not self.engine:
+            await self.ack_engine.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

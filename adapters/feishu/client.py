@@ -41,7 +41,6 @@ CONTACT_SCOPES = (
     "contact:user.employee_id:readonly",
 )
 
-APP_SEND_LIMITS = (("send:s", 50, 1.0), ("send:m", 1000, 60.0))
 CHAT_QPS = 5
 MESSAGE_PATCH_QPS = 5
 
@@ -76,7 +75,8 @@ class FeishuClient:
         self._bot_open_id: str | None = None
         app = settings.app_id
         self._token = SharedToken(cache, f"feishu:token:{app}", clock, refresh_margin=TOKEN_REFRESH_MARGIN)
-        self._app_limits = tuple(Limit(f"{app}:{key}", count, per) for key, count, per in APP_SEND_LIMITS)
+        self._app_limits = (Limit(f"{app}:send:s", settings.send_per_second, 1.0),
+                            Limit(f"{app}:send:m", settings.send_per_minute, 60.0))
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -7,11 +7,14 @@ until when one process owns the work, so replicas and the recovery loop never re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.tables import InboxEvent
@@ -19,6 +22,49 @@ from storage.upsert import insert_for
 
 RECEIVED, DONE, FAILED = "received", "done", "failed"
 MAX_EVENT_ID = 191
+
+
+@dataclass(frozen=True)
+class NewInboxRow:
+    platform: str
+    tenant_key: str
+    event_id: str
+    kind: str
+    received_at: datetime
+    payload: dict[str, Any] | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.platform, self.tenant_key, self.event_id[:MAX_EVENT_ID]
+
+
+async def record_many(conn: AsyncConnection, rows: Sequence[NewInboxRow]) -> list[int | None]:
+    """Insert many events in one statement: per row its new id, or None when it was seen before.
+
+    Used by the group-commit writer on the acknowledgement path (SQLAlchemy Core, no ORM
+    session). A key that occurs twice in `rows` is new only the first time, as if the rows had
+    been inserted one after the other.
+    """
+    first: dict[tuple[str, str, str], int] = {}
+    for index, row in enumerate(rows):
+        first.setdefault(row.key, index)
+    table = InboxEvent.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["platform", "tenant_key", "event_id"])
+        .returning(table.c.id, table.c.platform, table.c.tenant_key, table.c.event_id)
+    )
+    params = [
+        {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2], "kind": rows[i].kind,
+         "received_at": rows[i].received_at, "status": RECEIVED, "payload": rows[i].payload, "attempts": 0,
+         "lease_until": rows[i].lease_until, "processed_at": None, "last_error": None}
+        for key, i in first.items()
+    ]
+    result = await conn.execute(stmt, params)
+    ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in result.all()}
+    return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
 
 
 class InboxRepository:
@@ -48,13 +94,14 @@ class InboxRepository:
         so a concurrent replay waits and then finds the row done; a rollback makes it `received` again.
         False means another process finished it already and the caller must apply nothing.
         """
-        result = await self.session.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == row_id, InboxEvent.status == RECEIVED)  # type: ignore[arg-type]
+        table = InboxEvent.__table__  # type: ignore[attr-defined]
+        # Core on the session's connection: the ORM's bulk-update machinery costs more than the update.
+        conn = await self.session.connection()
+        result = await conn.execute(
+            update(table).where(table.c.id == row_id, table.c.status == RECEIVED)
             .values(status=DONE, processed_at=at, lease_until=None)
-            .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def record_failure(
         self, row_id: int, error: str, at: datetime, *, max_attempts: int, retry_at: datetime

@@ -6,14 +6,25 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.tables import OutboxMessage
 from storage.upsert import insert_for
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+async def mark_many_sent(conn: AsyncConnection, sent: Collection[tuple[int, str | None, datetime]]) -> None:
+    """Many rows marked sent in one round trip (the delivery worker's group commit; SQLAlchemy Core)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(status=SENT, sent_at=bindparam("at"), platform_message_id=bindparam("pmid"), last_error=None)
+    )
+    await conn.execute(stmt, [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
 
 
 class OutboxRepository:
@@ -26,7 +37,7 @@ class OutboxRepository:
     ) -> bool:
         """False when a message with this idempotency key was queued before."""
         stmt = (
-            insert_for(self.session, OutboxMessage)
+            insert_for(self.session, OutboxMessage.__table__)  # type: ignore[attr-defined]
             .values(
                 tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
                 idempotency_key=idempotency_key[:191], payload=payload, status=PENDING,
@@ -34,8 +45,9 @@ class OutboxRepository:
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
-        result = await self.session.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        # Core on the session's connection: no ORM statement machinery on the hot path.
+        result = await (await self.session.connection()).execute(stmt)
+        return bool(result.rowcount)
 
     async def enqueue_many(self, rows: list[dict[str, Any]], at: datetime) -> int:
         """Queue many messages at once (a sweep's reminders); returns how many were new.

@@ -1,0 +1,653 @@
+"""The speed benchmark (issue 7): acknowledgement, end to end and card clicks, against a bare aiohttp ceiling.
+
+One command for a newcomer:
+
+    .venv/bin/python bench/run.py                                  # ceiling + SQLite
+    .venv/bin/python bench/run.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/run.py --runs 3 --postgres ...         # min/median/max of three runs
+
+The server under test runs in its own process: the real app (build_services + create_app, the
+delivery worker and recovery loop on), Feishu configured with an encrypt key and a verification
+token, its Open API pointed at a fake that runs in this (the load) process. Replies therefore
+arrive here, so event → reply latency is measured on one clock, and every command's reply is
+counted: each must arrive exactly once. The fake has no quota, so the server is started with the
+Feishu send quota raised (`send_per_second`): the benchmark measures the bot, not Feishu's limit.
+
+Phases for each target:
+  ack      N distinct `@bot 帮助` events from C (32) concurrent clients, closed loop: events/s, p50/p99.
+  paced    events offered at a fixed rate (1000/s) open loop: p50/p99 from the scheduled send time.
+  e2e      M commands (a --mix share `@bot 新建任务 …`, the rest `@bot 帮助`, both answered with a card)
+           from C clients (a 503 is retried, as Feishu does):
+           commands/s from the first event to the last reply received, p50/p99 event → reply.
+  clicks   the owner presses 完成 on each created task's card at 200/s: p50/p99 of the inline answer.
+The ceiling (an aiohttp handler that returns {}) runs the ack and paced phases.
+The server counts SQL statements and transactions; the table shows them per event.
+Everything is on 127.0.0.1 and bounded by --timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp
+from aiohttp import web
+
+ENCRYPT_KEY = "bench-encrypt-key"
+VERIFICATION_TOKEN = "bench-verification-token"
+APP_ID = "cli_bench"
+APP_SECRET = "bench-secret"
+BOT_OPEN_ID = "ou_bench_bot"
+TENANT = "tenant_bench"
+CHATS = 50
+PEOPLE = 100
+WARMUP = 100
+CLICK_WARMUP = 20
+
+
+# -- the fake Open API (this process) ----------------------------------------------------------------
+
+@dataclass
+class Fake:
+    """Answers at once and records, per inbound message id, when each reply arrived."""
+
+    replies: dict[str, list[float]] = field(default_factory=dict)
+    uuids: Counter[str] = field(default_factory=Counter)
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # inbound message id -> reply card
+    sends: int = 0
+    arrived: asyncio.Event | None = None
+
+    def app(self) -> web.Application:
+        async def token(request: web.Request) -> web.Response:
+            return web.json_response({"code": 0, "msg": "ok", "tenant_access_token": "t-bench", "expire": 7200})
+
+        async def bot_info(request: web.Request) -> web.Response:
+            return web.json_response({"code": 0, "msg": "ok", "bot": {"open_id": BOT_OPEN_ID, "app_name": "推进"}})
+
+        async def send(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.sends += 1
+            if body.get("uuid"):
+                self.uuids[body["uuid"]] += 1
+            return web.json_response({"code": 0, "msg": "success", "data": {"message_id": f"om_out{self.sends}"}})
+
+        async def reply(request: web.Request) -> web.Response:
+            at = time.perf_counter()
+            body = await request.json()
+            self.sends += 1
+            if body.get("uuid"):
+                self.uuids[body["uuid"]] += 1
+            inbound = request.match_info["message_id"]
+            self.replies.setdefault(inbound, []).append(at)
+            if body.get("msg_type") == "interactive":
+                self.cards[inbound] = json.loads(body["content"])
+            reply_id = f"om_out{self.sends}"
+            if self.arrived is not None:
+                self.arrived.set()
+            return web.json_response({"code": 0, "msg": "success", "data": {"message_id": reply_id}})
+
+        async def patch(request: web.Request) -> web.Response:
+            await request.read()
+            return web.json_response({"code": 0, "msg": "success", "data": {}})
+
+        async def user(request: web.Request) -> web.Response:
+            open_id = request.match_info["user_id"]
+            return web.json_response({"code": 0, "msg": "success", "data": {
+                "user": {"open_id": open_id, "name": f"成员{open_id[-3:]}", "department_ids": []}}})
+
+        app = web.Application()
+        app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", token)
+        app.router.add_get("/open-apis/bot/v3/info", bot_info)
+        app.router.add_post("/open-apis/im/v1/messages", send)
+        app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", reply)
+        app.router.add_patch("/open-apis/im/v1/messages/{message_id}", patch)
+        app.router.add_get("/open-apis/contact/v3/users/{user_id}", user)
+        return app
+
+
+async def _listen(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    return runner, runner.addresses[0][1]
+
+
+# -- the server under test (its own process) ---------------------------------------------------------
+
+def serve(target: dict[str, Any], conn: Connection) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="  [server] %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_serve(target, conn))
+
+
+async def _serve(target: dict[str, Any], conn: Connection) -> None:
+    if target["kind"] == "ceiling":
+        async def ok(request: web.Request) -> web.Response:
+            await request.read()
+            return web.json_response({})
+
+        app = web.Application()
+        app.router.add_post("/webhooks/feishu", ok)
+        runner, port = await _listen(app)
+        conn.send(port)
+        while (await asyncio.to_thread(conn.recv)) != "stop":
+            conn.send({})
+        conn.send({})
+        await runner.cleanup()
+        return
+
+    from pydantic import SecretStr
+    from sqlalchemy import event, text
+
+    from adapters.console.settings import ConsoleSettings
+    from adapters.feishu.settings import FeishuSettings
+    from bot.app import build_services, create_app
+    from bot.config import Settings
+    from storage.db import Database
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, redis_url="", database_url=target["url"], console=ConsoleSettings(enabled=False),
+        feishu=FeishuSettings(app_id=APP_ID, app_secret=SecretStr(APP_SECRET), encrypt_key=SecretStr(ENCRYPT_KEY),
+                              verification_token=SecretStr(VERIFICATION_TOKEN), api_base=target["api_base"],
+                              send_per_second=100_000, send_per_minute=6_000_000),
+    )
+    db = Database(target["url"], schema=target.get("schema"))
+    counts = Counter[str]()
+
+    def statement(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def commit(*_: Any) -> None:
+        counts["commits"] += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(db.engine.sync_engine, "commit", commit)
+    if db.is_sqlite:
+        await db.upgrade()
+    services = build_services(settings, db=db)
+    runner, port = await _listen(create_app(services, migrate=False, start_worker=True))
+    conn.send(port)
+    profiler = None
+    while True:
+        command = await asyncio.to_thread(conn.recv)
+        if command == "stop":
+            break
+        if command == "profile":
+            from pyinstrument import Profiler  # only with --profile
+
+            profiler = Profiler(async_mode="disabled")
+            profiler.start()
+            conn.send({})
+            continue
+        if command == "profile-stop" and profiler is not None:
+            profiler.stop()
+            output = profiler.output_text(unicode=True, show_all=False)
+            await asyncio.to_thread(Path(target["profile"]).write_text, output)
+            profiler = None
+        if command in ("idle", "drain"):
+            await services.supervisor.idle()
+        while command == "drain":  # and until the outbox has sent everything
+            async with db.session() as session:
+                pending = (await session.execute(
+                    text("SELECT count(*) FROM outbox_message WHERE status = 'pending'"))).scalar_one()
+            if not pending:
+                break
+            await asyncio.sleep(0.05)
+        conn.send(dict(counts))
+    if profiler is not None:
+        profiler.stop()
+        output = profiler.output_text(unicode=True, show_all=False)
+        await asyncio.to_thread(Path(target["profile"]).write_text, output)
+    async with db.session() as session:
+        inbox = dict((await session.execute(text("SELECT status, count(*) FROM inbox_event GROUP BY status"))).all())
+        outbox = dict((await session.execute(
+            text("SELECT status, count(*) FROM outbox_message GROUP BY status"))).all())
+    await runner.cleanup()
+    conn.send({"inbox": inbox, "outbox": outbox})
+
+
+# -- load (this process) -------------------------------------------------------------------------------
+
+def _signed(payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    from adapters.feishu.crypto import encrypt
+    from adapters.feishu.signature import expected_signature
+
+    now = str(int(time.time()))
+    body = json.dumps({"encrypt": encrypt(json.dumps(payload, ensure_ascii=False), ENCRYPT_KEY)}).encode()
+    nonce = uuid.uuid4().hex[:16]
+    return body, {"X-Lark-Request-Timestamp": now, "X-Lark-Request-Nonce": nonce,
+                  "X-Lark-Signature": expected_signature(now, nonce, ENCRYPT_KEY, body),
+                  "Content-Type": "application/json"}
+
+
+def owner_of(i: int) -> str:
+    return f"ou_person_{(i + 7) % PEOPLE:03d}"
+
+
+def message(i: int, tag: str, creates: bool) -> tuple[str, bytes, dict[str, str]]:
+    """One signed, encrypted `im.message.receive_v1`; returns (its message id, body, headers)."""
+    owner = owner_of(i)
+    text = f"@_user_1 新建任务 压测任务{tag}{i} 负责人 @_user_2 截止 明天" if creates else "@_user_1 帮助"
+    mentions = [{"key": "@_user_1", "id": {"open_id": BOT_OPEN_ID}, "name": "推进", "tenant_key": TENANT}]
+    if creates:
+        mentions.append({"key": "@_user_2", "id": {"open_id": owner}, "name": f"成员{owner[-3:]}",
+                         "tenant_key": TENANT})
+    message_id = f"om-{tag}-{i}"
+    payload = {
+        "schema": "2.0",
+        "header": {"event_id": f"ev-{tag}-{i}", "event_type": "im.message.receive_v1",
+                   "create_time": str(int(time.time() * 1000)), "token": VERIFICATION_TOKEN, "app_id": APP_ID,
+                   "tenant_key": TENANT},
+        "event": {
+            "sender": {"sender_id": {"open_id": f"ou_person_{i % PEOPLE:03d}"}, "sender_type": "user",
+                       "tenant_key": TENANT},
+            "message": {"message_id": message_id, "chat_id": f"oc_bench_{i % CHATS:02d}", "chat_type": "group",
+                        "message_type": "text", "content": json.dumps({"text": text}, ensure_ascii=False),
+                        "mentions": mentions},
+        },
+    }
+    return (message_id, *_signed(payload))
+
+
+def click(value: dict[str, Any], operator: str, card_message_id: str, chat_id: str, tag: str, i: int,
+          ) -> tuple[bytes, dict[str, str]]:
+    payload = {
+        "schema": "2.0",
+        "header": {"event_id": f"ev-click-{tag}-{i}", "event_type": "card.action.trigger",
+                   "create_time": str(int(time.time() * 1_000_000)), "token": VERIFICATION_TOKEN,
+                   "app_id": APP_ID, "tenant_key": TENANT},
+        "event": {
+            "operator": {"tenant_key": TENANT, "open_id": operator},
+            "token": f"c-{tag}-{i}",
+            "action": {"value": value, "tag": "button", "timezone": "Asia/Shanghai"},
+            "host": "im_message",
+            "context": {"open_message_id": card_message_id, "open_chat_id": chat_id},
+        },
+    }
+    return _signed(payload)
+
+
+def done_button(card: dict[str, Any]) -> dict[str, Any] | None:
+    stack: list[Any] = [card]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("tag") == "button" and node.get("text", {}).get("content") == "完成":
+                for behavior in node.get("behaviors", []):
+                    if behavior.get("type") == "callback":
+                        return dict(behavior["value"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+@dataclass
+class Load:
+    seconds: float = 0.0
+    started: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def closed_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]], concurrency: int, *,
+                      retry_503: bool = False) -> Load:
+    load = Load()
+    queue = list(reversed(requests))
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while queue:
+            message_id, body, headers = queue.pop()
+            started = time.perf_counter()
+            load.sent_at.setdefault(message_id, started)
+            while True:
+                try:
+                    async with session.post(url, data=body, headers=headers) as response:
+                        await response.read()
+                        status = str(response.status)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status = type(exc).__name__
+                if status == "503" and retry_503:
+                    load.errors["503 (retried)"] += 1
+                    await asyncio.sleep(0.05)
+                    continue
+                break
+            load.latencies.append(time.perf_counter() - started)
+            if status != "200":
+                load.errors[status] += 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        load.started = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        load.seconds = time.perf_counter() - load.started
+    return load
+
+
+async def open_loop(url: str, requests: list[tuple[bytes, dict[str, str]]], rate: float, *,
+                    keep_bodies: bool = False) -> Load:
+    """Each request at its scheduled time, whatever the answers before it; latency from that time."""
+    load = Load()
+
+    async def one(session: aiohttp.ClientSession, due: float, body: bytes, headers: dict[str, str]) -> None:
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            async with session.post(url, data=body, headers=headers) as response:
+                raw = await response.read()
+                status = str(response.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, raw = type(exc).__name__, b""
+        load.latencies.append(time.perf_counter() - due)
+        if status != "200":
+            load.errors[status] += 1
+        elif keep_bodies:
+            load.bodies.append(json.loads(raw))
+
+    connector = aiohttp.TCPConnector(limit=1024)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        load.started = time.perf_counter() + 0.05
+        await asyncio.gather(*(one(session, load.started + i / rate, body, headers)
+                               for i, (body, headers) in enumerate(requests)))
+        load.seconds = time.perf_counter() - load.started
+    return load
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
+class Server:
+    def __init__(self, name: str, target: dict[str, Any], timeout: float) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(target, child), name=f"bench-{name}", daemon=True)
+        self.process.start()
+        self.timeout = timeout
+        if not self.conn.poll(90):
+            raise RuntimeError(f"{name}: server did not start")
+        self.url = f"http://127.0.0.1:{self.conn.recv()}/webhooks/feishu"
+
+    def ask(self, command: str) -> dict[str, Any]:
+        self.conn.send(command)
+        if not self.conn.poll(self.timeout):
+            raise RuntimeError(f"server did not answer {command!r} within {self.timeout} s")
+        answer: dict[str, Any] = self.conn.recv()
+        return answer
+
+    def stop(self) -> dict[str, Any]:
+        try:
+            return self.ask("stop")
+        finally:
+            self.process.join(30)
+            if self.process.is_alive():
+                self.process.terminate()
+
+
+async def wait_replies(fake: Fake, ids: list[str], timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    assert fake.arrived is not None
+    while not all(i in fake.replies for i in ids):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return False
+        fake.arrived.clear()
+        try:
+            await asyncio.wait_for(fake.arrived.wait(), min(left, 1.0))
+        except TimeoutError:
+            pass
+    await asyncio.sleep(0.5)  # a duplicate would come right behind
+    return True
+
+
+async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    fake = Fake(arrived=asyncio.Event())
+    fake_runner, fake_port = await _listen(fake.app())
+    target = {**target, "api_base": f"http://127.0.0.1:{fake_port}"}
+    server = await asyncio.to_thread(Server, name, target, args.timeout)
+    row: dict[str, Any] = {"name": name}
+    try:
+        tag = uuid.uuid4().hex[:6]
+        warm = [message(i, f"{tag}w", False) for i in range(WARMUP)]
+        await closed_loop(server.url, warm, 4)
+        if target["kind"] == "app":
+            await wait_replies(fake, [m for m, _, _ in warm], args.timeout)
+            await asyncio.to_thread(server.ask, "idle")
+
+        # ack
+        if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
+            await asyncio.to_thread(server.ask, "profile")
+        before = await asyncio.to_thread(server.ask, "stats")
+        helps = [message(i, f"{tag}a", False) for i in range(args.events)]
+        load = await closed_loop(server.url, helps, args.concurrency)
+        row.update(ack_rate=len(helps) / load.seconds, ack_p50=pct(load.latencies, 0.5),
+                   ack_p99=pct(load.latencies, 0.99), ack_errors=dict(load.errors))
+        if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
+            await asyncio.to_thread(server.ask, "profile-stop")
+        # paced
+        paced = [message(i, f"{tag}p", False)[1:] for i in range(int(args.rate * args.paced_seconds))]
+        await asyncio.sleep(0.5 if target["kind"] == "ceiling" else 0)
+        if target["kind"] == "app":
+            await wait_replies(fake, [m for m, _, _ in helps], args.timeout)
+            await asyncio.to_thread(server.ask, "idle")
+        load = await open_loop(server.url, paced, args.rate)
+        row.update(paced_p50=pct(load.latencies, 0.5), paced_p99=pct(load.latencies, 0.99),
+                   paced_errors=dict(load.errors))
+        if target["kind"] == "ceiling":
+            return row
+        paced_ids = [f"om-{tag}p-{i}" for i in range(len(paced))]
+        ok = await wait_replies(fake, paced_ids, args.timeout)
+        stats = await asyncio.to_thread(server.ask, "idle")
+        events = len(helps) + len(paced)
+        row.update(help_statements=(stats["statements"] - before["statements"]) / events,
+                   help_commits=(stats["commits"] - before["commits"]) / events)
+        if not ok:
+            row["missing"] = sum(1 for i in paced_ids if i not in fake.replies)
+
+        # e2e
+        if args.profile and args.profile_phase == "e2e":
+            await asyncio.to_thread(server.ask, "profile")
+        before = await asyncio.to_thread(server.ask, "stats")
+        every = round(1 / args.mix) if args.mix > 0 else 0
+        commands = [message(i, f"{tag}c", every > 0 and i % every == 0) for i in range(args.commands)]
+        ids = [m for m, _, _ in commands]
+        load = await closed_loop(server.url, commands, args.concurrency, retry_503=True)
+        ok = await wait_replies(fake, ids, args.timeout)
+        stats = await asyncio.to_thread(server.ask, "idle")
+        received = [fake.replies[i][0] for i in ids if i in fake.replies]
+        last = max(received) if received else load.started
+        e2e = [fake.replies[i][0] - load.sent_at[i] for i in ids if i in fake.replies]
+        row.update(e2e_rate=len(received) / (last - load.started), e2e_p50=pct(e2e, 0.5), e2e_p99=pct(e2e, 0.99),
+                   e2e_errors=dict(load.errors), e2e_ack_rate=len(ids) / load.seconds,
+                   cmd_statements=(stats["statements"] - before["statements"]) / len(ids),
+                   cmd_commits=(stats["commits"] - before["commits"]) / len(ids))
+        if not ok:
+            row["e2e_missing"] = sum(1 for i in ids if i not in fake.replies)
+
+        # clicks, once everything before has been sent
+        await asyncio.to_thread(server.ask, "drain")
+        clicks = []
+        for message_id in ids:
+            value = done_button(fake.cards.get(message_id, {}))
+            i, n = int(message_id.rsplit("-", 1)[1]), len(clicks)
+            if value is not None:
+                clicks.append(click(value, owner_of(i), f"om_card_{n}", f"oc_bench_{i % CHATS:02d}", tag, n))
+            if len(clicks) == int(args.click_rate * args.click_seconds) + CLICK_WARMUP:
+                break
+        # A few clicks first, slowly: a running server has compiled these statements long before.
+        await open_loop(server.url, clicks[:CLICK_WARMUP], 20.0)
+        clicks = clicks[CLICK_WARMUP:]
+        if args.profile and args.profile_phase == "clicks":
+            await asyncio.to_thread(server.ask, "profile")
+        load = await open_loop(server.url, clicks, args.click_rate, keep_bodies=True)
+        if args.profile and args.profile_phase == "clicks":
+            await asyncio.to_thread(server.ask, "profile-stop")
+        refused = sum(1 for b in load.bodies if b.get("toast", {}).get("type") != "success")
+        row.update(clicks=len(clicks), click_rate=len(clicks) / load.seconds,
+                   click_p50=pct(load.latencies, 0.5), click_p99=pct(load.latencies, 0.99),
+                   click_errors=dict(load.errors), click_not_success=refused)
+        await asyncio.to_thread(server.ask, "idle")
+        await asyncio.sleep(1.0)
+
+        # exactly once: every event that asked for a reply got exactly one, and no send repeated
+        expected = [m for m, _, _ in warm + helps] + paced_ids + ids
+        row["replies_missing"] = sum(1 for i in expected if i not in fake.replies)
+        row["replies_duplicated"] = sum(1 for i in expected if len(fake.replies.get(i, ())) > 1)
+        row["uuid_repeats"] = sum(1 for c in fake.uuids.values() if c > 1)
+        return row
+    finally:
+        final = await asyncio.to_thread(server.stop)
+        row.update(final)
+        await fake_runner.cleanup()
+
+
+# -- PostgreSQL: a fresh schema per run ----------------------------------------------------------------
+
+async def create_schema(url: str, schema: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    admin = Database(url)
+    async with admin.engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await admin.dispose()
+    db = Database(url, schema=schema)
+    await db.upgrade()
+    await db.dispose()
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    admin = Database(url)
+    async with admin.engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await admin.dispose()
+
+
+async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = [await run_target("ceiling", {"kind": "ceiling"}, args)]
+    with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        rows.append(await run_target("sqlite", {"kind": "app", "url": url,
+                                                "profile": f"{args.profile}.sqlite.txt"}, args))
+    if args.postgres:
+        schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
+        await create_schema(args.postgres, schema)
+        try:
+            rows.append(await run_target("postgres", {"kind": "app", "url": args.postgres, "schema": schema,
+                                                      "profile": f"{args.profile}.postgres.txt"}, args))
+        finally:
+            await drop_schema(args.postgres, schema)
+    return rows
+
+
+# -- report --------------------------------------------------------------------------------------------
+
+def spread(values: list[float], digits: int = 0) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "-"
+    fmt = f"{{:.{digits}f}}"
+    if len(values) == 1:
+        return fmt.format(values[0])
+    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
+    names = [r["name"] for r in runs[0]]
+    by = {n: [next(r for r in run if r["name"] == n) for run in runs] for n in names}
+    ceiling = by["ceiling"]
+    label = "min/median/max of" if len(runs) > 1 else "one"
+    print(f"\nTuijin speed benchmark ({label} {len(runs)} run(s)): {os.cpu_count()} CPUs, Python "
+          f"{sys.version.split()[0]}; ack {args.events} events × {args.concurrency} clients; paced "
+          f"{args.rate:g}/s for {args.paced_seconds:g} s; e2e {args.commands} commands ({args.mix:.0%} 新建任务); "
+          f"clicks {args.click_rate:g}/s")
+    head = ["target", "ack ev/s", "× ceiling", "ack p50", "ack p99", f"p99@{args.rate:g}/s", "e2e cmd/s",
+            "e2e p50", "e2e p99", "click p99", "SQL/help", "tx/help", "SQL/cmd", "tx/cmd"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name in names:
+        rows = by[name]
+        cells = [name, spread([r["ack_rate"] for r in rows]),
+                 "—" if name == "ceiling" else spread([r["ack_rate"] / c["ack_rate"] for r, c in zip(rows, ceiling,
+                                                                                                     strict=True)], 2),
+                 spread([r["ack_p50"] for r in rows], 1), spread([r["ack_p99"] for r in rows], 1),
+                 spread([r["paced_p99"] for r in rows], 1)]
+        if name == "ceiling":
+            cells += ["—"] * 8
+        else:
+            cells += [spread([r["e2e_rate"] for r in rows]), spread([r["e2e_p50"] for r in rows]),
+                      spread([r["e2e_p99"] for r in rows]), spread([r["click_p99"] for r in rows], 1),
+                      spread([r["help_statements"] for r in rows], 1), spread([r["help_commits"] for r in rows], 1),
+                      spread([r["cmd_statements"] for r in rows], 1), spread([r["cmd_commits"] for r in rows], 1)]
+        print("| " + " | ".join(cells) + " |")
+    print("\nLatencies in ms. Exactly-once and errors:")
+    failed = False
+    for name in names:
+        for n, r in enumerate(by[name]):
+            errors = {k: v for k, v in r.items() if k.endswith("errors") and v}
+            checks = {k: r.get(k, 0) for k in ("replies_missing", "replies_duplicated", "uuid_repeats",
+                                               "click_not_success")}
+            if name != "ceiling" and any(checks.values()):
+                failed = True
+            extra = f" inbox={r.get('inbox')} outbox={r.get('outbox')}" if name != "ceiling" else ""
+            print(f"  run {n + 1} {name}: {checks if name != 'ceiling' else ''} errors={errors or 'none'}{extra}")
+    print("exactly once: " + ("FAILED (see above)" if failed else "every command answered exactly once"))
+    if failed:
+        raise SystemExit(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", default=os.environ.get("TUIJIN_TEST_DATABASE_URL", ""),
+                        help="also run on PostgreSQL (default: $TUIJIN_TEST_DATABASE_URL)")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--events", type=int, default=2000, help="events in the ack phase")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=1000.0, help="events/s offered in the paced phase")
+    parser.add_argument("--paced-seconds", type=float, default=2.0)
+    parser.add_argument("--commands", type=int, default=1600, help="commands in the e2e phase")
+    parser.add_argument("--mix", type=float, default=0.25,
+                        help="share of the e2e commands that are 新建任务 (the rest are 帮助); 0..1")
+    parser.add_argument("--click-rate", type=float, default=200.0)
+    parser.add_argument("--click-seconds", type=float, default=1.5,
+                        help="seconds of clicks (needs --commands × --mix tasks, plus 20 to warm up)")
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for each wait")
+    parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
+    parser.add_argument("--profile-phase", choices=("ack", "e2e", "clicks"), default="e2e")
+    args = parser.parse_args()
+    if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10:
+        parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10")
+    runs = [asyncio.run(one_run(args)) for _ in range(args.runs)]
+    report(runs, args)
+
+
+if __name__ == "__main__":
+    main()
