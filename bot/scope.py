@@ -132,7 +132,7 @@ async def open_scope(
             name = given[:NAME_CHARS] if given else None
             if name and user.name != name:
                 user.name = name
-        return _scope(session, conversation, tenant, chat, users[actor.user_id], settings=settings, clock=clock,
+        return await _scope(session, conversation, tenant, chat, users[actor.user_id], settings=settings, clock=clock,
                       mentions=mentions)
     tenant = await TenantRepository(session).ensure(
         conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
@@ -161,10 +161,10 @@ async def open_scope(
         # Only the admin found committed at the start counts: this transaction's own may roll back,
         # and then the next event's slow path finds no such row and forgets nothing wrongly.
         _remember(known, conversation, tenant, chat, users, had_admin)
-    return _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions)
+    return await _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions)
 
 
-def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat, user: User, *,
+async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat, user: User, *,
            settings: Settings, clock: Clock, mentions: tuple[UserRef, ...]) -> Scope:
     assert tenant.id is not None
     directory = DirectoryRepository(session, tenant.id)
