@@ -319,7 +319,7 @@ class Pipeline:
                     reply = await self._guarded(f"action:{action.act}", scope, partial(handler, action, scope))
                     await publish_extras(session, self.outbox, reply, conversation=event.conversation,
                                          event_key=self._action_key(event),
-                                         tenant_id=scope.tenant.id, at=self.clock.now())
+                                         tenant_id=scope.tenant.id, at=self.clock.now(), pressed=event.message_id)
                     return reply
             except Exception as error:
                 if attempt < CONFLICT_ATTEMPTS and is_transient_conflict(error):

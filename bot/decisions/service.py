@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.core import Buttons, Card, ConversationRef, Note
+from bot.core import Buttons, Card, Note
 from bot.decisions.cards import decision_card
 from bot.decisions.flow import LIVE_STATES, Answer, DecisionFlow, DecisionState, Option, flow_for
 from bot.engine.errors import DomainError
@@ -34,7 +34,6 @@ class Answered:
     card: Card
     toast: str
     toast_kind: str = "success"
-    changed: bool = False
     headline: str | None = None
     posts: list[Post] = field(default_factory=list)
     refreshes: list[CardRefresh] = field(default_factory=list)
@@ -83,20 +82,22 @@ class DecisionService:
         users = await self.scope.directory.users_by_ids(ids)
         return decision_card(flow, decision, task, users, self.scope.timezone, prompt=prompt)
 
-    async def post(self, decision: Decision) -> Post:
+    async def post(self, decision: Decision, card: Card | None = None) -> Post:
         """The decision's card, for the chat the task lives in; its key lets later answers refresh it."""
-        return Post(card=await self.card(decision), key=self.card_key(decision),
-                    chat_id=await self.chat_of(decision.chat_id), task_code=None)
+        return Post(card=card or await self.card(decision), key=self.card_key(decision),
+                    chat_id=await self.chat_of(decision.chat_id))
 
-    async def direct_post(self, decision: Decision) -> Post:
+    async def direct_post(self, decision: Decision, card: Card | None = None) -> Post:
         """The same card sent to the decider directly: a head need not be in the project's group."""
         decider = await self.scope.directory.user(decision.decider_id)
         assert decider is not None
-        return Post(card=await self.card(decision), key=self.card_key(decision) + DIRECT,
+        return Post(card=card or await self.card(decision), key=self.card_key(decision) + DIRECT,
                     direct_to=decider.platform_user_id)
 
-    async def posts(self, decision: Decision) -> list[Post]:
-        return [await self.post(decision), await self.direct_post(decision)]
+    async def posts(self, decision: Decision, card: Card | None = None) -> list[Post]:
+        """Both copies of the decision's card, built once."""
+        card = card or await self.card(decision)
+        return [await self.post(decision, card), await self.direct_post(decision, card)]
 
     def copies(self, decision: Decision) -> list[str]:
         key = self.card_key(decision)
@@ -108,9 +109,6 @@ class DecisionService:
             return None
         chat = await self.scope.directory.chat(chat_id)
         return chat.platform_chat_id if chat is not None else None
-
-    def conversation(self) -> ConversationRef:
-        return self.scope.conversation
 
     # Answering --------------------------------------------------------------------------------------
 
@@ -176,29 +174,42 @@ class DecisionService:
         return Answered(decision, await self.card(decision), message, "info")
 
     async def _apply(self, flow: DecisionFlow, answer: Answer) -> Answered:
-        decision, option, now = answer.decision, answer.option, self.now()
-        copies = self.copies(decision)
-        decision.responded_at = decision.responded_at or now
-        posts: list[Post] = []
-        if option.hands_over and answer.person is not None:
-            detail = f"{flow.name(decision)} 由 {display_name(answer.actor)} 转交给 {display_name(answer.person)}"
-            decision.data = {**decision.data, "handed_from": answer.actor.id}
-            decision.decider_id = answer.person.id or 0
-            decision.token = secrets.token_hex(8)
-            decision.responded_at = None
-            decision.state = DecisionState.OPEN
-            posts.extend(await self.posts(decision))
-            handed = await self._handed_card(decision, answer)
-            await self.scope.tasks.note(answer.task, answer.actor, f"{flow.kind}_handed", detail)
-            effects = await flow.after(answer, self)
-            return Answered(decision, handed, f"已转交给 {display_name(answer.person)}", changed=True,
-                            headline=effects.headline, posts=posts + effects.posts, refreshes=effects.refreshes,
-                            copies=copies)
+        copies = self.copies(decision := answer.decision)
+        decision.responded_at = decision.responded_at or self.now()
+        if answer.option.hands_over and answer.person is not None:
+            card, toast, posts = await self._hand_over(flow, answer)
+        else:
+            await self._decide(flow, answer)
+            card, toast, posts = await self.card(decision), f"已{answer.option.outcome.removeprefix('已')}", []
+        effects = await flow.after(answer, self)
+        return Answered(decision, card, toast, headline=effects.headline, posts=posts + effects.posts,
+                        refreshes=effects.refreshes, copies=copies)
+
+    async def _hand_over(self, flow: DecisionFlow, answer: Answer) -> tuple[Card, str, list[Post]]:
+        """The decision moves to another person: new cards for them, the old ones say where it went."""
+        decision, person = answer.decision, answer.person
+        assert person is not None
+        detail = f"{flow.name(decision)} 由 {display_name(answer.actor)} 转交给 {display_name(person)}"
+        decision.data = {**decision.data, "handed_from": answer.actor.id}
+        decision.decider_id = person.id or 0
+        decision.token = secrets.token_hex(8)
+        decision.responded_at = None
+        decision.state = DecisionState.OPEN
+        card = await self.card(decision)
+        await self.scope.tasks.note(answer.task, answer.actor, f"{flow.kind}_handed", detail)
+        target = display_name(person)
+        handed = Card(title=card.title, template="grey",
+                      elements=(*(e for e in card.elements if not isinstance(e, Buttons)),
+                                Note(f"已转交给 {target}，由 {target} 处理。")))
+        return handed, f"已转交给 {target}", await self.posts(decision, card)
+
+    async def _decide(self, flow: DecisionFlow, answer: Answer) -> None:
+        decision, option = answer.decision, answer.option
         if option.closes:
             decision.state = DecisionState.DECIDED
             decision.outcome = option.key
             decision.answer = (answer.text or "").strip() or None
-            decision.decided_at = now
+            decision.decided_at = self.now()
             decision.decided_by_id = answer.actor.id
         else:
             decision.state = DecisionState.ACKNOWLEDGED
@@ -206,20 +217,8 @@ class DecisionService:
         if decision.answer and option.closes:
             said += f"：{decision.answer}"
         await self.scope.tasks.note(answer.task, answer.actor, f"{flow.kind}_{option.key}", said)
-        effects = await flow.after(answer, self)
-        return Answered(decision, await self.card(decision), f"已{option.outcome.removeprefix('已')}",
-                        changed=True, headline=effects.headline, posts=effects.posts, refreshes=effects.refreshes,
-                        copies=copies)
 
-    async def _handed_card(self, decision: Decision, answer: Answer) -> Card:
-        """The card the old decider pressed: it now says who has the decision, and offers nothing."""
-        card = await self.card(decision)
-        target = display_name(answer.person)
-        return Card(title=card.title, template="grey",
-                    elements=(*(e for e in card.elements if not isinstance(e, Buttons)),
-                              Note(f"已转交给 {target}，由 {target} 处理。")))
-
-    async def withdraw(self, decision: Decision, reason: str) -> None:
+    def withdraw(self, decision: Decision, reason: str) -> None:
         """Settle a decision that no longer needs answering (its request was decided another way)."""
         decision.state = DecisionState.WITHDRAWN
         decision.answer = reason

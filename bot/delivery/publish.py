@@ -15,9 +15,13 @@ from storage.repositories import OutboxRepository
 
 async def publish_extras(
     session: AsyncSession, outbox: Outbox, reply: Reply, *, conversation: ConversationRef, event_key: str,
-    tenant_id: int | None, at: datetime,
+    tenant_id: int | None, at: datetime, pressed: str | None = None,
 ) -> None:
-    """Everything a reply carries beyond itself. Keys derive from the event, so a replay sends nothing twice."""
+    """Everything a reply carries beyond itself. Keys derive from the event, so a replay sends nothing twice.
+
+    `pressed` is the platform id of a clicked card: the click's own answer shows it anew, so a
+    refresh of that same card would only repeat the update.
+    """
     for index, post in enumerate(reply.posts):
         if post.direct_to is not None:
             where = replace(conversation, chat_id=post.direct_to, chat_type="p2p", chat_name=None)
@@ -30,7 +34,7 @@ async def publish_extras(
         await outbox.enqueue(session, message, tenant_id=tenant_id, at=at, task_code=post.task_code)
     for refresh in reply.refreshes:
         original = await OutboxRepository(session).by_key(refresh.key)
-        if original is None:
+        if original is None or (pressed is not None and original.platform_message_id == pressed):
             continue
         where = ConversationRef(platform=original.platform, tenant_key=original.tenant_key, chat_id=original.chat_id)
         message = OutboundMessage(conversation=where, card=refresh.card, update_of_key=refresh.key,

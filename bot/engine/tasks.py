@@ -176,7 +176,7 @@ class TaskService:
     ) -> tuple[TaskView, list[User]]:
         """RACI after creation; returns the task and the people newly named (to be told once)."""
         task = await self._require(code, lock=True)
-        self._check_open(task, "修改")
+        self.check_open(task, "修改")
         await self._check(task, actor, TaskAction.UPDATE)
         people = await self.people.resolve_all(refs)
         if role == ROLE_APPROVER:
@@ -199,7 +199,7 @@ class TaskService:
         if problem is not None:
             raise DomainError(problem)
         task = await self._require(code, lock=True)
-        self._check_open(task, "修改")
+        self.check_open(task, "修改")
         await self._check(task, actor, TaskAction.UPDATE)
         setattr(task, field, text)
         task.updated_at = self._now()
@@ -208,7 +208,7 @@ class TaskService:
 
     async def set_deadline(self, code: str, due: datetime, *, actor: User) -> TaskView:
         task = await self._require(code, lock=True)
-        self._check_open(task, "修改截止时间")
+        self.check_open(task, "修改截止时间")
         await self._check(task, actor, TaskAction.CHANGE_DEADLINE)
         await self.move_deadline(task, due, actor=actor)
         return await self.views.build(task)
@@ -308,7 +308,8 @@ class TaskService:
         await self._record(task, actor, kind, detail)
 
     @staticmethod
-    def _check_open(task: Task, what: str) -> None:
+    def check_open(task: Task, what: str) -> None:
+        """Refuse, saying so, to `what` a finished or cancelled task."""
         if task.status in CLOSED_STATUSES:
             raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再{what}。")
 

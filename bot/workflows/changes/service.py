@@ -11,7 +11,6 @@ from bot.engine.errors import DomainError
 from bot.engine.people import mention
 from bot.engine.policy import TaskAction, change_deciders, owner_asks_for_deadline_change
 from bot.engine.task_views import display_name
-from bot.presentation.words import closed_phrase
 from bot.router import CardRefresh, Post
 from bot.scope import Scope
 from bot.workflows.changes.cards import change_card
@@ -19,7 +18,7 @@ from bot.workflows.changes.commands import RequestChange
 from bot.workflows.changes.flow import FLOW, KIND
 from bot.workflows.clocks import ANSWER_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.lookup import collaborating, is_cross_department
-from storage.tables import CLOSED_STATUSES, Decision, Task, User
+from storage.tables import Decision, Task, User
 
 
 class ChangeService:
@@ -37,8 +36,7 @@ class ChangeService:
         """The change asked of everyone who must agree; applied at once (True) when nobody else has a say."""
         scope = self.scope
         task = await scope.tasks.require_for(command.code, actor=scope.user, action=TaskAction.REQUEST_CHANGE)
-        if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再变更。")
+        scope.tasks.check_open(task, "变更")
         live = [d for d in await self.decisions.repo.for_task(task.id or 0, (KIND,)) if d.state in LIVE_STATES]
         if live:
             raise DomainError(f"任务 {task.code} 已有变更 #{live[0].request.removeprefix('change-')} 在等待确认，"
@@ -118,7 +116,7 @@ class ChangeService:
         if answer.option.key == "veto":
             for other in asked:
                 if other.id != decision.id and other.state in LIVE_STATES:
-                    await decisions.withdraw(other, f"变更已被 {display_name(answer.actor)} 驳回")
+                    decisions.withdraw(other, f"变更已被 {display_name(answer.actor)} 驳回")
                     effects.refreshes.extend(await decisions.refreshes(other))
             await self.scope.tasks.note(task, answer.actor, "change_rejected", f"变更 #{number} 未生效（被驳回）")
             effects.posts.append(Post(text=f"❌ 变更 #{number}（{task.code}）被 {display_name(answer.actor)} 驳回："

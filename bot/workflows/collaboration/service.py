@@ -64,18 +64,12 @@ class CollaborationService:
     async def overview(self, task: Task) -> tuple[CardRefresh, list[Decision]]:
         """The request's overview card (keyed, so answers refresh it) and its decisions."""
         decisions = await DecisionService(self.scope).repo.in_request(task.id or 0, REQUEST)
+        # The departments' parts are the request's subtasks: read together, once.
+        parts = {t.code: t for t in await self.scope.tasks.tasks.children(task.id or 0)}
         ids = {i for d in decisions for i in (d.decider_id, d.requester_id) if i is not None}
-        parts = [str(d.data["part"]) for d in decisions if d.data.get("part")]
-        part_owners: dict[str, str] = {}
-        for code in parts:
-            part = await self.scope.tasks.tasks.by_code(code)
-            if part is not None and part.owner_id is not None:
-                ids.add(part.owner_id)
+        ids |= {p.owner_id for p in parts.values() if p.owner_id is not None}
         users = await self.scope.directory.users_by_ids(list(ids | {task.initiator_id or 0}))
-        for code in parts:
-            part = await self.scope.tasks.tasks.by_code(code)
-            if part is not None:
-                part_owners[code] = display_name(users.get(part.owner_id or 0))
+        part_owners = {code: display_name(users.get(p.owner_id or 0)) for code, p in parts.items()}
         names = {uid: display_name(u) for uid, u in users.items()}
         initiator = users.get(task.initiator_id or 0)
         department = await self.scope.directory.department(initiator.department_id) if (

@@ -5,12 +5,11 @@ from __future__ import annotations
 from bot.decisions import DecisionService
 from bot.engine.errors import DomainError
 from bot.engine.policy import TaskAction, issue_receiver
-from bot.presentation.words import closed_phrase
 from bot.scope import Scope
 from bot.workflows.clocks import BLOCKER_HOURS, HIGH_RISK_HOURS, OTHER_RISK_HOURS, hours_from
 from bot.workflows.issues.commands import RaiseBlocker, RaiseRisk
 from bot.workflows.issues.flow import BLOCKER, RISK
-from storage.tables import CLOSED_STATUSES, Decision, Task, User
+from storage.tables import Decision, Task, User
 
 
 class IssueService:
@@ -20,8 +19,7 @@ class IssueService:
 
     async def _task(self, code: str) -> Task:
         task = await self.scope.tasks.require_for(code, actor=self.scope.user, action=TaskAction.RAISE_ISSUE)
-        if task.status in CLOSED_STATUSES:
-            raise DomainError(f"任务 {task.code} 已{closed_phrase(task.status)}，不能再上报问题。")
+        self.scope.tasks.check_open(task, "上报问题")
         return task
 
     async def _receiver(self, task: Task, named: User | None, example: str) -> User:
