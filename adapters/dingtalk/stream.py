@@ -26,6 +26,7 @@ import httpx
 from adapters.dingtalk.payloads import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC, PayloadError
 from adapters.dingtalk.settings import DingTalkSettings
 from bot.core.platform import InvalidEvent
+from bot.delivery.backoff import jittered_backoff
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,8 @@ def ack(message_id: str, data: Any, *, code: int = 200, message: str = "OK") -> 
 
 
 def backoff(failures: int, rng: random.Random, *, base: float = RECONNECT_BASE, cap: float = RECONNECT_CAP) -> float:
-    """Jittered, capped exponential wait before reconnect `failures` (1, 2, ...)."""
-    ceiling = min(cap, base * 2 ** max(failures - 1, 0))
-    return rng.uniform(ceiling / 2, ceiling)
+    """The wait before reconnect `failures` (1, 2, ...): the shared rule, at least half the ceiling."""
+    return jittered_backoff(failures, base=base, cap=cap, floor=0.5, rng=rng)
 
 
 class StreamConnection:

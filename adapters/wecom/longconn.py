@@ -26,6 +26,7 @@ import aiohttp
 
 from adapters.wecom.payloads import PayloadError
 from bot.core.platform import InvalidEvent
+from bot.delivery.backoff import jittered_backoff
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ def req_id(prefix: str) -> str:
 
 
 def backoff(failures: int, rng: random.Random, *, base: float = RECONNECT_BASE, cap: float = RECONNECT_CAP) -> float:
-    ceiling = min(cap, base * 2 ** max(failures - 1, 0))
-    return rng.uniform(ceiling / 2, ceiling)
+    """The wait before reconnect `failures` (1, 2, ...): the shared rule, at least half the ceiling."""
+    return jittered_backoff(failures, base=base, cap=cap, floor=0.5, rng=rng)
 
 
 class LongConnection:
