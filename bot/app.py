@@ -78,7 +78,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
                    cache: Cache | None = None) -> Services:
     clock = clock or SystemClock()
     db = db or Database(settings.resolved_database_url())
-    cache = cache or build_cache(settings.redis_url, clock=clock)
+    cache = cache or build_cache(settings.redis_url, clock=clock, prefix=settings.redis_prefix)
     metrics = Metrics()
     outbox = Outbox()
     supervisor = Supervisor()
@@ -134,8 +134,11 @@ async def index(request: web.Request) -> web.Response:
     return web.json_response({"service": "tuijin"})
 
 
-def create_app(services: Services, *, migrate: bool | None = None, start_worker: bool = True) -> web.Application:
+def create_app(services: Services, *, migrate: bool | None = None, start_worker: bool = True,
+               primary: bool = True) -> web.Application:
     """`migrate` defaults to on for the embedded SQLite file and off for a server database.
+
+    Of several workers serving one port (bot/workers.py) only the `primary` runs the minute sweep.
 
     Tests pass `start_worker=False` and drive `services.worker.run_once()`,
     `services.sweeps.run(at)` and `services.recovery.run_once()` themselves; then neither the
@@ -159,7 +162,8 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
             raise SchemaBehind("the database schema is behind this version: run `tuijin db upgrade` first")
         if start_worker:
             services.worker.start()
-            services.sweep_job.start()
+            if primary:
+                services.sweep_job.start()
         for adapter in services.adapters.values():
             await adapter.start()
         if start_worker:

@@ -8,21 +8,27 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.app import SchemaBehind, build_services, create_app
 from bot.config import Settings
+from bot.event_loop import new_event_loop
 from bot.logs import configure_logging
+from bot.platforms import console_enabled
+from bot.workers import serve_workers
 
 log = logging.getLogger("tuijin")
 
 
-def _serve(settings: Settings, *, demo: bool) -> int:
+def serve_app(settings: Settings, *, demo: bool = False, primary: bool = True, reuse_port: bool = False,
+              announce: str | None = "") -> int:
+    """Serve one app in this process until SIGTERM/SIGINT. `announce` (None: silent) ends the ready line."""
     services = build_services(settings)
     # The demo seeds tables, so it migrates whatever the database; serve does so for SQLite only.
-    app = create_app(services, migrate=True if demo else None)
+    app = create_app(services, migrate=True if demo else None, primary=primary)
     if demo:
         from bot.demo import load_demo
 
@@ -32,16 +38,29 @@ def _serve(settings: Settings, *, demo: bool) -> int:
             log.info("demo project " + ("loaded" if loaded else "already present"))
 
         app.on_startup.append(seed)
-    def announce(_: str) -> None:
+    console = "  (console: /console)" if console_enabled(settings) else ""
+
+    def ready(_: str) -> None:
         # Called by aiohttp once the socket is bound, so the line means "ready for requests".
-        print(f"Tuijin 推进 listening on http://{settings.host}:{settings.port}  (console: /console)", flush=True)
+        if announce is not None:
+            print(f"Tuijin 推进 listening on http://{settings.host}:{settings.port}{announce}{console}", flush=True)
 
     try:
-        web.run_app(app, host=settings.host, port=settings.port, print=announce, shutdown_timeout=10)
+        web.run_app(app, host=settings.host, port=settings.port, print=ready, shutdown_timeout=10,
+                    reuse_port=reuse_port or None, loop=new_event_loop(settings.event_loop))
     except SchemaBehind as behind:
         print(f"tuijin: {behind}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve(settings: Settings, overrides: dict[str, Any], *, demo: bool) -> int:
+    if settings.workers > 1:
+        if demo:
+            print("tuijin: the demo runs in one process; unset TUIJIN_WORKERS for it", file=sys.stderr)
+            return 2
+        return serve_workers(settings, overrides)
+    return serve_app(settings, demo=demo)
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -94,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="interface to bind (TUIJIN_HOST)")
         sub.add_argument("--port", type=int, help="port to listen on (TUIJIN_PORT)")
+        sub.add_argument("--workers", type=int, help="serving processes sharing the port (TUIJIN_WORKERS)")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations to TUIJIN_DATABASE_URL")
@@ -105,12 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
-                 if v is not None}
+    overrides = {key: value for key in ("host", "port", "workers")
+                 if (value := getattr(args, key, None)) is not None}
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
     if args.command in ("serve", "demo"):
-        return _serve(settings, demo=args.command == "demo")
+        return _serve(settings, overrides, demo=args.command == "demo")
     if args.command == "tick":
         try:
             at = _instant(args.at, settings.timezone)

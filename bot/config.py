@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,8 +66,14 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Serving processes sharing the port (webhook mode on PostgreSQL and Redis; see bot/workers.py).
+    workers: int = Field(default=1, ge=1, le=64)
+    # "auto" takes uvloop where it is installed (Linux, macOS), else asyncio's own loop.
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     database_url: str = Field(default="")
     redis_url: str = ""
+    # Namespace of every Redis key, so several deployments (or test runs) can share one Redis.
+    redis_prefix: str = "tuijin:"
     timezone: str = "Asia/Shanghai"
     workday_start: time = time(9, 0)
     workday_end: time = time(18, 0)

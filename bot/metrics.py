@@ -1,8 +1,16 @@
-"""Prometheus metrics, one registry per app so several apps (tests) never collide."""
+"""Prometheus metrics, one registry per app so several apps (tests) never collide.
+
+Under several workers (bot/workers.py) prometheus_client runs in its multiprocess mode: each
+worker writes its values to files in PROMETHEUS_MULTIPROC_DIR, and whichever worker answers a
+scrape sums them, so /metrics shows the whole server rather than one process.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -48,7 +56,9 @@ class Metrics:
             registry=self.registry,
         )
         self.outbox_pending = Gauge(
-            "tuijin_outbox_pending", "Messages waiting in the outbox", registry=self.registry
+            "tuijin_outbox_pending", "Messages waiting in the outbox", registry=self.registry,
+            # Every worker counts the same table: the latest count is the answer, not their sum.
+            multiprocess_mode="mostrecent",
         )
         self.sweep_failures = Counter(
             "tuijin_sweep_failures", "Scheduled sweeps that failed in part or whole", ["sweep"],
@@ -59,4 +69,9 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not shared:
+            return generate_latest(self.registry)
+        workers = CollectorRegistry()
+        MultiProcessCollector(workers, path=shared)
+        return generate_latest(workers)

@@ -72,3 +72,15 @@ def build_adapters(settings: Settings, *, sink: EventSink, cache: Cache, clock: 
 
         adapters["wecom"] = WeComAdapter(settings.wecom, sink, cache, clock, max_body_bytes=settings.max_body_bytes)
     return adapters
+
+
+def long_connections(settings: Settings) -> list[str]:
+    """Platforms configured to receive events over a connection the bot opens, not on our port."""
+    modes = []
+    if "feishu" in platforms_configured(settings) and settings.feishu.mode == "longconn":
+        modes.append("feishu (TUIJIN_FEISHU__MODE=longconn)")
+    if settings.dingtalk.active and settings.dingtalk.mode == "stream":
+        modes.append("dingtalk (TUIJIN_DINGTALK__MODE=stream)")
+    if settings.wecom.active and settings.wecom.mode == "longconn" and settings.wecom.bot_id:
+        modes.append("wecom (TUIJIN_WECOM__MODE=longconn)")
+    return modes
