@@ -120,10 +120,10 @@ class Fake:
         return app
 
 
-async def _listen(app: web.Application) -> tuple[web.AppRunner, int]:
+async def _listen(app: web.Application, port: int = 0, *, reuse_port: bool = False) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_port=reuse_port or None)
     await site.start()
     return runner, runner.addresses[0][1]
 
@@ -133,8 +133,14 @@ async def _listen(app: web.Application) -> tuple[web.AppRunner, int]:
 def serve(target: dict[str, Any], conn: Connection) -> None:
     import logging
 
+    from bot.event_loop import new_event_loop
+
     logging.basicConfig(level=logging.WARNING, format="  [server] %(levelname)s %(name)s: %(message)s")
-    asyncio.run(_serve(target, conn))
+    loop = new_event_loop(target["loop"])
+    try:
+        loop.run_until_complete(_serve(target, conn))
+    finally:
+        loop.close()
 
 
 async def _serve(target: dict[str, Any], conn: Connection) -> None:
@@ -145,7 +151,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
 
         app = web.Application()
         app.router.add_post("/webhooks/feishu", ok)
-        runner, port = await _listen(app)
+        runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
         conn.send(port)
         while (await asyncio.to_thread(conn.recv)) != "stop":
             conn.send({})
@@ -182,7 +188,8 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     if db.is_sqlite:
         await db.upgrade()
     services = build_services(settings, db=db)
-    runner, port = await _listen(create_app(services, migrate=False, start_worker=True))
+    app = create_app(services, migrate=False, start_worker=True, primary=target["index"] == 0)
+    runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
     conn.send(port)
     profiler = None
     while True:
@@ -216,8 +223,9 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         output = profiler.output_text(unicode=True, show_all=False)
         await asyncio.to_thread(Path(target["profile"]).write_text, output)
     async with db.session() as session:
-        inbox = dict((await session.execute(text("SELECT status, count(*) FROM inbox_event GROUP BY status"))).all())
-        outbox = dict((await session.execute(
+        inbox: dict[str, int] = dict(
+            (await session.execute(text("SELECT status, count(*) FROM inbox_event GROUP BY status"))).all())
+        outbox: dict[str, int] = dict((await session.execute(
             text("SELECT status, count(*) FROM outbox_message GROUP BY status"))).all())
     await runner.cleanup()
     conn.send({"inbox": inbox, "outbox": outbox})
@@ -381,30 +389,53 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Server:
+    """The server under test: one process, or `workers` processes sharing one port (SO_REUSEPORT)
+    as `tuijin serve --workers N` runs them (worker 0 the primary)."""
+
     def __init__(self, name: str, target: dict[str, Any], timeout: float) -> None:
         ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve, args=(target, child), name=f"bench-{name}", daemon=True)
-        self.process.start()
         self.timeout = timeout
-        if not self.conn.poll(90):
-            raise RuntimeError(f"{name}: server did not start")
-        self.url = f"http://127.0.0.1:{self.conn.recv()}/webhooks/feishu"
+        self.conns: list[Connection] = []
+        self.processes: list[Any] = []
+        workers = target.get("workers", 1)
+        port = 0
+        for index in range(workers):
+            conn, child = ctx.Pipe()
+            process = ctx.Process(target=serve, name=f"bench-{name}-{index}", daemon=True, args=(
+                {**target, "index": index, "port": port, "reuse_port": workers > 1}, child))
+            process.start()
+            if not conn.poll(90):
+                raise RuntimeError(f"{name}: server {index} did not start")
+            port = conn.recv()
+            self.conns.append(conn)
+            self.processes.append(process)
+        self.url = f"http://127.0.0.1:{port}/webhooks/feishu"
+
+    def _ask_one(self, conn: Connection, command: str) -> dict[str, Any]:
+        conn.send(command)
+        if not conn.poll(self.timeout):
+            raise RuntimeError(f"server did not answer {command!r} within {self.timeout} s")
+        answer: dict[str, Any] = conn.recv()
+        return answer
 
     def ask(self, command: str) -> dict[str, Any]:
-        self.conn.send(command)
-        if not self.conn.poll(self.timeout):
-            raise RuntimeError(f"server did not answer {command!r} within {self.timeout} s")
-        answer: dict[str, Any] = self.conn.recv()
-        return answer
+        """Every worker is asked (a profile is taken of worker 0 only); their counts are summed."""
+        if command.startswith("profile"):
+            return self._ask_one(self.conns[0], command)
+        total: Counter[str] = Counter()
+        for conn in self.conns:
+            total.update(self._ask_one(conn, command))
+        return dict(total)
 
     def stop(self) -> dict[str, Any]:
         try:
-            return self.ask("stop")
+            finals = [self._ask_one(conn, "stop") for conn in self.conns]
+            return finals[-1]  # the same tables, read last
         finally:
-            self.process.join(30)
-            if self.process.is_alive():
-                self.process.terminate()
+            for process in self.processes:
+                process.join(30)
+                if process.is_alive():
+                    process.terminate()
 
 
 async def wait_replies(fake: Fake, ids: list[str], timeout: float) -> bool:
@@ -489,7 +520,7 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
 
         # clicks, once everything before has been sent
         await asyncio.to_thread(server.ask, "drain")
-        clicks = []
+        clicks: list[tuple[bytes, dict[str, str]]] = []
         for message_id in ids:
             value = done_button(fake.cards.get(message_id, {}))
             i, n = int(message_id.rsplit("-", 1)[1]), len(clicks)
@@ -552,17 +583,23 @@ async def drop_schema(url: str, schema: str) -> None:
 
 
 async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = [await run_target("ceiling", {"kind": "ceiling"}, args)]
+    loop = {"loop": args.loop}
+    rows = [await run_target("ceiling", {"kind": "ceiling", **loop}, args)]
+    if args.workers > 1:
+        rows.append(await run_target(f"ceiling ×{args.workers}", {"kind": "ceiling", "workers": args.workers,
+                                                                   **loop}, args))
     with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        rows.append(await run_target("sqlite", {"kind": "app", "url": url,
+        rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
                                                 "profile": f"{args.profile}.sqlite.txt"}, args))
     if args.postgres:
         schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
         await create_schema(args.postgres, schema)
         try:
-            rows.append(await run_target("postgres", {"kind": "app", "url": args.postgres, "schema": schema,
-                                                      "profile": f"{args.profile}.postgres.txt"}, args))
+            name = f"postgres ×{args.workers}" if args.workers > 1 else "postgres"
+            rows.append(await run_target(name, {"kind": "app", "url": args.postgres, "schema": schema, **loop,
+                                                "workers": args.workers,
+                                                "profile": f"{args.profile}.postgres.txt"}, args))
         finally:
             await drop_schema(args.postgres, schema)
     return rows
@@ -580,10 +617,18 @@ def spread(values: list[float], digits: int = 0) -> str:
     return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
+def is_ceiling(name: str) -> bool:
+    return name.startswith("ceiling")
+
+
 def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     names = [r["name"] for r in runs[0]]
     by = {n: [next(r for r in run if r["name"] == n) for run in runs] for n in names}
-    ceiling = by["ceiling"]
+
+    def ceiling_of(name: str) -> list[dict[str, Any]]:
+        # A target on N workers is compared with the bare handler on N processes.
+        return by[f"ceiling ×{name.split('×')[1]}"] if "×" in name else by["ceiling"]
+
     label = "min/median/max of" if len(runs) > 1 else "one"
     print(f"\nTuijin speed benchmark ({label} {len(runs)} run(s)): {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}; ack {args.events} events × {args.concurrency} clients; paced "
@@ -596,11 +641,11 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     for name in names:
         rows = by[name]
         cells = [name, spread([r["ack_rate"] for r in rows]),
-                 "—" if name == "ceiling" else spread([r["ack_rate"] / c["ack_rate"] for r, c in zip(rows, ceiling,
-                                                                                                     strict=True)], 2),
+                 "—" if is_ceiling(name) else spread([r["ack_rate"] / c["ack_rate"]
+                                                      for r, c in zip(rows, ceiling_of(name), strict=True)], 2),
                  spread([r["ack_p50"] for r in rows], 1), spread([r["ack_p99"] for r in rows], 1),
                  spread([r["paced_p99"] for r in rows], 1)]
-        if name == "ceiling":
+        if is_ceiling(name):
             cells += ["—"] * 8
         else:
             cells += [spread([r["e2e_rate"] for r in rows]), spread([r["e2e_p50"] for r in rows]),
@@ -615,10 +660,10 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
             errors = {k: v for k, v in r.items() if k.endswith("errors") and v}
             checks = {k: r.get(k, 0) for k in ("replies_missing", "replies_duplicated", "uuid_repeats",
                                                "click_not_success")}
-            if name != "ceiling" and any(checks.values()):
+            if not is_ceiling(name) and any(checks.values()):
                 failed = True
-            extra = f" inbox={r.get('inbox')} outbox={r.get('outbox')}" if name != "ceiling" else ""
-            print(f"  run {n + 1} {name}: {checks if name != 'ceiling' else ''} errors={errors or 'none'}{extra}")
+            extra = "" if is_ceiling(name) else f" inbox={r.get('inbox')} outbox={r.get('outbox')}"
+            print(f"  run {n + 1} {name}: {'' if is_ceiling(name) else checks} errors={errors or 'none'}{extra}")
     print("exactly once: " + ("FAILED (see above)" if failed else "every command answered exactly once"))
     if failed:
         raise SystemExit(1)
@@ -640,11 +685,16 @@ def main() -> None:
     parser.add_argument("--click-seconds", type=float, default=1.5,
                         help="seconds of clicks (needs --commands × --mix tasks, plus 20 to warm up)")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for each wait")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="serving processes on PostgreSQL (TUIJIN_WORKERS); SQLite always runs one")
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                        help="event loop of the servers (TUIJIN_EVENT_LOOP)")
     parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
     parser.add_argument("--profile-phase", choices=("ack", "e2e", "clicks"), default="e2e")
     args = parser.parse_args()
-    if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10:
-        parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10")
+    if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10 \
+            or not 0 < args.workers <= 16:
+        parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10, --workers 1..16")
     runs = [asyncio.run(one_run(args)) for _ in range(args.runs)]
     report(runs, args)
 
