@@ -211,3 +211,22 @@ async def test_datetimes_come_back_aware_in_utc(any_db: Database, tenants: TwoTe
     # Naive input is taken as UTC.
     assert stored.start_at == datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     assert stored.completed_at is None
+
+
+async def test_a_number_taken_by_an_open_create_does_not_hold_up_the_next(
+    any_db: Database, tenants: TwoTenants
+) -> None:
+    """A create in progress must not make every other create in the tenant wait for its commit."""
+    async with any_db.transaction() as slow:
+        first = await TaskRepository(slow, tenants.a).next_sequence("202611")
+        if any_db.is_sqlite:
+            # One writer, one pooled connection: the number is the open transaction's own.
+            await slow.rollback()
+            assert await _take(any_db, tenants.a, "202611") == 1
+            return
+        # Another command takes the next number while the first transaction is still open.
+        second = await asyncio.wait_for(_take(any_db, tenants.a, "202611"), timeout=10)
+        await slow.rollback()
+    assert (first, second) == (1, 2)
+    # On PostgreSQL the rolled-back create leaves a gap; a number is never given twice.
+    assert await _take(any_db, tenants.a, "202611") == 3
