@@ -217,7 +217,8 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             if not pending:
                 break
             await asyncio.sleep(0.05)
-        conn.send(dict(counts))
+        # CPU of this server process so far: per-event cost that a busy machine does not distort.
+        conn.send({**counts, "cpu_ms": time.process_time() * 1000})
     if profiler is not None:
         profiler.stop()
         output = profiler.output_text(unicode=True, show_all=False)
@@ -493,7 +494,8 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         ok = await wait_replies(fake, paced_ids, args.timeout)
         stats = await asyncio.to_thread(server.ask, "idle")
         events = len(helps) + len(paced)
-        row.update(help_statements=(stats["statements"] - before["statements"]) / events,
+        row.update(help_cpu=(stats["cpu_ms"] - before["cpu_ms"]) / events,
+                   help_statements=(stats["statements"] - before["statements"]) / events,
                    help_commits=(stats["commits"] - before["commits"]) / events)
         if not ok:
             row["missing"] = sum(1 for i in paced_ids if i not in fake.replies)
@@ -513,6 +515,7 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         e2e = [fake.replies[i][0] - load.sent_at[i] for i in ids if i in fake.replies]
         row.update(e2e_rate=len(received) / (last - load.started), e2e_p50=pct(e2e, 0.5), e2e_p99=pct(e2e, 0.99),
                    e2e_errors=dict(load.errors), e2e_ack_rate=len(ids) / load.seconds,
+                   cmd_cpu=(stats["cpu_ms"] - before["cpu_ms"]) / len(ids),
                    cmd_statements=(stats["statements"] - before["statements"]) / len(ids),
                    cmd_commits=(stats["commits"] - before["commits"]) / len(ids))
         if not ok:
@@ -533,10 +536,13 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         clicks = clicks[CLICK_WARMUP:]
         if args.profile and args.profile_phase == "clicks":
             await asyncio.to_thread(server.ask, "profile")
+        before = await asyncio.to_thread(server.ask, "stats")
         load = await open_loop(server.url, clicks, args.click_rate, keep_bodies=True)
         if args.profile and args.profile_phase == "clicks":
             await asyncio.to_thread(server.ask, "profile-stop")
+        stats = await asyncio.to_thread(server.ask, "idle")
         refused = sum(1 for b in load.bodies if b.get("toast", {}).get("type") != "success")
+        row.update(click_cpu=(stats["cpu_ms"] - before["cpu_ms"]) / max(len(clicks), 1))
         row.update(clicks=len(clicks), click_rate=len(clicks) / load.seconds,
                    click_p50=pct(load.latencies, 0.5), click_p99=pct(load.latencies, 0.99),
                    click_errors=dict(load.errors), click_not_success=refused)
@@ -635,7 +641,8 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
           f"{args.rate:g}/s for {args.paced_seconds:g} s; e2e {args.commands} commands ({args.mix:.0%} 新建任务); "
           f"clicks {args.click_rate:g}/s")
     head = ["target", "ack ev/s", "× ceiling", "ack p50", "ack p99", f"p99@{args.rate:g}/s", "e2e cmd/s",
-            "e2e p50", "e2e p99", "click p99", "SQL/help", "tx/help", "SQL/cmd", "tx/cmd"]
+            "e2e p50", "e2e p99", "click p99", "SQL/help", "tx/help", "SQL/cmd", "tx/cmd",
+            "CPU ms/help", "CPU ms/cmd", "CPU ms/click"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name in names:
@@ -646,12 +653,14 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                  spread([r["ack_p50"] for r in rows], 1), spread([r["ack_p99"] for r in rows], 1),
                  spread([r["paced_p99"] for r in rows], 1)]
         if is_ceiling(name):
-            cells += ["—"] * 8
+            cells += ["—"] * 11
         else:
             cells += [spread([r["e2e_rate"] for r in rows]), spread([r["e2e_p50"] for r in rows]),
                       spread([r["e2e_p99"] for r in rows]), spread([r["click_p99"] for r in rows], 1),
                       spread([r["help_statements"] for r in rows], 1), spread([r["help_commits"] for r in rows], 1),
-                      spread([r["cmd_statements"] for r in rows], 1), spread([r["cmd_commits"] for r in rows], 1)]
+                      spread([r["cmd_statements"] for r in rows], 1), spread([r["cmd_commits"] for r in rows], 1),
+                      spread([r["help_cpu"] for r in rows], 1), spread([r["cmd_cpu"] for r in rows], 1),
+                      spread([r["click_cpu"] for r in rows], 1)]
         print("| " + " | ".join(cells) + " |")
     print("\nLatencies in ms. Exactly-once and errors:")
     failed = False
