@@ -15,7 +15,12 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.idle_ping import IdlePing
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Where a session finds the engine that numbers task codes (None: number inside the transaction).
+COUNTER_ENGINE = "counter_engine"
+COUNTER_LOCK_TIMEOUT_MS = 200
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -61,25 +66,38 @@ class Database:
             # SQLite has one writer; a single pooled connection queues transactions in our process
             # instead of letting them collide on the file lock and back off with sleeps.
             engine_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
-        else:
-            # A database restart or a cut connection leaves dead connections in the pool: test each
-            # before use so the first transaction after an outage does not fail on a stale one.
-            engine_args = {"pool_pre_ping": True}
-            if schema:
-                connect_args["server_settings"] = {"search_path": schema}
+        elif schema:
+            connect_args["server_settings"] = {"search_path": schema}
         # hide_parameters: a failing statement's log line must not carry user text (task titles, names).
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args,
                                                        hide_parameters=True, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Task codes on PostgreSQL are numbered on a pool of their own, outside the command's
+        # transaction (TaskRepository.next_sequence); SQLite numbers them inside it.
+        self.counter_engine: AsyncEngine | None = None
+        if not self.is_sqlite:
+            self.counter_engine = create_async_engine(
+                url, hide_parameters=True, pool_size=1, max_overflow=4, isolation_level="AUTOCOMMIT",
+                # Never wait long on a row the command's own open transaction holds (a tenant it
+                # has just created): give up and number inside that transaction instead.
+                connect_args={**connect_args, "server_settings": {
+                    **connect_args.get("server_settings", {}), "lock_timeout": str(COUNTER_LOCK_TIMEOUT_MS)}},
+            )
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                            info={COUNTER_ENGINE: self.counter_engine})
         # Acknowledgements get their own small pool on a server database, so storing an event
         # never waits for a connection behind command processing. SQLite has one writer: there
         # the ack path shares the one connection (and its group commit keeps its turns short).
         self.ack_engine: AsyncEngine = self.engine
+        self.idle_pings: list[IdlePing] = []
         if not self.is_sqlite:
             self.ack_engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True,
-                                                  pool_size=2, max_overflow=2, pool_pre_ping=True)
+                                                  pool_size=2, max_overflow=2)
+            # A database restart or a cut connection leaves dead connections in the pool: one that
+            # sat idle is tested before use, so the first transaction after an outage does not fail.
+            self.idle_pings = [IdlePing(engine) for engine in (self.engine, self.ack_engine, self.counter_engine)
+                               if engine is not None]
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -114,6 +132,8 @@ class Database:
         await self.engine.dispose()
         if self.ack_engine is not self.engine:
             await self.ack_engine.dispose()
+        if self.counter_engine is not None:
+            await self.counter_engine.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> None:

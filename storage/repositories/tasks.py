@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
+from storage.db import COUNTER_ENGINE
 from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus
 from storage.upsert import insert_for
 
@@ -22,12 +24,12 @@ class TaskRepository:
     async def next_sequence(self, period: str) -> int:
         """Atomically take the next number in a period (a month), unique across replicas and restarts.
 
-        On PostgreSQL the number is taken in a transaction of its own, so the counter row is locked
-        for one statement instead of for the whole command: tasks created at once in one tenant
-        (processing slots, workers, replicas) no longer queue behind each other's transactions. The
-        price is a gap in the numbers when a create fails after taking its number. SQLite has one
-        writer anyway, and its one pooled connection is the open transaction's, so there the number
-        is taken inside it and rolls back with it.
+        On PostgreSQL the number is taken in a transaction of its own (on the database's counter
+        pool, `storage/db.py`), so the counter row is locked for one statement instead of for the
+        whole command: tasks created at once in one tenant (processing slots, workers, replicas) no
+        longer queue behind each other's transactions. The price is a gap in the numbers when a
+        create fails after taking its number. SQLite has one writer anyway, and its one pooled
+        connection is the open transaction's, so there the number is taken inside it.
         """
         stmt = (
             insert_for(self.session, TaskCodeCounter)
@@ -36,11 +38,15 @@ class TaskRepository:
         stmt = stmt.on_conflict_do_update(
             index_elements=["tenant_id", "period"], set_={"last": TaskCodeCounter.last + 1}
         ).returning(TaskCodeCounter.last)
-        engine = self.session.bind
-        if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
-            async with engine.connect() as conn:
-                own = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                return int((await own.execute(stmt)).scalar_one())
+        counter: AsyncEngine | None = self.session.info.get(COUNTER_ENGINE)
+        if counter is not None:
+            try:
+                async with counter.connect() as conn:
+                    return int((await conn.execute(stmt)).scalar_one())
+            except DBAPIError:
+                # A tenant created by this very transaction: the foreign key check elsewhere waits
+                # for our commit (the counter pool's lock timeout ends that wait) or fails.
+                pass
         result = await self.session.execute(stmt)
         return int(result.scalar_one())
 

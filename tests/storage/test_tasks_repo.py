@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
-from storage.repositories import DirectoryRepository, TaskRepository
+from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
 from storage.tables import Task
 
 from .conftest import TwoTenants
@@ -230,3 +230,12 @@ async def test_a_number_taken_by_an_open_create_does_not_hold_up_the_next(
     assert (first, second) == (1, 2)
     # On PostgreSQL the rolled-back create leaves a gap; a number is never given twice.
     assert await _take(any_db, tenants.a, "202611") == 3
+
+
+async def test_a_tenant_created_in_the_same_transaction_takes_its_first_number(any_db: Database) -> None:
+    async with any_db.transaction() as session:
+        tenant = await TenantRepository(session).ensure("feishu", "tenant-new", name="新公司")
+        assert tenant.id is not None
+        repo = TaskRepository(session, tenant.id)
+        assert [await repo.next_sequence("202611"), await repo.next_sequence("202611")] == [1, 2]
+    assert await _take(any_db, tenant.id, "202611") == 3
