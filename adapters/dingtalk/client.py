@@ -11,11 +11,10 @@ import json
 import logging
 from typing import Any
 
-import httpx
-
 from adapters.dingtalk.settings import DingTalkSettings
 from bot.clock import Clock
 from bot.core.platform import DeliveryError
+from bot.delivery.http import ApiResponse, ApiSession, TransportError
 from storage.cache import Cache
 from storage.tokens import SharedToken
 
@@ -52,18 +51,17 @@ class DingTalkClient:
         cache: Cache,
         clock: Clock,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
     ) -> None:
         self._settings = settings
         self._cache = cache
         self._clock = clock
-        self._http = httpx.AsyncClient(base_url=settings.api_base.rstrip("/"), transport=transport, timeout=timeout)
+        self._http = ApiSession(settings.api_base, timeout=timeout)
         self._token = SharedToken(cache, f"dingtalk:token:{settings.client_id}", clock,
                                   refresh_margin=TOKEN_REFRESH_MARGIN)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     # -- token ---------------------------------------------------------------------------------
 
@@ -142,11 +140,11 @@ class DingTalkClient:
         headers = {TOKEN_HEADER: token} if auth else {}
         try:
             response = await self._http.request(method, path, headers=headers, **request)
-        except httpx.TransportError as exc:
-            log.warning("dingtalk %s %s network error %s", method, path, type(exc).__name__)
-            raise DingTalkApiError(f"dingtalk {method} {path}: {type(exc).__name__}", retryable=True) from None
-        status = response.status_code
-        body = _json_body(response)
+        except TransportError as exc:
+            log.warning("dingtalk %s %s network error %s", method, path, exc.kind)
+            raise DingTalkApiError(f"dingtalk {method} {path}: {exc.kind}", retryable=True) from None
+        status = response.status
+        body = response.json()
         code = _code(body)
         errcode = _int((body or {}).get("errcode"))
         if status == 429 or errcode == THROTTLED_ERRCODE or code == str(THROTTLED_ERRCODE) or _qps_limited(code):
@@ -174,14 +172,6 @@ def _dumps(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_body(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _code(body: dict[str, Any] | None) -> str | None:
     code = (body or {}).get("code")
     return str(code) if code not in (None, "", 0, "0") else None
@@ -198,7 +188,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _retry_after_header(response: httpx.Response) -> float | None:
+def _retry_after_header(response: ApiResponse) -> float | None:
     raw = response.headers.get("Retry-After")
     try:
         seconds = float(raw) if raw is not None else None

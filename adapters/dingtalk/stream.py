@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import aiohttp
-import httpx
 
 from adapters.dingtalk.payloads import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC, PayloadError
 from adapters.dingtalk.settings import DingTalkSettings
 from bot.core.platform import InvalidEvent
 from bot.delivery.backoff import jittered_backoff
+from bot.delivery.http import ApiSession, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,13 @@ class StreamConnection:
         settings: DingTalkSettings,
         on_callback: OnCallback,
         *,
-        http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         heartbeat: float = HEARTBEAT_SECONDS,
     ) -> None:
         self._settings = settings
         self._on_callback = on_callback
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=10.0)
+        self._http = ApiSession(settings.api_base, timeout=10.0)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._heartbeat = heartbeat
@@ -110,9 +108,7 @@ class StreamConnection:
             for handler in pending:
                 handler.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._own_http:
-            await self._http.aclose()
-            self._http = httpx.AsyncClient(timeout=10.0)
+        await self._http.close()
 
     async def _run(self) -> None:
         failures = 0
@@ -142,8 +138,8 @@ class StreamConnection:
                 await self._sleep(delay)
 
     async def _open(self) -> str:
-        response = await self._http.post(
-            self._settings.api_base.rstrip("/") + OPEN_PATH,
+        response = await self._http.request(
+            "POST", OPEN_PATH,
             json={
                 "clientId": self._settings.client_id,
                 "clientSecret": self._settings.client_secret.get_secret_value(),
@@ -153,13 +149,10 @@ class StreamConnection:
             },
             headers={"Accept": "application/json"},
         )
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code != 200 or not isinstance(body, dict):
-            code = body.get("code") if isinstance(body, dict) else None
-            raise StreamError(f"connections/open answered status {response.status_code} code {code}")
+        body = response.json()
+        if response.status != 200 or body is None:
+            code = (body or {}).get("code")
+            raise StreamError(f"connections/open answered status {response.status} code {code}")
         endpoint, ticket = body.get("endpoint"), body.get("ticket")
         if not isinstance(endpoint, str) or not endpoint or not isinstance(ticket, str) or not ticket:
             raise StreamError("connections/open answer lacks endpoint or ticket")
@@ -231,7 +224,7 @@ class StreamConnection:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, StreamError | PayloadError):
+    if isinstance(exc, StreamError | PayloadError | TransportError):
         return f"{type(exc).__name__}: {exc}"
     status = getattr(exc, "status", None)
     return type(exc).__name__ + (f" (status {status})" if status is not None else "")

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aiohttp import web
 
 from adapters.feishu.client import FeishuClient
@@ -22,6 +21,7 @@ from adapters.feishu.webhook import MAX_BODY_BYTES, FeishuWebhook
 from bot.clock import Clock
 from bot.core import Card, CardActionEvent, CardActionResult, MessageEvent, OutboundMessage
 from bot.core.platform import DeliveryError, DeliveryReceipt, DirectoryProfile, EventSink
+from bot.delivery.http import ApiSession, TransportError
 from storage.cache import Cache
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class FeishuAdapter:
         self._clock = clock
         self._client = client
         self._fetch_image = fetch_image
-        self._http: httpx.AsyncClient | None = None
+        self._http = ApiSession(timeout=10.0)
         self._bot_open_id: str | None = None
         self._longconn: LongConnection | None = None
         self._identity_task: asyncio.Task[None] | None = None
@@ -109,9 +109,7 @@ class FeishuAdapter:
         if self._longconn is not None:
             await self._longconn.stop()
             self._longconn = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.close()
         if self._client is not None:
             await self._client.close()
 
@@ -181,30 +179,29 @@ class FeishuAdapter:
 
     async def _image_bytes(self, source: str) -> bytes | None:
         """The image's bytes; None (shown as its alt text) when it will never load."""
-        try:
-            if self._fetch_image is not None:
-                data = await self._fetch_image(source)
-            elif source.startswith(("http://", "https://")):
-                data = await self._download(source)
-            else:
-                # Never read local paths: a card's content must not be able to reach our disk.
-                logger.warning("feishu card image source is neither an image key nor a URL")
-                return None
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise DeliveryError("image download failed", retryable=True) from None
-            logger.warning("feishu card image unavailable", extra={"status": exc.response.status_code})
+        if self._fetch_image is not None:
+            data: bytes | None = await self._fetch_image(source)
+        elif source.startswith(("http://", "https://")):
+            data = await self._download(source)
+        else:
+            # Never read local paths: a card's content must not be able to reach our disk.
+            logger.warning("feishu card image source is neither an image key nor a URL")
             return None
-        except httpx.HTTPError:
-            raise DeliveryError("image download failed", retryable=True) from None
+        if data is None:
+            return None
         if len(data) > MAX_IMAGE_BYTES:
             logger.warning("feishu card image too large", extra={"bytes": len(data)})
             return None
         return data
 
-    async def _download(self, url: str) -> bytes:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=10.0, follow_redirects=True)
-        response = await self._http.get(url)
-        response.raise_for_status()
+    async def _download(self, url: str) -> bytes | None:
+        try:
+            response = await self._http.request("GET", url)  # redirects are followed
+        except TransportError:
+            raise DeliveryError("image download failed", retryable=True) from None
+        if response.status == 429 or response.status >= 500:
+            raise DeliveryError("image download failed", retryable=True)
+        if response.status >= 400:
+            logger.warning("feishu card image unavailable", extra={"status": response.status})
+            return None
         return response.content

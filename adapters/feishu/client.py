@@ -13,13 +13,12 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import httpx
-
 from adapters.feishu.ratelimit import Limit, WindowLimiter
 from adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock
 from bot.core.platform import DeliveryError, DirectoryProfile
 from bot.delivery.backoff import jittered_backoff
+from bot.delivery.http import ApiResponse, ApiSession, TransportError
 from storage.cache import Cache
 from storage.tokens import SharedToken
 
@@ -60,7 +59,6 @@ class FeishuClient:
         cache: Cache,
         clock: Clock,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -69,7 +67,7 @@ class FeishuClient:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._http = httpx.AsyncClient(base_url=settings.api_base.rstrip("/"), transport=transport, timeout=10.0)
+        self._http = ApiSession(settings.api_base, timeout=10.0)
         self._limiter = WindowLimiter(cache, clock, sleep=sleep, prefix="feishu:rl:")
         self._warned: set[str] = set()
         self._bot_open_id: str | None = None
@@ -79,7 +77,7 @@ class FeishuClient:
                             Limit(f"{app}:send:m", settings.send_per_minute, 60.0))
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     # -- token ---------------------------------------------------------------------------------
 
@@ -122,7 +120,7 @@ class FeishuClient:
                          limits=(Limit(f"msg:{message_id}", MESSAGE_PATCH_QPS, 1.0),))
 
     async def upload_image(self, data: bytes, filename: str) -> str:
-        body = await self._call("POST", "/open-apis/im/v1/images", data={"image_type": "message"},
+        body = await self._call("POST", "/open-apis/im/v1/images", fields={"image_type": "message"},
                                 files={"image": (filename, data)})
         key = (body.get("data") or {}).get("image_key")
         if not key:
@@ -237,12 +235,12 @@ class FeishuClient:
                 headers["Authorization"] = f"Bearer {token}"
             try:
                 response = await self._http.request(method, path, headers=headers, **request)
-            except httpx.TransportError as exc:
-                log.warning("feishu %s %s network error %s (attempt %d)", method, path, type(exc).__name__, attempt)
+            except TransportError as exc:
+                log.warning("feishu %s %s network error %s (attempt %d)", method, path, exc.kind, attempt)
                 retry_after = _backoff(attempt, self._rng)
             else:
-                status = response.status_code
-                body = _json_body(response)
+                status = response.status
+                body = response.json()
                 code = _int(body.get("code")) if body is not None else None
                 if status == 429 or code == RATE_LIMITED:
                     retry_after = _reset_header(response) or _backoff(attempt, self._rng)
@@ -277,14 +275,6 @@ def _dumps(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_body(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _int(value: Any) -> int | None:
     try:
         return int(value)
@@ -292,7 +282,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _reset_header(response: httpx.Response) -> float | None:
+def _reset_header(response: ApiResponse) -> float | None:
     raw = response.headers.get("x-ogw-ratelimit-reset")
     try:
         seconds = float(raw) if raw is not None else None

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import aiohttp
-import httpx
 
 from adapters.feishu.frames import (
     CONTROL,
@@ -35,6 +34,7 @@ from adapters.feishu.payloads import PayloadError
 from adapters.feishu.settings import FeishuSettings
 from bot.clock import Clock
 from bot.core.platform import InvalidEvent
+from bot.delivery.http import ApiSession, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,13 @@ class LongConnection:
         on_payload: OnPayload,
         clock: Clock,
         *,
-        http: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
         self._on_payload = on_payload
         self._clock = clock
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=10.0)
+        self._http = ApiSession(settings.api_base, timeout=10.0)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._task: asyncio.Task[None] | None = None
@@ -98,9 +96,7 @@ class LongConnection:
             for handler in pending:
                 handler.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._own_http:
-            await self._http.aclose()
-            self._http = httpx.AsyncClient(timeout=10.0)
+        await self._http.close()
 
     async def _run(self) -> None:
         # Unlike the SDK we ignore ReconnectCount: a bot that stops listening is worse than one retrying.
@@ -133,19 +129,16 @@ class LongConnection:
         return self._rng.uniform(ceiling / 2, ceiling)
 
     async def _endpoint(self) -> tuple[str, int]:
-        response = await self._http.post(
-            self._settings.api_base.rstrip("/") + ENDPOINT_PATH,
+        response = await self._http.request(
+            "POST", ENDPOINT_PATH,
             json={"AppID": self._settings.app_id, "AppSecret": self._settings.app_secret.get_secret_value()},
             headers={"locale": "zh"},
         )
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        code = body.get("code") if isinstance(body, dict) else None
-        if response.status_code != 200 or code != 0:
-            msg = str(body.get("msg") or "")[:200] if isinstance(body, dict) else ""
-            raise LongConnectionError(f"endpoint answered status {response.status_code} code {code} {msg}")
+        body = response.json() or {}
+        code = body.get("code")
+        if response.status != 200 or code != 0:
+            msg = str(body.get("msg") or "")[:200]
+            raise LongConnectionError(f"endpoint answered status {response.status} code {code} {msg}")
         data = body.get("data") or {}
         self._configure(data.get("ClientConfig") or {})
         url = str(data.get("URL") or "")
@@ -251,7 +244,7 @@ class LongConnection:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, LongConnectionError | FrameError | json.JSONDecodeError):
+    if isinstance(exc, LongConnectionError | FrameError | TransportError | json.JSONDecodeError):
         return f"{type(exc).__name__}: {exc}"
     status = getattr(exc, "status", None)
     return type(exc).__name__ + (f" (status {status})" if status is not None else "")

@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
-
 from adapters.wecom.settings import WeComSettings
 from bot.clock import Clock
 from bot.core.platform import DeliveryError, DirectoryProfile
+from bot.delivery.http import ApiResponse, ApiSession, TransportError
 from storage.cache import Cache
 from storage.tokens import SharedToken
 
@@ -47,16 +46,16 @@ class WeComApiError(DeliveryError):
 
 class WeComClient:
     def __init__(self, settings: WeComSettings, cache: Cache, clock: Clock, *,
-                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0) -> None:
+                 timeout: float = 10.0) -> None:
         self._settings = settings
         self._cache = cache
         self._clock = clock
-        self._http = httpx.AsyncClient(base_url=settings.api_base.rstrip("/"), transport=transport, timeout=timeout)
+        self._http = ApiSession(settings.api_base, timeout=timeout)
         self._token = SharedToken(cache, f"wecom:token:{settings.corp_id}:{settings.agent_id}", clock,
                                   refresh_margin=TOKEN_REFRESH_MARGIN)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     # -- token ---------------------------------------------------------------------------------
 
@@ -133,11 +132,11 @@ class WeComClient:
             query["access_token"] = token
         try:
             response = await self._http.request(method, path, params=query or None, **request)
-        except httpx.TransportError as exc:
-            log.warning("wecom %s %s network error %s", method, where, type(exc).__name__)
-            raise WeComApiError(f"wecom {method} {where}: {type(exc).__name__}", retryable=True) from None
-        status = response.status_code
-        body = _json_body(response)
+        except TransportError as exc:
+            log.warning("wecom %s %s network error %s", method, where, exc.kind)
+            raise WeComApiError(f"wecom {method} {where}: {exc.kind}", retryable=True) from None
+        status = response.status
+        body = response.json()
         errcode = _int((body or {}).get("errcode"))
         errmsg = str((body or {}).get("errmsg") or "")[:160]
         if status == 429 or errcode in RATE_LIMIT_CODES:
@@ -160,14 +159,6 @@ def _agent(agent_id: str) -> int | str:
     return int(agent_id) if agent_id.isdigit() else agent_id
 
 
-def _json_body(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _int(value: Any) -> int | None:
     try:
         return int(value)
@@ -175,7 +166,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: ApiResponse) -> float | None:
     raw = response.headers.get("Retry-After")
     try:
         seconds = float(raw) if raw is not None else None

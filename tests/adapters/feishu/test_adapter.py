@@ -4,13 +4,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from adapters.feishu.adapter import FeishuAdapter, feishu_uuid
+from adapters.feishu.client import FeishuClient
 from adapters.feishu.settings import FeishuSettings
 from bot.clock import FrozenClock
 from bot.core import ActionPayload, Button, Buttons, Card, ConversationRef, Image, OutboundMessage, Text
 from bot.core.platform import DeliveryError, DirectoryProfile, PlatformAdapter
 from storage.cache import InProcessCache
+
+from .fake_server import FakeFeishu
 
 CHAT = ConversationRef(platform="feishu", tenant_key="t1", chat_id="oc_chat")
 
@@ -119,3 +124,39 @@ async def test_lookup_user_and_stop(adapter: FeishuAdapter, client: RecordingCli
     assert await adapter.lookup_user("t1", "ou_a") == DirectoryProfile(user_id="ou_a", name="张三")
     await adapter.stop()
     assert client.calls[-1] == ("close",)
+
+
+async def test_card_images_are_fetched_from_their_host(
+    feishu_settings: FeishuSettings, feishu_client: FeishuClient, feishu_fake: FakeFeishu, clock: FrozenClock,
+    aiohttp_server: AiohttpServer,
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n..."
+
+    async def poster(request: web.Request) -> web.Response:
+        return web.Response(body=png, content_type="image/png")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/poster.png")
+
+    async def status(request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["status"]))
+
+    app = web.Application()
+    app.router.add_get("/poster.png", poster)
+    app.router.add_get("/moved.png", moved)
+    app.router.add_get("/{status:\\d+}.png", status)
+    host = f"http://127.0.0.1:{(await aiohttp_server(app)).port}"
+    adapter = FeishuAdapter(feishu_settings, NullSink(), InProcessCache(clock), clock, client=feishu_client)
+    try:
+        card = Card("海报", (Image(f"{host}/moved.png", "海报"), Image(f"{host}/404.png", "旧图")))
+        await adapter.deliver(OutboundMessage(CHAT, "k7", card=card))
+        with pytest.raises(DeliveryError) as busy:
+            await adapter.deliver(OutboundMessage(CHAT, "k8", card=Card("图", (Image(f"{host}/503.png", "图"),))))
+    finally:
+        await adapter.stop()
+    assert [(i["filename"], i["data"]) for i in feishu_fake.images] == [("moved.png", png)]
+    [sent] = feishu_fake.messages
+    elements = sent["content"]["body"]["elements"]
+    assert elements[0]["img_key"] == feishu_fake.images[0]["image_key"]
+    assert "[旧图]" in elements[1]["content"]
+    assert busy.value.retryable is True

@@ -3,10 +3,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 from datetime import timedelta
 
-import httpx
 import pytest
+from pydantic import SecretStr
 
 from adapters.feishu.client import FeishuClient
 from adapters.feishu.settings import FeishuSettings
@@ -215,17 +216,36 @@ async def test_app_wide_limit_delays_the_51st_send_in_a_second(
     assert recorded_sleep.calls == [pytest.approx(1.0)]
 
 
-async def test_lark_api_base_and_injected_transport(feishu_cache: InProcessCache, clock: FrozenClock) -> None:
-    seen: list[str] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
-        return httpx.Response(200, json={"code": 0, "tenant_access_token": "t-lark", "expire": 7200})
-
-    settings = FeishuSettings(app_id="cli_lark", api_base="https://open.larksuite.com/")
-    client = FeishuClient(settings, feishu_cache, clock, transport=httpx.MockTransport(answer), rng=random.Random(1))
+async def test_an_api_base_with_a_trailing_slash(
+    feishu_fake: FakeFeishu, feishu_cache: InProcessCache, clock: FrozenClock
+) -> None:
+    # Lark's base is written "https://open.larksuite.com/" in its docs.
+    settings = FeishuSettings(app_id=feishu_fake.app_id, app_secret=SecretStr(feishu_fake.app_secret),
+                              api_base=feishu_fake.base_url + "/")
+    client = FeishuClient(settings, feishu_cache, clock, rng=random.Random(1))
     try:
-        assert await client.tenant_access_token() == "t-lark"
+        await client.reply_message("om_x", "text", {"text": "收到"}, "u-r")
     finally:
         await client.close()
-    assert seen == ["https://open.larksuite.com/open-apis/auth/v3/tenant_access_token/internal"]
+    assert feishu_fake.tokens_issued == 1
+    assert feishu_fake.requests == [("POST", "/open-apis/im/v1/messages/om_x/reply")]
+
+
+async def test_an_unreachable_api_is_retried_then_given_back_as_retryable(
+    feishu_cache: InProcessCache, clock: FrozenClock, recorded_sleep: RecordingSleep,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = FeishuSettings(app_id="cli_x", app_secret=SecretStr("s3cret-app"), api_base=f"http://127.0.0.1:{port}")
+    client = FeishuClient(settings, feishu_cache, clock, sleep=recorded_sleep, rng=random.Random(1))
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await client.tenant_access_token()
+    finally:
+        await client.close()
+    assert caught.value.retryable is True
+    assert len(recorded_sleep.calls) == 2
+    assert "network error ClientConnectorError" in caplog.text
+    assert "s3cret-app" not in caplog.text
