@@ -120,9 +120,9 @@ async def enqueue_all(db: Database, outbox: Outbox, run: str, messages: int, cha
             conv = ConversationRef("fakeim", "t1", f"chat-{i % chats}")
             message = OutboundMessage(conv, idempotency_key=f"{run}:{i}", text=f"回复 {i}",
                                       reply_to=f"om_{i}")
+            # Committed, the reply is handed to the worker or wakes it for a claim round (no wake() here).
             async with db.transaction() as session:
                 await outbox.enqueue(session, message, tenant_id=None, at=clock.now())
-            outbox.wake()  # as the pipeline does after each command
 
     await asyncio.gather(*(one(i) for i in range(messages)))
 
