@@ -3,7 +3,9 @@
 An event is acknowledged only once its inbox row, holding the neutral event, has committed. The
 effect (state changes and the reply in the outbox) then commits in one transaction with the row
 turning `done`, so it happens exactly once: a crash before that commit leaves the row `received`,
-and the recovery loop (bot/recovery.py) replays it when its lease runs out.
+and the recovery loop (bot/recovery.py) replays it when its lease runs out. Once that transaction
+commits, the outbox itself hands the reply to the delivery worker or wakes it
+(bot/delivery/outbox.py).
 """
 
 from __future__ import annotations
@@ -202,7 +204,6 @@ class Pipeline:
                     continue  # lost a race (deadlock): the whole transaction runs again at once
                 await self._failed(row_id, event, error)
                 break
-        self.outbox.wake()
 
     async def _answer_message(self, event: MessageEvent, scope: Scope) -> Reply:
         if event.message_type != "text":
@@ -294,10 +295,7 @@ class Pipeline:
     async def run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         """One attempt at a stored click; None when it failed or another process had already done it."""
         async with self._clicking:
-            reply = await self._run_card_action(row_id, event)
-        if reply is not None and (reply.posts or reply.refreshes):
-            self.outbox.wake()
-        return reply
+            return await self._run_card_action(row_id, event)
 
     async def _run_card_action(self, row_id: int, event: CardActionEvent) -> Reply | None:
         action = event.action
@@ -342,4 +340,3 @@ class Pipeline:
             )
             await self.outbox.enqueue(session, message, tenant_id=None, at=self.clock.now(),
                                       task_code=reply.task_code)
-        self.outbox.wake()

@@ -154,7 +154,8 @@ class FeishuAdapter:
             message_id = await self.client.send_message(message.direct_to, msg_type, content, uuid,
                                                         receive_id_type="open_id")
         elif message.reply_to:
-            message_id = await self.client.reply_message(message.reply_to, msg_type, content, uuid)
+            message_id = await self.client.reply_message(message.reply_to, msg_type, content, uuid,
+                                                         chat_id=message.conversation.chat_id)
         else:
             message_id = await self.client.send_message(message.conversation.chat_id, msg_type, content, uuid)
         return DeliveryReceipt(platform_message_id=message_id)

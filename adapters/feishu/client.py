@@ -73,7 +73,7 @@ class FeishuClient:
         self._bot_open_id: str | None = None
         app = settings.app_id
         self._token = SharedToken(cache, f"feishu:token:{app}", clock, refresh_margin=TOKEN_REFRESH_MARGIN)
-        self._app_limits = (Limit(f"{app}:send:s", settings.send_per_second, 1.0),
+        self._app_limits = (Limit(f"{app}:send:s", settings.send_per_second, 1.0, paced=True),
                             Limit(f"{app}:send:m", settings.send_per_minute, 60.0))
 
     async def close(self) -> None:
@@ -100,7 +100,7 @@ class FeishuClient:
     async def send_message(self, chat_id: str, msg_type: str, content: dict[str, Any], uuid: str, *,
                            receive_id_type: str = "chat_id") -> str:
         """Send to a chat, or with receive_id_type="open_id" to one person directly."""
-        limits = (*self._app_limits, Limit(f"chat:{chat_id}", CHAT_QPS, 1.0))
+        limits = (*self._app_limits, Limit(f"chat:{chat_id}", CHAT_QPS, 1.0, paced=True))
         body = await self._call(
             "POST", "/open-apis/im/v1/messages", params={"receive_id_type": receive_id_type}, limits=limits,
             json={"receive_id": chat_id, "msg_type": msg_type, "content": _dumps(content), "uuid": uuid},
@@ -108,16 +108,20 @@ class FeishuClient:
         return _message_id(body)
 
     async def reply_message(self, message_id: str, msg_type: str, content: dict[str, Any], uuid: str,
-                            in_thread: bool = False) -> str:
+                            in_thread: bool = False, *, chat_id: str | None = None) -> str:
+        """A reply lands in the chat of the message it answers: pass `chat_id` to count it against that chat."""
+        limits: tuple[Limit, ...] = self._app_limits
+        if chat_id is not None:
+            limits = (*limits, Limit(f"chat:{chat_id}", CHAT_QPS, 1.0, paced=True))
         body = await self._call(
-            "POST", f"/open-apis/im/v1/messages/{message_id}/reply", limits=self._app_limits,
+            "POST", f"/open-apis/im/v1/messages/{message_id}/reply", limits=limits,
             json={"msg_type": msg_type, "content": _dumps(content), "uuid": uuid, "reply_in_thread": in_thread},
         )
         return _message_id(body)
 
     async def update_card(self, message_id: str, card: dict[str, Any]) -> None:
         await self._call("PATCH", f"/open-apis/im/v1/messages/{message_id}", json={"content": _dumps(card)},
-                         limits=(Limit(f"msg:{message_id}", MESSAGE_PATCH_QPS, 1.0),))
+                         limits=(Limit(f"msg:{message_id}", MESSAGE_PATCH_QPS, 1.0, paced=True),))
 
     async def upload_image(self, data: bytes, filename: str) -> str:
         body = await self._call("POST", "/open-apis/im/v1/images", fields={"image_type": "message"},

@@ -6,6 +6,11 @@ holds up another. Every send has a timeout. A failure that may pass (timeouts, 5
 outage, anything unexpected) is retried on a capped, jittered backoff with the platform's reset
 hint as a floor; only a permanent platform error, or a message older than the configured age,
 is given up, kept as `dead` with the reason, logged and counted.
+
+Rows reach a lane two ways: a claim round (one statement, leasing due rows to this process), or
+a direct hand-over from a transaction of this process that queued a message due now (see
+bot/delivery/outbox.py). A lease is checked before each send: one about to run out is renewed,
+and a row no longer ours (its lease ran out and another worker claimed it) is left to that one.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from bot.core.messages import PUSH_HOOK_SETTING
 from bot.core.platform import DeliveryError, PlatformAdapter
 from bot.core.serialize import message_from_dict
 from bot.delivery.backoff import jittered_backoff
+from bot.delivery.leased import LaneKey, Leased
 from bot.delivery.outbox import Outbox
 from bot.delivery.unreachable import UnreachableNotices
 from bot.metrics import Metrics
@@ -32,20 +38,23 @@ from bot.pressure import AckPressure
 from storage.batch import GroupCommit
 from storage.db import Database
 from storage.repositories import DirectoryRepository, OutboxRepository, TenantRepository
-from storage.repositories.outbox import DEAD, mark_many_sent
-from storage.tables import OutboxMessage
+from storage.repositories.outbox import DEAD, DueRow, claim_due_rows, mark_many_sent, renew_lease
 
 log = logging.getLogger(__name__)
 
-LaneKey = tuple[str, str, str]
 # The pending gauge (and the expiry of rows for platforms nobody serves) is refreshed this often,
 # not on every round: under load that was two statements for every claim.
 GAUGE_EVERY = timedelta(seconds=15)
 UPDATE_WAIT_SECONDS = 2.0
+# A handed-over row is leased for one send timeout plus this: far more than a healthy process
+# needs between its commit and the send (milliseconds), and all a crash costs its replies.
+HANDOVER_SLACK = timedelta(seconds=30)
 
 
-def lane_of(row: OutboxMessage) -> LaneKey:
-    return (row.platform, row.tenant_key, row.chat_id)
+def claimed(row: DueRow) -> Leased:
+    return Leased(id=row.id, platform=row.platform, tenant_key=row.tenant_key, chat_id=row.chat_id,
+                  tenant_id=row.tenant_id, attempts=row.attempts, created_at=row.created_at,
+                  leased_until=row.next_attempt_at, payload=row.payload)
 
 
 class DeliveryWorker:
@@ -63,12 +72,14 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
         self.pressure = pressure or AckPressure(0.0)
-        self._queues: dict[LaneKey, deque[OutboxMessage]] = {}
+        self._queues: dict[LaneKey, deque[Leased]] = {}
+        self._queued = 0
         self._lanes: dict[LaneKey, asyncio.Task[None]] = {}
         self._sending = asyncio.Semaphore(self.settings.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._gauge_at: datetime | None = None
         self._stopping = asyncio.Event()
+        self._closed = False
         # Lanes finishing sends at the same moment record them in one statement and one commit.
         self._sent = GroupCommit(self._mark_sent, max_batch=200)
 
@@ -82,14 +93,45 @@ class DeliveryWorker:
         # Long enough that a lane gets through what it claimed before another replica may take it.
         return timedelta(seconds=self.settings.send_timeout_seconds * 4 + 60)
 
+    @property
+    def handover_lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.send_timeout_seconds) + HANDOVER_SLACK
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
+        self.outbox.attach(self)
 
     async def stop(self) -> None:
+        # Rows leased to us by transactions that commit after this wait for their lease to run out.
+        self.outbox.detach(self)
         self._stopping.set()
         self.outbox.wake()
         if self._task is not None:
             await self._task
+        self._closed = True
+
+    # The hand-over (bot/delivery/outbox.py) -------------------------------------------------------
+
+    def lease_until(self, platform: str, at: datetime) -> datetime | None:
+        """Take a message due at `at` directly while there is room; else a claim round will."""
+        if self._stopping.is_set() or platform not in self.adapters or self._queued >= self.settings.batch:
+            return None
+        now = self.clock.now()
+        if at > now:
+            return None
+        return now + self.handover_lease
+
+    def take(self, item: Leased) -> None:
+        if self._closed:
+            return
+        self._enqueue(item)
+
+    def _enqueue(self, item: Leased) -> None:
+        key = item.lane
+        self._queues.setdefault(key, deque()).append(item)
+        self._queued += 1
+        if key not in self._lanes:
+            self._lanes[key] = asyncio.create_task(self._drain_lane(key), name=f"lane:{key[0]}:{key[2]}")
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
@@ -113,17 +155,15 @@ class DeliveryWorker:
     async def _claim_and_dispatch(self) -> int:
         now = self.clock.now()
         # Room left: never hold more claimed rows in memory than a few rounds of sends.
-        room = self.settings.batch - sum(len(q) for q in self._queues.values())
-        rows: list[OutboxMessage] = []
+        room = self.settings.batch - self._queued
+        rows: list[DueRow] = []
         if room > 0:
-            async with self.db.transaction() as session:
-                rows = await OutboxRepository(session).claim_due(
-                    now, limit=room, lease=self.lease, platforms=list(self.adapters)
-                )
+            async with self.db.engine.begin() as conn:
+                rows = await claim_due_rows(conn, now, limit=room, lease=self.lease, platforms=list(self.adapters))
         for row in rows:
-            self._queues.setdefault(lane_of(row), deque()).append(row)
+            self._enqueue(claimed(row))
         for key in list(self._queues):
-            if key not in self._lanes:
+            if key not in self._lanes:  # a lane that stopped on an unexpected error
                 self._lanes[key] = asyncio.create_task(self._drain_lane(key), name=f"lane:{key[0]}:{key[2]}")
         if self._gauge_stale(now):
             await self._housekeeping(now)
@@ -134,10 +174,12 @@ class DeliveryWorker:
         try:
             while queue:
                 row = queue.popleft()
+                self._queued -= 1
                 retry_at = await self._deliver(row)
                 if retry_at is not None and queue:
                     # The chat is failing: give the rest back, due with the failed one, in order.
-                    rest = [r.id for r in queue if r.id is not None]
+                    rest = [r.id for r in queue]
+                    self._queued -= len(queue)
                     queue.clear()
                     async with self.db.transaction() as session:
                         await OutboxRepository(session).release(rest, retry_at)
@@ -148,15 +190,30 @@ class DeliveryWorker:
             if not queue:
                 self._queues.pop(key, None)
 
-    async def _deliver(self, row: OutboxMessage) -> datetime | None:
+    async def _still_ours(self, row: Leased) -> bool:
+        """Renew a lease that could run out during the send; False when another worker has the row now."""
+        now = self.clock.now()
+        if row.leased_until - now > timedelta(seconds=self.settings.send_timeout_seconds):
+            return True
+        until = now + self.handover_lease
+        async with self.db.engine.begin() as conn:
+            if not await renew_lease(conn, row.id, row.attempts, until):
+                log.info("lease lost before sending; left to the worker that has it",
+                         extra={"outbox_id": row.id, "platform": row.platform})
+                return False
+        row.leased_until = until
+        return True
+
+    async def _deliver(self, row: Leased) -> datetime | None:
         """Send one row; returns when it is due again if it will be retried, else None."""
-        assert row.id is not None
         adapter = self.adapters[row.platform]
-        try:
-            message = message_from_dict(row.payload)
-        except (KeyError, TypeError, ValueError) as error:
-            await self._give_up(row, f"unreadable payload: {type(error).__name__}")
-            return None
+        message = row.message
+        if message is None:
+            try:
+                message = message_from_dict(row.payload or {})
+            except (KeyError, TypeError, ValueError) as error:
+                await self._give_up(row, f"unreadable payload: {type(error).__name__}")
+                return None
         if message.update_of_key is not None and message.update_of is None:
             async with self.db.session() as session:
                 original = await OutboxRepository(session).by_key(message.update_of_key)
@@ -172,6 +229,9 @@ class DeliveryWorker:
             message = replace(message, push_hook=await self._push_hook(message))
         try:
             async with self.pressure.background(), self._sending:
+                # Checked with the send slot in hand: the wait for it may have outlasted the lease.
+                if not await self._still_ours(row):
+                    return None
                 receipt = await asyncio.wait_for(adapter.deliver(message), self.settings.send_timeout_seconds)
         except DeliveryError as error:
             if not error.retryable:
@@ -202,22 +262,21 @@ class DeliveryWorker:
         hook = (chat.settings or {}).get(PUSH_HOOK_SETTING) if chat is not None else None
         return hook if isinstance(hook, str) and hook else None
 
-    async def _report_unreachable(self, row: OutboxMessage, hint: str) -> None:
+    async def _report_unreachable(self, row: Leased, hint: str) -> None:
         """Tell the tenant's admins, once per chat, that the bot cannot reach it and what fixes it."""
         if row.tenant_id is None:
             return
         try:
             async with self.db.transaction() as session:
                 notices = UnreachableNotices(session, row.tenant_id)
-                if await notices.report(row, hint, self.clock.now(), self.outbox):
+                if await notices.report(row.conversation, hint, self.clock.now(), self.outbox):
                     log.warning("a chat cannot be reached; its admins were told",
                                 extra={"platform": row.platform, "outbox_id": row.id})
         except Exception:
             log.warning("could not tell admins about an unreachable chat", exc_info=True,
                         extra={"platform": row.platform})
 
-    async def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> datetime | None:
-        assert row.id is not None
+    async def _retry(self, row: Leased, reason: str, retry_after: float | None) -> datetime | None:
         now = self.clock.now()
         age = now - row.created_at
         if age >= timedelta(hours=self.settings.max_age_hours):
@@ -236,8 +295,7 @@ class DeliveryWorker:
                                                         "reason": reason})
         return retry_at
 
-    async def _give_up(self, row: OutboxMessage, reason: str) -> None:
-        assert row.id is not None
+    async def _give_up(self, row: Leased, reason: str) -> None:
         async with self.db.transaction() as session:
             await OutboxRepository(session).mark_dead(row.id, reason)
         self.metrics.dead.labels(row.platform).inc()

@@ -2,29 +2,131 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, case, exists, func, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
-from storage.tables import OutboxMessage
+from storage.tables import OutboxMessage, UTCDateTime
 from storage.upsert import insert_for
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+class DueRow(NamedTuple):
+    """What the delivery worker needs of a claimed row (read with SQLAlchemy Core, no ORM objects)."""
+
+    id: int
+    platform: str
+    tenant_key: str
+    chat_id: str
+    tenant_id: int | None
+    idempotency_key: str
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+_DUE_COLUMNS = [TABLE.c[name] for name in DueRow._fields]
+
+# PostgreSQL: one statement and one round trip for any batch size, its SQL always the same.
+_MARK_SENT_PG = text(
+    "UPDATE outbox_message SET status = 'sent', sent_at = v.at, platform_message_id = v.pmid, last_error = NULL "
+    "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:pmids AS VARCHAR[]), CAST(:ats AS TIMESTAMPTZ[])) "
+    "AS v(id, pmid, at) WHERE outbox_message.id = v.id"
+)
+_MARK_SENT_MANY = (
+    update(TABLE)
+    .where(TABLE.c.id == bindparam("row_id"))
+    .values(status=SENT, sent_at=bindparam("at"), platform_message_id=bindparam("pmid"), last_error=None)
+)
 
 
 async def mark_many_sent(conn: AsyncConnection, sent: Collection[tuple[int, str | None, datetime]]) -> None:
-    """Many rows marked sent in one round trip (the delivery worker's group commit; SQLAlchemy Core)."""
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values(status=SENT, sent_at=bindparam("at"), platform_message_id=bindparam("pmid"), last_error=None)
+    """Many rows marked sent in one statement (the delivery worker's group commit; SQLAlchemy Core)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_MARK_SENT_PG, {"ids": [row_id for row_id, _, _ in sent],
+                                           "pmids": [pmid for _, pmid, _ in sent],
+                                           "ats": [at for _, _, at in sent]})
+        return
+    await conn.execute(_MARK_SENT_MANY, [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
+
+
+async def claim_due_rows(
+    conn: AsyncConnection, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None
+) -> list[DueRow]:
+    """Claim due rows, each leased until `now + lease` with one more attempt, oldest first: one statement.
+
+    PostgreSQL skips rows another replica is claiming at the same moment (FOR UPDATE SKIP
+    LOCKED) in a MATERIALIZED CTE, evaluated exactly once: a plain `IN (SELECT … LIMIT)` may be
+    run more than once and claim past the limit. SQLite has one writer, so there it is the plain
+    subquery. `platforms` limits the claim to what this process can send.
+    """
+    due = (
+        select(TABLE.c.id)
+        .where(TABLE.c.status == PENDING, TABLE.c.next_attempt_at <= now)
+        .order_by(TABLE.c.id)
+        .limit(limit)
     )
-    await conn.execute(stmt, [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
+    if platforms is not None:
+        due = due.where(TABLE.c.platform.in_(list(platforms)))
+    stmt = update(TABLE).values(next_attempt_at=now + lease, attempts=TABLE.c.attempts + 1).returning(*_DUE_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        stmt = stmt.where(TABLE.c.id == picked.c.id)
+    else:
+        stmt = stmt.where(TABLE.c.id.in_(due.scalar_subquery()))
+    rows = (await conn.execute(stmt)).all()
+    return sorted((DueRow(*row) for row in rows), key=lambda row: row.id)
+
+
+async def renew_lease(conn: AsyncConnection, row_id: int, attempts: int, until: datetime) -> bool:
+    """Extend our lease on a row; False when it is no longer ours (claimed again by anyone, sent or dead)."""
+    result = await conn.execute(
+        update(TABLE)
+        .where(TABLE.c.id == row_id, TABLE.c.status == PENDING, TABLE.c.attempts == attempts)
+        .values(next_attempt_at=until)
+    )
+    return bool(result.rowcount)
+
+
+@functools.cache
+def _insert_statement(dialect: str, *, leased: bool) -> Any:
+    """The enqueue INSERT, built once per dialect: only its parameters change from call to call."""
+    at = bindparam("at", type_=UTCDateTime())
+    next_attempt_at: Any = at
+    attempts: Any = 0
+    if leased:
+        same_chat = (TABLE.c.platform == bindparam("platform")) & (TABLE.c.tenant_key == bindparam("tenant_key")) \
+            & (TABLE.c.chat_id == bindparam("chat_id"))
+        waiting = exists().where(TABLE.c.status == PENDING, TABLE.c.next_attempt_at <= at, same_chat)
+        next_attempt_at = case((waiting, at), else_=bindparam("lease_until", type_=UTCDateTime()))
+        attempts = case((waiting, 0), else_=1)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(TABLE)
+        .values(
+            tenant_id=bindparam("tenant_id"), platform=bindparam("platform"), tenant_key=bindparam("tenant_key"),
+            chat_id=bindparam("chat_id"), idempotency_key=bindparam("idempotency_key"),
+            payload=bindparam("payload", type_=TABLE.c.payload.type), status=PENDING,
+            next_attempt_at=next_attempt_at, created_at=at, task_code=bindparam("task_code"), attempts=attempts,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(TABLE.c.id, TABLE.c.attempts)
+    )
+
+
+class Queued(NamedTuple):
+    id: int
+    # Born claimed by the caller (see OutboxRepository.enqueue_leased).
+    leased: bool
 
 
 class OutboxRepository:
@@ -36,18 +138,35 @@ class OutboxRepository:
         idempotency_key: str, payload: dict[str, Any], at: datetime, task_code: str | None = None,
     ) -> bool:
         """False when a message with this idempotency key was queued before."""
-        stmt = (
-            insert_for(self.session, OutboxMessage.__table__)  # type: ignore[attr-defined]
-            .values(
-                tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
-                idempotency_key=idempotency_key[:191], payload=payload, status=PENDING,
-                next_attempt_at=at, created_at=at, task_code=task_code,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        return await self.enqueue_leased(
+            tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
+            idempotency_key=idempotency_key, payload=payload, at=at, task_code=task_code,
+        ) is not None
+
+    async def enqueue_leased(
+        self, *, tenant_id: int | None, platform: str, tenant_key: str, chat_id: str,
+        idempotency_key: str, payload: dict[str, Any], at: datetime, task_code: str | None = None,
+        lease_until: datetime | None = None,
+    ) -> Queued | None:
+        """Queue a message; None when a message with this idempotency key was queued before.
+
+        With `lease_until` the new row is born claimed (leased until then, one attempt), for the
+        caller to send itself after its transaction commits; unless an older row of the same chat
+        is due and unclaimed: that one must go first, so the new row is then queued as usual, for
+        a claim round to take both in order. One statement either way.
+        """
+        conn = await self.session.connection()
+        stmt = _insert_statement(conn.dialect.name, leased=lease_until is not None)
+        params = dict(
+            tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
+            idempotency_key=idempotency_key[:191], payload=payload, at=at, task_code=task_code,
+            lease_until=lease_until,
         )
         # Core on the session's connection: no ORM statement machinery on the hot path.
-        result = await (await self.session.connection()).execute(stmt)
-        return bool(result.rowcount)
+        row = (await conn.execute(stmt, params)).first()
+        if row is None:
+            return None
+        return Queued(id=row[0], leased=row[1] > 0)
 
     async def enqueue_many(self, rows: list[dict[str, Any]], at: datetime) -> int:
         """Queue many messages at once (a sweep's reminders); returns how many were new.
@@ -71,36 +190,10 @@ class OutboxRepository:
 
     async def claim_due(
         self, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None
-    ) -> list[OutboxMessage]:
-        """Claim due rows, each leased until `now + lease`, oldest first.
-
-        PostgreSQL skips rows another replica is claiming at the same moment (FOR UPDATE SKIP
-        LOCKED); SQLite has one writer. `platforms` limits the claim to what this process can send.
-        """
-        due = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
-            .order_by(col(OutboxMessage.id))
-            .limit(limit)
-        )
-        if platforms is not None:
-            due = due.where(col(OutboxMessage.platform).in_(list(platforms)))
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT): PostgreSQL may run such a
-        # subquery more than once and claim past the limit. The selected rows stay locked until commit.
-        ids = list((await self.session.execute(due)).scalars().all())
-        if not ids:
-            return []
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids))
-            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)  # type: ignore[arg-type]
-            .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False)
-        )
-        return sorted(result.scalars().all(), key=lambda row: row.id or 0)
+    ) -> list[DueRow]:
+        """Claim due rows on the session's connection (see claim_due_rows)."""
+        return await claim_due_rows(await self.session.connection(), now, limit=limit, lease=lease,
+                                    platforms=platforms)
 
     async def release(self, message_ids: Collection[int], at: datetime) -> None:
         """Give claimed rows back, due again at `at` (their lane stopped before reaching them)."""

@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from lark_oapi.ws.pb.pbbp2_pb2 import Frame as PbFrame
 
+from .quota import SendQuota
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 
@@ -72,6 +74,10 @@ class FakeFeishu:
             "ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120,
         }
         self.forced: deque[Forced] = deque()
+        # When set, sends and replies beyond Feishu's quota are answered 429 / 99991400.
+        self.quota: SendQuota | None = None
+        # The chat of each message a reply may answer (the quota counts a reply against its chat).
+        self.chat_of_message: dict[str, str] = {}
         # Records.
         self.tokens_issued = 0
         self.valid_tokens: set[str] = set()
@@ -178,8 +184,17 @@ class FakeFeishu:
             self._by_uuid[uuid] = message_id
         return message_id, False
 
+    def _over_quota(self, chat: str) -> web.Response | None:
+        if self.quota is None or self.quota.admit(chat):
+            return None
+        return web.json_response({"code": 99991400, "msg": "request trigger frequency limit"}, status=429,
+                                 headers={"x-ogw-ratelimit-limit": "5", "x-ogw-ratelimit-reset": "1"})
+
     async def _send(self, request: web.Request) -> web.Response:
         body = await request.json()
+        refused = self._over_quota(body["receive_id"])
+        if refused is not None:
+            return refused
         self.message_posts += 1
         message_id, seen = self._message_id_for(body.get("uuid"))
         if not seen:
@@ -192,6 +207,10 @@ class FakeFeishu:
 
     async def _reply(self, request: web.Request) -> web.Response:
         body = await request.json()
+        to = request.match_info["message_id"]
+        refused = self._over_quota(self.chat_of_message.get(to, to))
+        if refused is not None:
+            return refused
         message_id, seen = self._message_id_for(body.get("uuid"))
         if not seen:
             self.replies.append({

@@ -28,8 +28,9 @@ class RecordingClient:
         self.calls.append(("send", chat_id, msg_type, content, uuid))
         return "om_sent"
 
-    async def reply_message(self, message_id: str, msg_type: str, content: dict[str, Any], uuid: str) -> str:
-        self.calls.append(("reply", message_id, msg_type, content, uuid))
+    async def reply_message(self, message_id: str, msg_type: str, content: dict[str, Any], uuid: str, *,
+                            chat_id: str | None = None) -> str:
+        self.calls.append(("reply", message_id, msg_type, content, uuid, chat_id))
         return "om_reply"
 
     async def update_card(self, message_id: str, card: dict[str, Any]) -> None:
@@ -84,7 +85,7 @@ async def test_text_send_and_reply(adapter: FeishuAdapter, client: RecordingClie
     await adapter.deliver(OutboundMessage(CHAT, "k2", text="好的", reply_to="om_origin"))
     assert client.calls == [
         ("send", "oc_chat", "text", {"text": '请 <at user_id="ou_a"></at> 跟进'}, "k1"),
-        ("reply", "om_origin", "text", {"text": "好的"}, "k2"),
+        ("reply", "om_origin", "text", {"text": "好的"}, "k2", "oc_chat"),  # counted against its chat
     ]
 
 

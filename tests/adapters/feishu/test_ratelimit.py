@@ -62,3 +62,18 @@ def test_full_jitter_stays_under_the_capped_ceiling() -> None:
         values = [jittered_backoff(attempt, base=0.5, cap=30.0, rng=rng) for _ in range(50)]
         assert all(0 <= v <= ceiling for v in values)
     assert max(jittered_backoff(20, base=0.5, cap=30.0, rng=rng) for _ in range(200)) > 15
+
+
+async def test_a_paced_limit_holds_in_every_span_not_only_in_whole_windows(
+    any_cache: Cache, clock: FrozenClock
+) -> None:
+    sleep = RecordingSleep(clock)
+    limiter = WindowLimiter(any_cache, clock, sleep=sleep)
+    limits = [Limit("chat:oc_1", 5, 1.0, paced=True)]
+    clock.advance(timedelta(seconds=0.9))  # late in a window: a fixed window alone allows 5 now and 5 at 1.0
+    sent = []
+    for _ in range(10):
+        await limiter.acquire(limits)
+        sent.append(clock.now().timestamp())
+    assert sent[:5] == [sent[0]] * 5  # a burst up to the limit still goes at once
+    assert all(later - earlier > 1.0 for earlier, later in zip(sent, sent[5:], strict=False))
