@@ -75,6 +75,18 @@ class FakeAdapter:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     http: aiohttp.ClientSession | None = None
 
+    def setup_routes(self, app: web.Application) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def lookup_user(self, tenant_key: str, user_id: str) -> None:
+        return None
+
     async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
         assert self.http is not None
         async with self.http.post(f"{self.base}/send", json={
