@@ -63,6 +63,8 @@ class KnownRows:
     with_admin: set[int] = field(default_factory=set)
     chats: dict[tuple[int, str], int] = field(default_factory=dict)
     users: dict[tuple[int, str], int] = field(default_factory=dict)
+    # A tenant's calendar as read while its row showed this calendar_version (bumped by every change).
+    calendars: dict[int, tuple[int, TeamCalendar]] = field(default_factory=dict)
 
     def clear_if_full(self) -> None:
         if len(self.users) + len(self.chats) + len(self.tenants) > MAX_REMEMBERED:
@@ -70,6 +72,7 @@ class KnownRows:
             self.with_admin.clear()
             self.chats.clear()
             self.users.clear()
+            self.calendars.clear()
 
 
 async def _load_known(
@@ -121,7 +124,7 @@ async def open_scope(
     names[actor.user_id] = actor.name
     uids = sorted(names)
     loaded = await _load_known(session, known, conversation, uids) if known is not None else None
-    if loaded is not None:
+    if loaded is not None and known is not None:
         tenant, chat, users = loaded
         # What ensure_chat and ensure_user would have done for a known row: keep a newly learnt name.
         chat_name = conversation.chat_name[:NAME_CHARS] if conversation.chat_name else None
@@ -133,7 +136,7 @@ async def open_scope(
             if name and user.name != name:
                 user.name = name
         return await _scope(session, conversation, tenant, chat, users[actor.user_id], settings=settings, clock=clock,
-                      mentions=mentions)
+                            mentions=mentions, calendar=await _known_calendar(session, known, tenant))
     tenant = await TenantRepository(session).ensure(
         conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
     )
@@ -161,11 +164,27 @@ async def open_scope(
         # Only the admin found committed at the start counts: this transaction's own may roll back,
         # and then the next event's slow path finds no such row and forgets nothing wrongly.
         _remember(known, conversation, tenant, chat, users, had_admin)
-    return await _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions)
+    return await _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions,
+                        calendar=await tenant_calendar(session, tenant.id))
+
+
+async def _known_calendar(session: AsyncSession, known: KnownRows, tenant: Tenant) -> TeamCalendar:
+    """The calendar read for this tenant before, unless its version moved since (then read and kept).
+
+    The version comes from the row this transaction just read, before the calendar: a change
+    committed in between is at worst kept under the older version, and read again next time.
+    """
+    assert tenant.id is not None
+    cached = known.calendars.get(tenant.id)
+    if cached is not None and cached[0] == tenant.calendar_version:
+        return cached[1]
+    calendar = await tenant_calendar(session, tenant.id)
+    known.calendars[tenant.id] = (tenant.calendar_version, calendar)
+    return calendar
 
 
 async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat, user: User, *,
-           settings: Settings, clock: Clock, mentions: tuple[UserRef, ...]) -> Scope:
+                 settings: Settings, clock: Clock, mentions: tuple[UserRef, ...], calendar: TeamCalendar) -> Scope:
     assert tenant.id is not None
     directory = DirectoryRepository(session, tenant.id)
     timezone = chat.timezone or settings.timezone
@@ -177,5 +196,5 @@ async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: T
     return Scope(
         session=session, tenant=tenant, chat=chat, user=user, conversation=conversation, directory=directory,
         tasks=service, people=people, clock=clock, timezone=timezone, workday_end=workday_end,
-        calendar=await tenant_calendar(session, tenant.id), workday_start=settings.workday_start,
+        calendar=calendar, workday_start=settings.workday_start,
     )
