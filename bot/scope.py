@@ -135,8 +135,8 @@ async def open_scope(
             name = given[:NAME_CHARS] if given else None
             if name and user.name != name:
                 user.name = name
-        return await _scope(session, conversation, tenant, chat, users[actor.user_id], settings=settings, clock=clock,
-                            mentions=mentions, calendar=await _known_calendar(session, known, tenant))
+        return await _scope(session, conversation, tenant, chat, users, users[actor.user_id], settings=settings,
+                            clock=clock, mentions=mentions, calendar=await _known_calendar(session, known, tenant))
     tenant = await TenantRepository(session).ensure(
         conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
     )
@@ -164,8 +164,8 @@ async def open_scope(
         # Only the admin found committed at the start counts: this transaction's own may roll back,
         # and then the next event's slow path finds no such row and forgets nothing wrongly.
         _remember(known, conversation, tenant, chat, users, had_admin)
-    return await _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions,
-                        calendar=await tenant_calendar(session, tenant.id))
+    return await _scope(session, conversation, tenant, chat, users, user, settings=settings, clock=clock,
+                        mentions=mentions, calendar=await tenant_calendar(session, tenant.id))
 
 
 async def _known_calendar(session: AsyncSession, known: KnownRows, tenant: Tenant) -> TeamCalendar:
@@ -183,15 +183,16 @@ async def _known_calendar(session: AsyncSession, known: KnownRows, tenant: Tenan
     return calendar
 
 
-async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat, user: User, *,
-                 settings: Settings, clock: Clock, mentions: tuple[UserRef, ...], calendar: TeamCalendar) -> Scope:
+async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat,
+                 users: dict[str, User], user: User, *, settings: Settings, clock: Clock,
+                 mentions: tuple[UserRef, ...], calendar: TeamCalendar) -> Scope:
     assert tenant.id is not None
     directory = DirectoryRepository(session, tenant.id)
     timezone = chat.timezone or settings.timezone
     workday_end = settings.workday_end
     if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):
         workday_end = time.fromisoformat(str(chat.settings["workday_end"]))
-    people = PeopleResolver(directory, {m.user_id: m.name for m in mentions})
+    people = PeopleResolver(directory, {m.user_id: m.name for m in mentions}, known=users)
     service = TaskService(session, tenant, clock, people=people, timezone=timezone)
     return Scope(
         session=session, tenant=tenant, chat=chat, user=user, conversation=conversation, directory=directory,

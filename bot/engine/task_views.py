@@ -55,6 +55,12 @@ class TaskViewBuilder:
         users = await self.directory.users_by_ids(ids)
         return [self._view(t, members.get(t.id or 0, []), users, parents) for t in tasks]
 
+    def of_new(self, task: Task, members: Sequence[tuple[int, str]], people: Sequence[User]) -> TaskView:
+        """A task this transaction just created, from its (user id, role) members and the people it names."""
+        rows = [TaskMember(tenant_id=task.tenant_id, task_id=task.id or 0, user_id=user_id, role=role)
+                for user_id, role in members]
+        return self._view(task, rows, {u.id: u for u in people if u.id is not None}, {})
+
     def _view(
         self, task: Task, members: list[TaskMember], users: dict[int, User], parents: dict[int, Task]
     ) -> TaskView:

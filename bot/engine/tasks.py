@@ -73,6 +73,11 @@ class TaskService:
                 raise DomainError(problem)
 
     async def create(self, cmd: NewTask, *, actor: User, chat: Chat) -> TaskView:
+        view, _ = await self.create_named(cmd, actor=actor, chat=chat)
+        return view
+
+    async def create_named(self, cmd: NewTask, *, actor: User, chat: Chat) -> tuple[TaskView, list[User]]:
+        """The new task, and the people it names (owner, then RACI members) to be told."""
         self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources,
                             description=cmd.description)
         self._check_future(cmd.due)
@@ -88,11 +93,16 @@ class TaskService:
                 resources=cmd.resources, created_at=self._now(), updated_at=self._now(),
             )
         )
-        await self._add_members(task, cmd.collaborators, ROLE_COLLABORATOR)
-        await self._add_members(task, cmd.consulted, ROLE_CONSULTED)
-        await self._add_members(task, cmd.informed, ROLE_INFORMED)
+        members = [
+            *await self._add_members(task, cmd.collaborators, ROLE_COLLABORATOR),
+            *await self._add_members(task, cmd.consulted, ROLE_CONSULTED),
+            *await self._add_members(task, cmd.informed, ROLE_INFORMED),
+        ]
         await self._record(task, actor, "created", f"创建任务，负责人 {display_name(owner)}")
-        return await self.views.build(task)
+        # Built from what this command just wrote and resolved: a new task has nothing else to read.
+        people = [u for u in (owner, approver, actor, *(m for m, _ in members)) if u is not None]
+        view = self.views.of_new(task, [(u.id or 0, role) for u, role in members], people)
+        return view, list({u.id: u for u in (owner, *(m for m, _ in members))}.values())
 
     async def create_subtask(self, cmd: NewSubtask, *, actor: User, chat: Chat) -> TaskView:
         self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources)
@@ -324,9 +334,11 @@ class TaskService:
     async def list_involving(self, user: User) -> list[TaskView]:
         return await self.views.build_many(await self.tasks.involving(user.id or 0))
 
-    async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> None:
-        for user in await self.people.resolve_all(people):
+    async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> list[tuple[User, str]]:
+        added = await self.people.resolve_all(people)
+        for user in added:
             await self.tasks.add_member(task.id or 0, user.id or 0, role)
+        return [(user, role) for user in added]
 
     async def _record(self, task: Task, actor: User | None, kind: str, detail: str) -> None:
         await self.tasks.record(task.id or 0, kind, detail, actor_id=actor.id if actor else None, at=self._now())

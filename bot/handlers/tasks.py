@@ -44,8 +44,8 @@ async def _mentions_for(scope: Scope, code: str) -> str:
 
 @router.command(NewTask)
 async def new_task(command: NewTask, scope: Scope) -> Reply:
-    view = await scope.tasks.create(command, actor=scope.user, chat=scope.chat)
-    people = await _mentions_for(scope, view.code)
+    view, named = await scope.tasks.create_named(command, actor=scope.user, chat=scope.chat)
+    people = " ".join(mention(user) for user in named)
     return Reply(card=task_card(view, headline=f"已创建任务，请 {people} 查收。{_next_year_note(view, scope)}"),
                  task_code=view.code)
 
