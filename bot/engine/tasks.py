@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from bot.commands import NewSubtask, NewTask, PersonRef
 from bot.engine.errors import DomainError
 from bot.engine.people import PeopleResolver
 from bot.engine.policy import Actor, TaskAction, TaskParties, ids, may, refusal
-from bot.engine.task_views import TaskViewBuilder, display_name
+from bot.engine.task_views import Member, TaskViewBuilder, display_name
 from bot.engine.transitions import transition
 from bot.engine.views import TaskView
 from bot.limits import field_problem, title_problem
@@ -177,9 +178,10 @@ class TaskService:
             return await self.views.build(task), False
         if task.status == TaskStatus.CANCELLED:
             raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
-        await self._check(task, actor, TaskAction.COMPLETE)
+        members, people = await self.tasks.people(task)
+        await self._check(task, actor, TaskAction.COMPLETE, members=members)
         await self.finish(task, actor=actor)
-        return await self.views.build(task), True
+        return await self.views.build_from(task, members, people), True
 
     async def name_people(
         self, code: str, role: str, refs: tuple[PersonRef, ...], *, actor: User
@@ -354,20 +356,22 @@ class TaskService:
             current = parent
         return chain
 
-    async def _parties(self, task: Task) -> TaskParties:
-        members = await self.tasks.members(task.id or 0)
+    async def _parties(self, task: Task, members: Sequence[Member] | None = None) -> TaskParties:
+        if members is None:
+            members = [(m.user_id, m.role) for m in await self.tasks.members(task.id or 0)]
         ancestors = await self._ancestors(task)
         return TaskParties(
             owner_id=task.owner_id, initiator_id=task.initiator_id, approver_id=task.approver_id,
             chat_id=task.chat_id,
-            collaborator_ids=ids(m.user_id for m in members if m.role == ROLE_COLLABORATOR),
-            watcher_ids=ids(m.user_id for m in members if m.role != ROLE_COLLABORATOR),
+            collaborator_ids=ids(user_id for user_id, role in members if role == ROLE_COLLABORATOR),
+            watcher_ids=ids(user_id for user_id, role in members if role != ROLE_COLLABORATOR),
             ancestor_ids=ids(i for a in ancestors for i in (a.owner_id, a.initiator_id, a.approver_id)),
         )
 
-    async def _check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None) -> None:
+    async def _check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None,
+                     members: Sequence[Member] | None = None) -> None:
         who = Actor(user_id=actor.id or 0, chat_id=chat.id if chat is not None else None, is_admin=actor.is_admin)
-        if not may(who, action, await self._parties(task)):
+        if not may(who, action, await self._parties(task, members)):
             raise DomainError(refusal(action, task.code))
 
     async def _roll_up_from(self, task: Task) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import BindParameter, Integer, and_, bindparam, insert, literal, null, or_, union_all
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
-from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus
+from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
 
 
@@ -176,11 +179,19 @@ class TaskRepository:
     async def record(
         self, task_id: int, kind: str, detail: str, *, actor_id: int | None, at: datetime
     ) -> None:
-        self.session.add(
-            TaskEvent(
-                tenant_id=self.tenant_id, task_id=task_id, actor_id=actor_id, kind=kind, detail=detail, at=at
-            )
-        )
+        # Core, written at once: nothing reads the event back as an object, so the ORM's flush is waste.
+        await self.session.execute(insert(TaskEvent.__table__).values(  # type: ignore[attr-defined]
+            tenant_id=self.tenant_id, task_id=task_id, actor_id=actor_id, kind=kind, detail=detail, at=at,
+        ))
+
+    async def people(self, task: Task) -> tuple[list[tuple[int, str]], dict[int, User]]:
+        """A task's RACI members as (user id, role) in the order added, and every user it names, in one query."""
+        named = [i for i in (task.owner_id, task.approver_id, task.initiator_id) if i is not None]
+        rows = (await self.session.execute(_people_query(), {
+            "tenant_id": self.tenant_id, "task_id": task.id, "named": named or [-1],
+        })).all()
+        roles = [(user.id or 0, role) for user, role in rows if role is not None]
+        return roles, {user.id: user for user, _ in rows if user.id is not None}
 
     async def timeline(self, task_id: int, *, limit: int = 50) -> list[TaskEvent]:
         result = await self.session.execute(
@@ -236,3 +247,19 @@ class TaskRepository:
                                     TaskEvent.kind == kind).order_by(col(TaskEvent.at), col(TaskEvent.id))
         )
         return {event.task_id: event for event in result.scalars()}
+
+
+@cache
+def _people_query() -> Any:
+    """Built once: making the union and its aliased entity costs more than running it."""
+    users = User.__table__.c  # type: ignore[attr-defined]
+    members = TaskMember.__table__.c  # type: ignore[attr-defined]
+    tenant_id: BindParameter[int] = bindparam("tenant_id", type_=Integer)
+    both = union_all(
+        core_select(*users, members.role.label("member_role"), members.id.label("member_id"))
+        .join_from(TaskMember.__table__, User.__table__, users.id == members.user_id)  # type: ignore[attr-defined]
+        .where(members.tenant_id == tenant_id, members.task_id == bindparam("task_id"), users.tenant_id == tenant_id),
+        core_select(*users, null().label("member_role"), literal(0).label("member_id"))
+        .where(users.tenant_id == tenant_id, users.id.in_(bindparam("named", expanding=True))),
+    ).subquery()
+    return core_select(aliased(User, both), both.c.member_role).order_by(both.c.member_id)
