@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -85,12 +88,8 @@ async def _load_known(
     user_ids = [known.users.get((tenant_id, uid)) for uid in uids]
     if chat_id is None or None in user_ids:
         return None
-    rows = (await session.execute(
-        select(Tenant, Chat, User)
-        .join_from(Tenant, Chat, Chat.tenant_id == Tenant.id)  # type: ignore[arg-type]
-        .join_from(Tenant, User, User.tenant_id == Tenant.id)  # type: ignore[arg-type]
-        .where(Tenant.id == tenant_id, Chat.id == chat_id, col(User.id).in_(user_ids))
-    )).all()
+    rows = (await session.execute(_known_rows(), {"tenant_id": tenant_id, "chat_id": chat_id, "user_ids": user_ids})
+            ).all()
     if len(rows) != len(uids):
         return None
     tenant, chat = rows[0][0], rows[0][1]
@@ -100,6 +99,18 @@ async def _load_known(
             or (tenant.platform, tenant.tenant_key) != (conversation.platform, conversation.tenant_key):
         return None
     return tenant, chat, users
+
+
+@cache
+def _known_rows() -> Any:
+    """Built once (building it took about as long as running it); the ids are bound per event."""
+    return (
+        select(Tenant, Chat, User)
+        .join_from(Tenant, Chat, Chat.tenant_id == Tenant.id)  # type: ignore[arg-type]
+        .join_from(Tenant, User, User.tenant_id == Tenant.id)  # type: ignore[arg-type]
+        .where(col(Tenant.id) == bindparam("tenant_id"), col(Chat.id) == bindparam("chat_id"),
+               col(User.id).in_(bindparam("user_ids", expanding=True)))
+    )
 
 
 def _remember(known: KnownRows, conversation: ConversationRef, tenant: Tenant, chat: Chat,

@@ -293,9 +293,9 @@ class TaskService:
 
     async def finish(self, task: Task, *, actor: User, detail: str = "标记完成") -> None:
         """Complete a locked task whose completion was decided (accepted on review)."""
-        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED_STATUSES]
+        open_children = await self.tasks.open_children(task.id or 0)
         if open_children:
-            codes = "、".join(c.code for c in open_children[:5])
+            codes = "、".join(open_children[:5])
             raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
         transition(task, TaskStatus.DONE, allowed_from=OPEN_STATUSES)
         task.progress = 100
