@@ -59,7 +59,7 @@ class TaskRepository:
         table = Task.__table__  # type: ignore[attr-defined]
         values = {c.key: getattr(task, c.key) for c in table.columns if c.key != "id"}
         # Core: the unit of work's flush of one new object costs more than the INSERT itself.
-        task.id = (await self.session.execute(insert(table).values(values).returning(table.c.id))).scalar_one()
+        task.id = (await self.session.execute(_insert_task(), values)).scalar_one()
         make_transient_to_detached(task)
         self.session.add(task)
         return task
@@ -71,15 +71,13 @@ class TaskRepository:
         a second press waits for the first and then sees its outcome. SQLite runs one writer at a
         time through a single pooled connection (storage/db.py), which gives the same guarantee.
         """
-        return await self._one(select(Task).where(Task.tenant_id == self.tenant_id, Task.code == code.upper()), lock)
+        return await self._one("code", code.upper(), lock)
 
     async def by_id(self, task_id: int, *, lock: bool = False) -> Task | None:
-        return await self._one(select(Task).where(Task.tenant_id == self.tenant_id, Task.id == task_id), lock)
+        return await self._one("id", task_id, lock)
 
-    async def _one(self, query: Any, lock: bool) -> Task | None:
-        if lock:
-            query = query.with_for_update().execution_options(populate_existing=True)
-        result = await self.session.execute(query)
+    async def _one(self, column: str, key: object, lock: bool) -> Task | None:
+        result = await self.session.execute(_task_by(column, lock), {"tenant_id": self.tenant_id, "key": key})
         task: Task | None = result.scalar_one_or_none()
         return task
 
@@ -93,11 +91,7 @@ class TaskRepository:
 
     async def open_children(self, parent_id: int) -> list[str]:
         """Codes of a task's children still open, in code order."""
-        task = Task.__table__.c  # type: ignore[attr-defined]
-        result = await self.session.execute(
-            core_select(task.code).where(task.tenant_id == self.tenant_id, task.parent_id == parent_id,
-                                         task.status.in_(OPEN_STATUSES)).order_by(task.code)
-        )
+        result = await self.session.execute(_open_children(), {"tenant_id": self.tenant_id, "parent_id": parent_id})
         return list(result.scalars())
 
     async def children(self, parent_id: int) -> list[Task]:
@@ -194,9 +188,10 @@ class TaskRepository:
         self, task_id: int, kind: str, detail: str, *, actor_id: int | None, at: datetime
     ) -> None:
         # Core, written at once: nothing reads the event back as an object, so the ORM's flush is waste.
-        await self.session.execute(insert(TaskEvent.__table__).values(  # type: ignore[attr-defined]
-            tenant_id=self.tenant_id, task_id=task_id, actor_id=actor_id, kind=kind, detail=detail, at=at,
-        ))
+        await self.session.execute(_insert_event(), {
+            "tenant_id": self.tenant_id, "task_id": task_id, "actor_id": actor_id, "kind": kind, "detail": detail,
+            "at": at,
+        })
 
     async def people(self, task: Task) -> tuple[list[tuple[int, str]], dict[int, User]]:
         """A task's RACI members as (user id, role) in the order added, and every user it names, in one query."""
@@ -277,3 +272,35 @@ def _people_query() -> Any:
         .where(users.tenant_id == tenant_id, users.id.in_(bindparam("named", expanding=True))),
     ).subquery()
     return core_select(aliased(User, both), both.c.member_role).order_by(both.c.member_id)
+
+
+# Statements on the paths every command and click takes, built once: building one cost about as
+# much CPU as running it. Their values are bound per call.
+
+@cache
+def _task_by(column: str, lock: bool) -> Any:
+    query = select(Task).where(col(Task.tenant_id) == bindparam("tenant_id"),
+                               getattr(Task, column) == bindparam("key"))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return query
+
+
+@cache
+def _open_children() -> Any:
+    task = Task.__table__.c  # type: ignore[attr-defined]
+    return (core_select(task.code)
+            .where(task.tenant_id == bindparam("tenant_id"), task.parent_id == bindparam("parent_id"),
+                   task.status.in_(OPEN_STATUSES))
+            .order_by(task.code))
+
+
+@cache
+def _insert_task() -> Any:
+    table = Task.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id)
+
+
+@cache
+def _insert_event() -> Any:
+    return insert(TaskEvent.__table__)  # type: ignore[attr-defined]
