@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Integer, and_, bindparam, insert, literal, null, or_, union_all
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased, make_transient_to_detached
@@ -34,23 +35,18 @@ class TaskRepository:
         create fails after taking its number. SQLite has one writer anyway, and its one pooled
         connection is the open transaction's, so there the number is taken inside it.
         """
-        stmt = (
-            insert_for(self.session, TaskCodeCounter)
-            .values(tenant_id=self.tenant_id, period=period, last=1)
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "period"], set_={"last": TaskCodeCounter.last + 1}
-        ).returning(TaskCodeCounter.last)
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        stmt, values = _take_sequence(dialect), {"tenant_id": self.tenant_id, "period": period, "last": 1}
         counter: AsyncEngine | None = self.session.info.get(COUNTER_ENGINE)
         if counter is not None:
             try:
                 async with counter.connect() as conn:
-                    return int((await conn.execute(stmt)).scalar_one())
+                    return int((await conn.execute(stmt, values)).scalar_one())
             except DBAPIError:
                 # A tenant created by this very transaction: the foreign key check elsewhere waits
                 # for our commit (the counter pool's lock timeout ends that wait) or fails.
                 pass
-        result = await self.session.execute(stmt)
+        result = await self.session.execute(stmt, values)
         return int(result.scalar_one())
 
     async def add(self, task: Task) -> Task:
@@ -284,6 +280,16 @@ def _task_by(column: str, lock: bool) -> Any:
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return query
+
+
+@cache
+def _take_sequence(dialect: str) -> Any:
+    table = TaskCodeCounter.__table__  # type: ignore[attr-defined]
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "period"], set_={"last": table.c.last + 1}
+    ).returning(table.c.last)
 
 
 @cache
