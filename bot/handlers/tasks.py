@@ -37,8 +37,8 @@ async def _mentions_for(scope: Scope, code: str) -> str:
     task = await scope.tasks.tasks.by_code(code)
     if task is None:
         return ""
-    ids = [task.owner_id] + [m.user_id for m in await scope.tasks.tasks.members(task.id or 0)]
-    users = await scope.directory.users_by_ids([i for i in ids if i is not None])
+    members, users = await scope.tasks.tasks.people(task)
+    ids = [task.owner_id] + [user_id for user_id, _ in members]
     return " ".join(mention(users[i]) for i in dict.fromkeys(ids) if i in users)
 
 
