@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
+from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,11 +59,11 @@ NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 class Counts:
-    """SQL statements and commits on the app's engines (acks have their own on PostgreSQL)."""
+    """SQL statements and commits on the app's engines (acks and task codes have their own on PostgreSQL)."""
 
     def __init__(self, db: Database) -> None:
         self.counter = Counter[str]()
-        engines = {id(e): e for e in (db.engine, db.ack_engine)}
+        engines = {id(e): e for e in (db.engine, db.ack_engine, db.counter_engine) if e is not None}
         for engine in engines.values():
             sa_event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
             sa_event.listen(engine.sync_engine, "commit", self._commit)
@@ -142,7 +143,7 @@ async def click(services: Services, meter: Meter, kind: str, event: CardActionEv
 async def codes_by_title(db: Database, prefix: str) -> dict[str, str]:
     async with db.session() as session:
         rows = (await session.execute(
-            select(Task.title, Task.code).where(Task.title.startswith(prefix))  # type: ignore[attr-defined]
+            select(col(Task.title), col(Task.code)).where(col(Task.title).startswith(prefix))
         )).all()
     return {title: code for title, code in rows}
 
@@ -183,7 +184,7 @@ async def measure(url: str, schema: str | None, args: argparse.Namespace) -> dic
             await asyncio.to_thread(Path(name).write_text, profiler.output_text(unicode=True, show_all=False))
             print(f"profile: {name}")
         async with db.session() as session:
-            inbox = dict((await session.execute(
+            inbox: dict[str, int] = dict((await session.execute(
                 text("SELECT status, count(*) FROM inbox_event GROUP BY status"))).all())
         assert set(inbox) == {"done"}, inbox
         return meter.rows
