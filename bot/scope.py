@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -63,6 +66,8 @@ class KnownRows:
     with_admin: set[int] = field(default_factory=set)
     chats: dict[tuple[int, str], int] = field(default_factory=dict)
     users: dict[tuple[int, str], int] = field(default_factory=dict)
+    # A tenant's calendar as read while its row showed this calendar_version (bumped by every change).
+    calendars: dict[int, tuple[int, TeamCalendar]] = field(default_factory=dict)
 
     def clear_if_full(self) -> None:
         if len(self.users) + len(self.chats) + len(self.tenants) > MAX_REMEMBERED:
@@ -70,6 +75,7 @@ class KnownRows:
             self.with_admin.clear()
             self.chats.clear()
             self.users.clear()
+            self.calendars.clear()
 
 
 async def _load_known(
@@ -82,12 +88,8 @@ async def _load_known(
     user_ids = [known.users.get((tenant_id, uid)) for uid in uids]
     if chat_id is None or None in user_ids:
         return None
-    rows = (await session.execute(
-        select(Tenant, Chat, User)
-        .join_from(Tenant, Chat, Chat.tenant_id == Tenant.id)  # type: ignore[arg-type]
-        .join_from(Tenant, User, User.tenant_id == Tenant.id)  # type: ignore[arg-type]
-        .where(Tenant.id == tenant_id, Chat.id == chat_id, col(User.id).in_(user_ids))
-    )).all()
+    rows = (await session.execute(_known_rows(), {"tenant_id": tenant_id, "chat_id": chat_id, "user_ids": user_ids})
+            ).all()
     if len(rows) != len(uids):
         return None
     tenant, chat = rows[0][0], rows[0][1]
@@ -97,6 +99,18 @@ async def _load_known(
             or (tenant.platform, tenant.tenant_key) != (conversation.platform, conversation.tenant_key):
         return None
     return tenant, chat, users
+
+
+@cache
+def _known_rows() -> Any:
+    """Built once (building it took about as long as running it); the ids are bound per event."""
+    return (
+        select(Tenant, Chat, User)
+        .join_from(Tenant, Chat, Chat.tenant_id == Tenant.id)  # type: ignore[arg-type]
+        .join_from(Tenant, User, User.tenant_id == Tenant.id)  # type: ignore[arg-type]
+        .where(col(Tenant.id) == bindparam("tenant_id"), col(Chat.id) == bindparam("chat_id"),
+               col(User.id).in_(bindparam("user_ids", expanding=True)))
+    )
 
 
 def _remember(known: KnownRows, conversation: ConversationRef, tenant: Tenant, chat: Chat,
@@ -121,7 +135,7 @@ async def open_scope(
     names[actor.user_id] = actor.name
     uids = sorted(names)
     loaded = await _load_known(session, known, conversation, uids) if known is not None else None
-    if loaded is not None:
+    if loaded is not None and known is not None:
         tenant, chat, users = loaded
         # What ensure_chat and ensure_user would have done for a known row: keep a newly learnt name.
         chat_name = conversation.chat_name[:NAME_CHARS] if conversation.chat_name else None
@@ -132,8 +146,8 @@ async def open_scope(
             name = given[:NAME_CHARS] if given else None
             if name and user.name != name:
                 user.name = name
-        return await _scope(session, conversation, tenant, chat, users[actor.user_id], settings=settings, clock=clock,
-                      mentions=mentions)
+        return await _scope(session, conversation, tenant, chat, users, users[actor.user_id], settings=settings,
+                            clock=clock, mentions=mentions, calendar=await _known_calendar(session, known, tenant))
     tenant = await TenantRepository(session).ensure(
         conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
     )
@@ -161,21 +175,38 @@ async def open_scope(
         # Only the admin found committed at the start counts: this transaction's own may roll back,
         # and then the next event's slow path finds no such row and forgets nothing wrongly.
         _remember(known, conversation, tenant, chat, users, had_admin)
-    return await _scope(session, conversation, tenant, chat, user, settings=settings, clock=clock, mentions=mentions)
+    return await _scope(session, conversation, tenant, chat, users, user, settings=settings, clock=clock,
+                        mentions=mentions, calendar=await tenant_calendar(session, tenant.id))
 
 
-async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat, user: User, *,
-           settings: Settings, clock: Clock, mentions: tuple[UserRef, ...]) -> Scope:
+async def _known_calendar(session: AsyncSession, known: KnownRows, tenant: Tenant) -> TeamCalendar:
+    """The calendar read for this tenant before, unless its version moved since (then read and kept).
+
+    The version comes from the row this transaction just read, before the calendar: a change
+    committed in between is at worst kept under the older version, and read again next time.
+    """
+    assert tenant.id is not None
+    cached = known.calendars.get(tenant.id)
+    if cached is not None and cached[0] == tenant.calendar_version:
+        return cached[1]
+    calendar = await tenant_calendar(session, tenant.id)
+    known.calendars[tenant.id] = (tenant.calendar_version, calendar)
+    return calendar
+
+
+async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat,
+                 users: dict[str, User], user: User, *, settings: Settings, clock: Clock,
+                 mentions: tuple[UserRef, ...], calendar: TeamCalendar) -> Scope:
     assert tenant.id is not None
     directory = DirectoryRepository(session, tenant.id)
     timezone = chat.timezone or settings.timezone
     workday_end = settings.workday_end
     if isinstance(chat.settings, dict) and chat.settings.get("workday_end"):
         workday_end = time.fromisoformat(str(chat.settings["workday_end"]))
-    people = PeopleResolver(directory, {m.user_id: m.name for m in mentions})
+    people = PeopleResolver(directory, {m.user_id: m.name for m in mentions}, known=users)
     service = TaskService(session, tenant, clock, people=people, timezone=timezone)
     return Scope(
         session=session, tenant=tenant, chat=chat, user=user, conversation=conversation, directory=directory,
         tasks=service, people=people, clock=clock, timezone=timezone, workday_end=workday_end,
-        calendar=await tenant_calendar(session, tenant.id), workday_start=settings.workday_start,
+        calendar=calendar, workday_start=settings.workday_start,
     )

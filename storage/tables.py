@@ -58,6 +58,9 @@ class Tenant(SQLModel, table=True):
     tenant_key: str = Field(max_length=128)
     name: str = Field(default="", max_length=200)
     task_code_prefix: str = Field(default="XZB", max_length=8)
+    # Bumped with every change to the tenant's calendar_day rows: a process may keep the calendar
+    # it read for as long as the tenant row it reads with each event shows the same version.
+    calendar_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Department(SQLModel, table=True):

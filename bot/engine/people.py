@@ -12,15 +12,21 @@ from storage.tables import User
 
 
 class PeopleResolver:
-    def __init__(self, directory: DirectoryRepository, mention_names: Mapping[str, str | None]) -> None:
+    def __init__(self, directory: DirectoryRepository, mention_names: Mapping[str, str | None],
+                 known: Mapping[str, User] | None = None) -> None:
         self.directory = directory
         self.mention_names = mention_names
+        # Rows this transaction already holds for the people mentioned (the scope ensured them).
+        self.known = known or {}
 
     async def resolve(self, person: PersonRef) -> User:
         if person.user_id is not None:
             # Only a mention the platform's event carried names a person; anything else is text.
             if person.user_id in EVERYONE_IDS or person.user_id not in self.mention_names:
                 raise DomainError("这里要 @ 一位具体的成员（在输入框里输入 @ 再选人），不能 @所有人。")
+            known = self.known.get(person.user_id)
+            if known is not None:
+                return known
             return await self.directory.ensure_user(person.user_id, self.mention_names.get(person.user_id))
         name = (person.name or "").strip()
         matches = await self.directory.users_named(name)

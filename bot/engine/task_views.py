@@ -14,7 +14,10 @@ from bot.clock import Clock
 from bot.engine.health import task_health
 from bot.engine.views import TaskView, TimelineEntry
 from storage.repositories import DirectoryRepository, TaskRepository
-from storage.tables import Task, TaskMember, User
+from storage.tables import Task, User
+
+# A RACI member of a task: (user id, role).
+Member = tuple[int, str]
 
 
 def display_name(user: User | None) -> str:
@@ -46,20 +49,29 @@ class TaskViewBuilder:
         return view
 
     async def build_many(self, tasks: Sequence[Task]) -> list[TaskView]:
-        members: dict[int, list[TaskMember]] = defaultdict(list)
+        members: dict[int, list[Member]] = defaultdict(list)
         for member in await self.tasks.members_of([t.id for t in tasks if t.id is not None]):
-            members[member.task_id].append(member)
+            members[member.task_id].append((member.user_id, member.role))
         parents = await self.tasks.by_ids([t.parent_id for t in tasks if t.parent_id is not None])
         ids = [i for t in tasks for i in (t.owner_id, t.approver_id, t.initiator_id) if i is not None]
-        ids += [m.user_id for group in members.values() for m in group]
+        ids += [user_id for group in members.values() for user_id, _ in group]
         users = await self.directory.users_by_ids(ids)
         return [self._view(t, members.get(t.id or 0, []), users, parents) for t in tasks]
 
+    async def build_from(self, task: Task, members: Sequence[Member], users: dict[int, User]) -> TaskView:
+        """One task's view from its members and people already read (TaskRepository.people)."""
+        parents = await self.tasks.by_ids([task.parent_id]) if task.parent_id is not None else {}
+        return self._view(task, members, users, parents)
+
+    def of_new(self, task: Task, members: Sequence[Member], people: Sequence[User]) -> TaskView:
+        """A task this transaction just created, from its members and the people it names."""
+        return self._view(task, members, {u.id: u for u in people if u.id is not None}, {})
+
     def _view(
-        self, task: Task, members: list[TaskMember], users: dict[int, User], parents: dict[int, Task]
+        self, task: Task, members: Sequence[Member], users: dict[int, User], parents: dict[int, Task]
     ) -> TaskView:
         def names(role: str) -> tuple[str, ...]:
-            return tuple(display_name(users.get(m.user_id)) for m in members if m.role == role)
+            return tuple(display_name(users.get(user_id)) for user_id, member_role in members if member_role == role)
 
         parent = parents.get(task.parent_id) if task.parent_id is not None else None
         return TaskView(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from bot.commands import NewSubtask, NewTask, PersonRef
 from bot.engine.errors import DomainError
 from bot.engine.people import PeopleResolver
 from bot.engine.policy import Actor, TaskAction, TaskParties, ids, may, refusal
-from bot.engine.task_views import TaskViewBuilder, display_name
+from bot.engine.task_views import Member, TaskViewBuilder, display_name
 from bot.engine.transitions import transition
 from bot.engine.views import TaskView
 from bot.limits import field_problem, title_problem
@@ -73,6 +74,11 @@ class TaskService:
                 raise DomainError(problem)
 
     async def create(self, cmd: NewTask, *, actor: User, chat: Chat) -> TaskView:
+        view, _ = await self.create_named(cmd, actor=actor, chat=chat)
+        return view
+
+    async def create_named(self, cmd: NewTask, *, actor: User, chat: Chat) -> tuple[TaskView, list[User]]:
+        """The new task, and the people it names (owner, then RACI members) to be told."""
         self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources,
                             description=cmd.description)
         self._check_future(cmd.due)
@@ -88,11 +94,16 @@ class TaskService:
                 resources=cmd.resources, created_at=self._now(), updated_at=self._now(),
             )
         )
-        await self._add_members(task, cmd.collaborators, ROLE_COLLABORATOR)
-        await self._add_members(task, cmd.consulted, ROLE_CONSULTED)
-        await self._add_members(task, cmd.informed, ROLE_INFORMED)
+        members = [
+            *await self._add_members(task, cmd.collaborators, ROLE_COLLABORATOR),
+            *await self._add_members(task, cmd.consulted, ROLE_CONSULTED),
+            *await self._add_members(task, cmd.informed, ROLE_INFORMED),
+        ]
         await self._record(task, actor, "created", f"创建任务，负责人 {display_name(owner)}")
-        return await self.views.build(task)
+        # Built from what this command just wrote and resolved: a new task has nothing else to read.
+        people = [u for u in (owner, approver, actor, *(m for m, _ in members)) if u is not None]
+        view = self.views.of_new(task, [(u.id or 0, role) for u, role in members], people)
+        return view, list({u.id: u for u in (owner, *(m for m, _ in members))}.values())
 
     async def create_subtask(self, cmd: NewSubtask, *, actor: User, chat: Chat) -> TaskView:
         self._check_lengths(cmd.title, delivery_standard=cmd.delivery_standard, resources=cmd.resources)
@@ -167,9 +178,10 @@ class TaskService:
             return await self.views.build(task), False
         if task.status == TaskStatus.CANCELLED:
             raise DomainError(f"任务 {task.code} 已取消，不能标记完成。")
-        await self._check(task, actor, TaskAction.COMPLETE)
+        members, people = await self.tasks.people(task)
+        await self._check(task, actor, TaskAction.COMPLETE, members=members)
         await self.finish(task, actor=actor)
-        return await self.views.build(task), True
+        return await self.views.build_from(task, members, people), True
 
     async def name_people(
         self, code: str, role: str, refs: tuple[PersonRef, ...], *, actor: User
@@ -281,9 +293,9 @@ class TaskService:
 
     async def finish(self, task: Task, *, actor: User, detail: str = "标记完成") -> None:
         """Complete a locked task whose completion was decided (accepted on review)."""
-        open_children = [c for c in await self.tasks.children(task.id or 0) if c.status not in CLOSED_STATUSES]
+        open_children = await self.tasks.open_children(task.id or 0)
         if open_children:
-            codes = "、".join(c.code for c in open_children[:5])
+            codes = "、".join(open_children[:5])
             raise DomainError(f"还有 {len(open_children)} 个子任务未完成（{codes}），请先完成子任务。")
         transition(task, TaskStatus.DONE, allowed_from=OPEN_STATUSES)
         task.progress = 100
@@ -324,9 +336,11 @@ class TaskService:
     async def list_involving(self, user: User) -> list[TaskView]:
         return await self.views.build_many(await self.tasks.involving(user.id or 0))
 
-    async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> None:
-        for user in await self.people.resolve_all(people):
+    async def _add_members(self, task: Task, people: tuple[PersonRef, ...], role: str) -> list[tuple[User, str]]:
+        added = await self.people.resolve_all(people)
+        for user in added:
             await self.tasks.add_member(task.id or 0, user.id or 0, role)
+        return [(user, role) for user in added]
 
     async def _record(self, task: Task, actor: User | None, kind: str, detail: str) -> None:
         await self.tasks.record(task.id or 0, kind, detail, actor_id=actor.id if actor else None, at=self._now())
@@ -342,20 +356,22 @@ class TaskService:
             current = parent
         return chain
 
-    async def _parties(self, task: Task) -> TaskParties:
-        members = await self.tasks.members(task.id or 0)
+    async def _parties(self, task: Task, members: Sequence[Member] | None = None) -> TaskParties:
+        if members is None:
+            members = [(m.user_id, m.role) for m in await self.tasks.members(task.id or 0)]
         ancestors = await self._ancestors(task)
         return TaskParties(
             owner_id=task.owner_id, initiator_id=task.initiator_id, approver_id=task.approver_id,
             chat_id=task.chat_id,
-            collaborator_ids=ids(m.user_id for m in members if m.role == ROLE_COLLABORATOR),
-            watcher_ids=ids(m.user_id for m in members if m.role != ROLE_COLLABORATOR),
+            collaborator_ids=ids(user_id for user_id, role in members if role == ROLE_COLLABORATOR),
+            watcher_ids=ids(user_id for user_id, role in members if role != ROLE_COLLABORATOR),
             ancestor_ids=ids(i for a in ancestors for i in (a.owner_id, a.initiator_id, a.approver_id)),
         )
 
-    async def _check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None) -> None:
+    async def _check(self, task: Task, actor: User, action: TaskAction, *, chat: Chat | None = None,
+                     members: Sequence[Member] | None = None) -> None:
         who = Actor(user_id=actor.id or 0, chat_id=chat.id if chat is not None else None, is_admin=actor.is_admin)
-        if not may(who, action, await self._parties(task)):
+        if not may(who, action, await self._parties(task, members)):
             raise DomainError(refusal(action, task.code))
 
     async def _roll_up_from(self, task: Task) -> None:

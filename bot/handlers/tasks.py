@@ -37,15 +37,15 @@ async def _mentions_for(scope: Scope, code: str) -> str:
     task = await scope.tasks.tasks.by_code(code)
     if task is None:
         return ""
-    ids = [task.owner_id] + [m.user_id for m in await scope.tasks.tasks.members(task.id or 0)]
-    users = await scope.directory.users_by_ids([i for i in ids if i is not None])
+    members, users = await scope.tasks.tasks.people(task)
+    ids = [task.owner_id] + [user_id for user_id, _ in members]
     return " ".join(mention(users[i]) for i in dict.fromkeys(ids) if i in users)
 
 
 @router.command(NewTask)
 async def new_task(command: NewTask, scope: Scope) -> Reply:
-    view = await scope.tasks.create(command, actor=scope.user, chat=scope.chat)
-    people = await _mentions_for(scope, view.code)
+    view, named = await scope.tasks.create_named(command, actor=scope.user, chat=scope.chat)
+    people = " ".join(mention(user) for user in named)
     return Reply(card=task_card(view, headline=f"已创建任务，请 {people} 查收。{_next_year_note(view, scope)}"),
                  task_code=view.code)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from storage.tables import CalendarDay, Leave
+from storage.tables import CalendarDay, Leave, Tenant
 from storage.upsert import insert_for
 
 
@@ -26,7 +27,17 @@ class CalendarRepository:
 
     async def set_days(self, days: Sequence[date], *, workday: bool, name: str, by: int | None,
                        at: datetime) -> None:
-        """Each day becomes a day off (or an extra working day); what was set for it before is replaced."""
+        """Each day becomes a day off (or an extra working day); what was set for it before is replaced.
+
+        The tenant's calendar_version moves in the same transaction, so a calendar cached by any
+        process is read afresh once this commits.
+        """
+        if not days:
+            return
+        await self.session.execute(
+            update(Tenant).where(col(Tenant.id) == self.tenant_id)
+            .values(calendar_version=Tenant.calendar_version + 1)
+        )
         for day in days:
             stmt = insert_for(self.session, CalendarDay).values(
                 tenant_id=self.tenant_id, day=day, workday=workday, name=name, set_by_id=by, created_at=at,

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
 from storage.tables import Chat, Department, User
@@ -54,12 +56,24 @@ class DirectoryRepository:
         return result.scalar_one_or_none()
 
     async def users_by_ids(self, ids: Sequence[int]) -> dict[int, User]:
-        if not ids:
-            return {}
+        users = self._held(ids)
+        missing = set(ids) - users.keys()
+        if not missing:
+            return users
         result = await self.session.execute(
-            select(User).where(User.tenant_id == self.tenant_id, User.id.in_(set(ids)))  # type: ignore[union-attr]
+            select(User).where(User.tenant_id == self.tenant_id, col(User.id).in_(missing))
         )
-        return {u.id: u for u in result.scalars() if u.id is not None}
+        users.update((u.id, u) for u in result.scalars() if u.id is not None)
+        return users
+
+    def _held(self, ids: Sequence[int]) -> dict[int, User]:
+        """Users the session already holds, loaded and current: a SELECT would hand back these same objects."""
+        held: dict[int, User] = {}
+        for user_id in set(ids):
+            user = self.session.identity_map.get(identity_key(User, user_id))
+            if isinstance(user, User) and user.tenant_id == self.tenant_id and not inspect(user).expired_attributes:
+                held[user_id] = user
+        return held
 
     async def users_named(self, name: str) -> list[User]:
         result = await self.session.execute(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
@@ -22,6 +23,28 @@ from storage.upsert import insert_for
 
 RECEIVED, DONE, FAILED = "received", "done", "failed"
 MAX_EVENT_ID = 191
+
+
+# Statements every event runs, built once: building one cost about as much CPU as running it.
+
+@cache
+def _record_statement(dialect: str) -> Any:
+    table = InboxEvent.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["platform", "tenant_key", "event_id"])
+        .returning(table.c.id, table.c.platform, table.c.tenant_key, table.c.event_id)
+    )
+
+
+@cache
+def _take_statement() -> Any:
+    table = InboxEvent.__table__  # type: ignore[attr-defined]
+    return (
+        update(table).where(table.c.id == bindparam("row_id"), table.c.status == RECEIVED)
+        .values(status=DONE, processed_at=bindparam("taken_at", type_=table.c.processed_at.type), lease_until=None)
+    )
 
 
 @dataclass(frozen=True)
@@ -49,13 +72,7 @@ async def record_many(conn: AsyncConnection, rows: Sequence[NewInboxRow]) -> lis
     first: dict[tuple[str, str, str], int] = {}
     for index, row in enumerate(rows):
         first.setdefault(row.key, index)
-    table = InboxEvent.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["platform", "tenant_key", "event_id"])
-        .returning(table.c.id, table.c.platform, table.c.tenant_key, table.c.event_id)
-    )
+    stmt = _record_statement(conn.dialect.name)
     params = [
         {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2], "kind": rows[i].kind,
          "received_at": rows[i].received_at, "status": RECEIVED, "payload": rows[i].payload, "attempts": 0,
@@ -94,13 +111,9 @@ class InboxRepository:
         so a concurrent replay waits and then finds the row done; a rollback makes it `received` again.
         False means another process finished it already and the caller must apply nothing.
         """
-        table = InboxEvent.__table__  # type: ignore[attr-defined]
         # Core on the session's connection: the ORM's bulk-update machinery costs more than the update.
         conn = await self.session.connection()
-        result = await conn.execute(
-            update(table).where(table.c.id == row_id, table.c.status == RECEIVED)
-            .values(status=DONE, processed_at=at, lease_until=None)
-        )
+        result = await conn.execute(_take_statement(), {"row_id": row_id, "taken_at": at})
         return bool(result.rowcount)
 
     async def record_failure(

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import BindParameter, Integer, and_, bindparam, insert, literal, null, or_, union_all
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
-from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus
+from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
 
 
@@ -31,29 +35,29 @@ class TaskRepository:
         create fails after taking its number. SQLite has one writer anyway, and its one pooled
         connection is the open transaction's, so there the number is taken inside it.
         """
-        stmt = (
-            insert_for(self.session, TaskCodeCounter)
-            .values(tenant_id=self.tenant_id, period=period, last=1)
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "period"], set_={"last": TaskCodeCounter.last + 1}
-        ).returning(TaskCodeCounter.last)
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        stmt, values = _take_sequence(dialect), {"tenant_id": self.tenant_id, "period": period, "last": 1}
         counter: AsyncEngine | None = self.session.info.get(COUNTER_ENGINE)
         if counter is not None:
             try:
                 async with counter.connect() as conn:
-                    return int((await conn.execute(stmt)).scalar_one())
+                    return int((await conn.execute(stmt, values)).scalar_one())
             except DBAPIError:
                 # A tenant created by this very transaction: the foreign key check elsewhere waits
                 # for our commit (the counter pool's lock timeout ends that wait) or fails.
                 pass
-        result = await self.session.execute(stmt)
+        result = await self.session.execute(stmt, values)
         return int(result.scalar_one())
 
     async def add(self, task: Task) -> Task:
+        """Insert the task at once and hand it back as a row of the session (tracked like a loaded one)."""
         task.tenant_id = self.tenant_id
+        table = Task.__table__  # type: ignore[attr-defined]
+        values = {c.key: getattr(task, c.key) for c in table.columns if c.key != "id"}
+        # Core: the unit of work's flush of one new object costs more than the INSERT itself.
+        task.id = (await self.session.execute(_insert_task(), values)).scalar_one()
+        make_transient_to_detached(task)
         self.session.add(task)
-        await self.session.flush()
         return task
 
     async def by_code(self, code: str, *, lock: bool = False) -> Task | None:
@@ -63,15 +67,13 @@ class TaskRepository:
         a second press waits for the first and then sees its outcome. SQLite runs one writer at a
         time through a single pooled connection (storage/db.py), which gives the same guarantee.
         """
-        return await self._one(select(Task).where(Task.tenant_id == self.tenant_id, Task.code == code.upper()), lock)
+        return await self._one("code", code.upper(), lock)
 
     async def by_id(self, task_id: int, *, lock: bool = False) -> Task | None:
-        return await self._one(select(Task).where(Task.tenant_id == self.tenant_id, Task.id == task_id), lock)
+        return await self._one("id", task_id, lock)
 
-    async def _one(self, query: Any, lock: bool) -> Task | None:
-        if lock:
-            query = query.with_for_update().execution_options(populate_existing=True)
-        result = await self.session.execute(query)
+    async def _one(self, column: str, key: object, lock: bool) -> Task | None:
+        result = await self.session.execute(_task_by(column, lock), {"tenant_id": self.tenant_id, "key": key})
         task: Task | None = result.scalar_one_or_none()
         return task
 
@@ -82,6 +84,11 @@ class TaskRepository:
             select(Task).where(Task.tenant_id == self.tenant_id, col(Task.id).in_(set(task_ids)))
         )
         return {t.id: t for t in result.scalars() if t.id is not None}
+
+    async def open_children(self, parent_id: int) -> list[str]:
+        """Codes of a task's children still open, in code order."""
+        result = await self.session.execute(_open_children(), {"tenant_id": self.tenant_id, "parent_id": parent_id})
+        return list(result.scalars())
 
     async def children(self, parent_id: int) -> list[Task]:
         result = await self.session.execute(
@@ -176,11 +183,20 @@ class TaskRepository:
     async def record(
         self, task_id: int, kind: str, detail: str, *, actor_id: int | None, at: datetime
     ) -> None:
-        self.session.add(
-            TaskEvent(
-                tenant_id=self.tenant_id, task_id=task_id, actor_id=actor_id, kind=kind, detail=detail, at=at
-            )
-        )
+        # Core, written at once: nothing reads the event back as an object, so the ORM's flush is waste.
+        await self.session.execute(_insert_event(), {
+            "tenant_id": self.tenant_id, "task_id": task_id, "actor_id": actor_id, "kind": kind, "detail": detail,
+            "at": at,
+        })
+
+    async def people(self, task: Task) -> tuple[list[tuple[int, str]], dict[int, User]]:
+        """A task's RACI members as (user id, role) in the order added, and every user it names, in one query."""
+        named = [i for i in (task.owner_id, task.approver_id, task.initiator_id) if i is not None]
+        rows = (await self.session.execute(_people_query(), {
+            "tenant_id": self.tenant_id, "task_id": task.id, "named": named or [-1],
+        })).all()
+        roles = [(user.id or 0, role) for user, role in rows if role is not None]
+        return roles, {user.id: user for user, _ in rows if user.id is not None}
 
     async def timeline(self, task_id: int, *, limit: int = 50) -> list[TaskEvent]:
         result = await self.session.execute(
@@ -236,3 +252,61 @@ class TaskRepository:
                                     TaskEvent.kind == kind).order_by(col(TaskEvent.at), col(TaskEvent.id))
         )
         return {event.task_id: event for event in result.scalars()}
+
+
+@cache
+def _people_query() -> Any:
+    """Built once: making the union and its aliased entity costs more than running it."""
+    users = User.__table__.c  # type: ignore[attr-defined]
+    members = TaskMember.__table__.c  # type: ignore[attr-defined]
+    tenant_id: BindParameter[int] = bindparam("tenant_id", type_=Integer)
+    both = union_all(
+        core_select(*users, members.role.label("member_role"), members.id.label("member_id"))
+        .join_from(TaskMember.__table__, User.__table__, users.id == members.user_id)  # type: ignore[attr-defined]
+        .where(members.tenant_id == tenant_id, members.task_id == bindparam("task_id"), users.tenant_id == tenant_id),
+        core_select(*users, null().label("member_role"), literal(0).label("member_id"))
+        .where(users.tenant_id == tenant_id, users.id.in_(bindparam("named", expanding=True))),
+    ).subquery()
+    return core_select(aliased(User, both), both.c.member_role).order_by(both.c.member_id)
+
+
+# Statements on the paths every command and click takes, built once: building one cost about as
+# much CPU as running it. Their values are bound per call.
+
+@cache
+def _task_by(column: str, lock: bool) -> Any:
+    query = select(Task).where(col(Task.tenant_id) == bindparam("tenant_id"),
+                               getattr(Task, column) == bindparam("key"))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return query
+
+
+@cache
+def _take_sequence(dialect: str) -> Any:
+    table = TaskCodeCounter.__table__  # type: ignore[attr-defined]
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "period"], set_={"last": table.c.last + 1}
+    ).returning(table.c.last)
+
+
+@cache
+def _open_children() -> Any:
+    task = Task.__table__.c  # type: ignore[attr-defined]
+    return (core_select(task.code)
+            .where(task.tenant_id == bindparam("tenant_id"), task.parent_id == bindparam("parent_id"),
+                   task.status.in_(OPEN_STATUSES))
+            .order_by(task.code))
+
+
+@cache
+def _insert_task() -> Any:
+    table = Task.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id)
+
+
+@cache
+def _insert_event() -> Any:
+    return insert(TaskEvent.__table__)  # type: ignore[attr-defined]

@@ -239,3 +239,27 @@ async def test_a_tenant_created_in_the_same_transaction_takes_its_first_number(a
         repo = TaskRepository(session, tenant.id)
         assert [await repo.next_sequence("202611"), await repo.next_sequence("202611")] == [1, 2]
     assert await _take(any_db, tenant.id, "202611") == 3
+
+
+async def test_people_are_a_tasks_members_in_order_and_its_named_users_of_its_tenant_only(
+    any_db: Database, tenants: TwoTenants,
+) -> None:
+    async with any_db.transaction() as session:
+        mine = DirectoryRepository(session, tenants.a)
+        owner, helper, watcher, approver = [await mine.ensure_user(f"u_{n}", n) for n in ("own", "help", "see", "ok")]
+        outsider = await DirectoryRepository(session, tenants.b).ensure_user("u_other", "外人")
+        repo = TaskRepository(session, tenants.a)
+        task = await repo.add(Task(tenant_id=tenants.a, code="XZB20261101", title="海报", owner_id=owner.id,
+                                   approver_id=approver.id, initiator_id=owner.id))
+        await repo.add_member(task.id or 0, watcher.id or 0, "informed")
+        await repo.add_member(task.id or 0, helper.id or 0, "collaborator")
+        await repo.add_member(task.id or 0, owner.id or 0, "consulted")
+        # A row naming another tenant's user is never how that user's name reaches this tenant.
+        await repo.add_member(task.id or 0, outsider.id or 0, "collaborator")
+        bare = await repo.add(Task(tenant_id=tenants.a, code="XZB20261102", title="无人"))
+    async with any_db.session() as session:
+        repo = TaskRepository(session, tenants.a)
+        members, users = await repo.people(task)
+        assert members == [(watcher.id, "informed"), (helper.id, "collaborator"), (owner.id, "consulted")]
+        assert {u.name for u in users.values()} == {"own", "help", "see", "ok"}
+        assert await repo.people(bare) == ([], {})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from sqlalchemy import event
+
 from storage.db import Database
 from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
 from storage.tables import Task
@@ -196,3 +198,31 @@ async def test_tenant_scoping_hides_another_tenants_rows(any_db: Database, tenan
     async with any_db.session() as session:
         a_user = await DirectoryRepository(session, tenants.a).user_by_platform_id("ou_shared")
     assert a_user is not None and a_user.name == "张三"
+
+
+async def test_users_the_session_holds_are_not_selected_again_and_stay_in_their_tenant(
+    any_db: Database, tenants: TwoTenants,
+) -> None:
+    async with any_db.transaction() as session:
+        mine = await DirectoryRepository(session, tenants.a).ensure_user("ou_held", "张三")
+        theirs = await DirectoryRepository(session, tenants.b).ensure_user("ou_theirs", "李四")
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(any_db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with any_db.session() as session:
+            a_dir, b_dir = DirectoryRepository(session, tenants.a), DirectoryRepository(session, tenants.b)
+            first = await a_dir.users_by_ids([mine.id or 0])
+            assert await b_dir.user_by_platform_id("ou_theirs") is not None  # now held by the session too
+            selected = len(statements)
+            again = await a_dir.users_by_ids([mine.id or 0])
+            assert len(statements) == selected  # served from the session, no SELECT
+            assert again[mine.id or 0] is first[mine.id or 0]
+            # Held, but another tenant's: still asked of the database, which finds nothing.
+            assert await a_dir.users_by_ids([theirs.id or 0, mine.id or 0]) == {mine.id: first[mine.id or 0]}
+            assert len(statements) == selected + 1
+    finally:
+        event.remove(any_db.engine.sync_engine, "before_cursor_execute", count)
