@@ -230,15 +230,15 @@ class FeishuClient:
         attempt = 0
         while attempt < MAX_ATTEMPTS:
             attempt += 1
-            if limits:
-                await self._limiter.acquire(limits)
             headers: dict[str, str] = {}
             token = ""
             if auth:
                 token = await self.tenant_access_token()
                 headers["Authorization"] = f"Bearer {token}"
             try:
-                response = await self._http.request(method, path, headers=headers, **request)
+                # The slot is held until the answer is back: the pacing counts from there (ratelimit.py).
+                async with self._limiter.slot(limits):
+                    response = await self._http.request(method, path, headers=headers, **request)
             except TransportError as exc:
                 log.warning("feishu %s %s network error %s (attempt %d)", method, path, exc.kind, attempt)
                 retry_after = _backoff(attempt, self._rng)

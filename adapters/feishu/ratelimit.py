@@ -7,9 +7,9 @@ Waiting goes through an injected `sleep`, so tests advance a frozen clock instea
 A fixed window alone lets a burst at the end of one window meet another at the start of the
 next: twice the limit within a second, which a platform counting any one-second span refuses
 (429). So a `paced` limit is also kept in this process as a sliding log: a call goes only when
-fewer than `count` of this process's calls fall in the span of `per` before it. Bursts up to the
-limit still go at once. The log is per process; across replicas the shared window still bounds
-the total.
+fewer than `count` of this process's calls may have reached the platform in the span of `per`
+before it (see `slot`). Bursts up to the limit still go at once. The log is per process; across replicas the shared
+window still bounds the total.
 """
 
 from __future__ import annotations
@@ -17,16 +17,19 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from storage.cache import Cache
 
 Sleep = Callable[[float], Awaitable[None]]
-# A paced call waits this much longer than the span strictly needs: clock rounding and a little
-# network jitter must not squeeze `count + 1` calls into one span of `per` at the platform.
-PACE_MARGIN = 0.001
+# A paced call leaves this much later than the span strictly needs (clock rounding).
+PACE_MARGIN = 0.002
+# A call still unanswered this long after it left is taken to have reached the platform by then,
+# so one hanging request holds up the calls behind it for at most this long.
+ANSWER_WAIT_CAP = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,58 +42,110 @@ class Limit:
     paced: bool = False
 
 
+@dataclass(eq=False)
+class _Turn:
+    """One call's place in the paced logs (times in epoch seconds on the limiter's clock)."""
+
+    left: float | None = None  # when it passed the limiter
+    done: float | None = None  # when its answer came back (or it was given up)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class WindowLimiter:
     def __init__(self, cache: Cache, clock: Clock, *, sleep: Sleep = asyncio.sleep, prefix: str = "rl:") -> None:
         self._cache = cache
         self._clock = clock
         self._sleep = sleep
         self._prefix = prefix
-        # The times (epoch seconds) of this process's latest calls under each paced key, at most `count`.
-        self._sent: dict[str, deque[float]] = {}
+        # This process's latest calls under each paced key, in order, at most `count`.
+        self._sent: dict[str, deque[_Turn]] = {}
 
     async def acquire(self, limits: Sequence[Limit]) -> float:
         """Take one slot under every limit, waiting for the next window when one is full.
 
-        Returns the seconds waited. After a wait every limit is taken again: a slot counted in an
-        earlier window may be over-counted, which only ever makes us slower, never over the limit.
+        Returns the seconds waited. For a paced limit the call counts as answered at once; use
+        `slot` around the call itself so the calls behind it are spaced from its answer.
         """
-        waited = 0.0
-        while True:
-            # Paced again after a window wait: the calls that waited must not all go at its start.
-            turn = self._pace(limits)
-            if turn > 0:
-                waited += turn
-                await self._sleep(turn)
-            wait = await self._try(limits)
-            if wait is None:
-                return waited
-            waited += wait
-            await self._sleep(wait)
+        async with self.slot(limits) as waited:
+            return waited
 
-    def _pace(self, limits: Sequence[Limit]) -> float:
-        """Reserve this call's turn under every paced limit (no await: atomic); returns the wait for it.
+    @asynccontextmanager
+    async def slot(self, limits: Sequence[Limit]) -> AsyncIterator[float]:
+        """Hold a slot under every limit for the duration of one call; yields the seconds waited.
 
-        Turns under one key never go backwards, and each is at least `per` after the one `count`
-        turns before it, so no span of `per` holds more than `count` of them.
+        The platform counts a call when it arrives, which is after it left us and before its answer
+        came back. So under a paced limit a call follows the one `count` places before it by `per`
+        counted from that one's answer: no span of `per` can then hold more than `count` arrivals,
+        however unevenly the calls travel. After a window wait every limit is taken again: a slot
+        counted in an earlier window may be over-counted, which only makes us slower.
         """
+        started = self._clock.now().timestamp()
+        turn, before = self._reserve(limits)
+        try:
+            while True:
+                # Paced (again, after a window wait): the calls that waited must not all go at its start.
+                await self._pace(before)
+                wait = await self._try(limits)
+                if wait is None:
+                    break
+                await self._sleep(wait)
+            turn.left = self._clock.now().timestamp()
+            yield turn.left - started
+        finally:
+            turn.done = self._clock.now().timestamp()
+            turn.answered.set()
+
+    def _reserve(self, limits: Sequence[Limit]) -> tuple[_Turn, list[tuple[Limit, _Turn]]]:
+        """This call's place under every paced limit (no await: atomic), and the calls it must follow."""
+        turn = _Turn()
+        before: list[tuple[Limit, _Turn]] = []
         paced = [limit for limit in limits if limit.paced]
         if not paced:
-            return 0.0
-        now = self._clock.now().timestamp()
+            return turn, before
         if len(self._sent) > 4096:
-            self._sent = {key: sent for key, sent in self._sent.items() if sent[-1] > now - 60}
-        logs = [self._sent.setdefault(limit.key, deque()) for limit in paced]
-        turn = now
-        for limit, sent in zip(paced, logs, strict=True):
-            if sent:
-                turn = max(turn, sent[-1])
-            if len(sent) >= limit.count:
-                turn = max(turn, sent[-limit.count] + limit.per + PACE_MARGIN)
-        for limit, sent in zip(paced, logs, strict=True):
-            sent.append(turn)
-            while len(sent) > limit.count:
-                sent.popleft()
-        return turn - now
+            now = self._clock.now().timestamp()
+            self._sent = {key: log for key, log in self._sent.items()
+                          if log[-1].done is None or log[-1].done > now - 60}
+        for limit in paced:
+            log = self._sent.setdefault(limit.key, deque())
+            if len(log) >= limit.count:
+                before.append((limit, log[-limit.count]))
+            log.append(turn)
+            while len(log) > limit.count:
+                log.popleft()
+        return turn, before
+
+    async def _pace(self, before: list[tuple[Limit, _Turn]]) -> None:
+        for limit, earlier in before:
+            reached = await self._reached(earlier)
+            wait = reached + limit.per + PACE_MARGIN - self._clock.now().timestamp()
+            if wait > 0:
+                await self._sleep(wait)
+
+    async def _reached(self, earlier: _Turn) -> float:
+        """The latest the earlier call can have reached the platform: its answer, or the cap."""
+        if earlier.left is None:
+            await earlier.answered.wait()  # still waiting its own turn, ahead of us in line
+        if earlier.done is None and earlier.left is not None:
+            cap = earlier.left + ANSWER_WAIT_CAP
+            await self._until_answered(earlier, cap - self._clock.now().timestamp())
+            if earlier.done is None:
+                return cap
+        assert earlier.done is not None
+        return earlier.done
+
+    async def _until_answered(self, earlier: _Turn, seconds: float) -> None:
+        """Wait for the earlier call's answer, at most `seconds` (through the injected sleep)."""
+        if seconds <= 0:
+            return
+        answered = asyncio.ensure_future(earlier.answered.wait())
+        timer = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait({answered, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (answered, timer):
+                waiting.cancel()
+            await asyncio.gather(answered, timer, return_exceptions=True)
 
     async def _try(self, limits: Sequence[Limit]) -> float | None:
         for limit in limits:
@@ -102,3 +157,4 @@ class WindowLimiter:
             if count > limit.count:
                 return max((window + 1) * limit.per - now, 0.001)
         return None
+

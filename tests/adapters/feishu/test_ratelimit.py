@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 
 import pytest
 
-from adapters.feishu.ratelimit import Limit, WindowLimiter
+from adapters.feishu.ratelimit import ANSWER_WAIT_CAP, PACE_MARGIN, Limit, WindowLimiter
 from bot.clock import FrozenClock
 from bot.delivery.backoff import jittered_backoff
 from storage.cache import Cache
@@ -77,3 +78,38 @@ async def test_a_paced_limit_holds_in_every_span_not_only_in_whole_windows(
         sent.append(clock.now().timestamp())
     assert sent[:5] == [sent[0]] * 5  # a burst up to the limit still goes at once
     assert all(later - earlier > 1.0 for earlier, later in zip(sent, sent[5:], strict=False))
+
+
+async def test_a_paced_call_is_spaced_from_the_answer_of_the_call_count_places_before(
+    any_cache: Cache, clock: FrozenClock
+) -> None:
+    """The platform counts arrivals, which come after we send and before the answer: count from the answer."""
+    limiter = WindowLimiter(any_cache, clock, sleep=RecordingSleep(clock))
+    limits = [Limit("app", 2, 1.0, paced=True)]
+    start = clock.now().timestamp()
+    async with limiter.slot(limits):
+        clock.advance(timedelta(seconds=0.4))  # the first call's answer takes 0.4 s
+    assert await limiter.acquire(limits) == 0  # the second still goes at once
+    await limiter.acquire(limits)
+    assert clock.now().timestamp() - start == pytest.approx(1.4 + PACE_MARGIN)
+
+
+async def test_a_call_that_hangs_holds_the_ones_behind_it_up_only_so_long(
+    any_cache: Cache, clock: FrozenClock
+) -> None:
+    limiter = WindowLimiter(any_cache, clock, sleep=RecordingSleep(clock))
+    limits = [Limit("app", 1, 1.0, paced=True)]
+    start = clock.now().timestamp()
+    sent, hanging = asyncio.Event(), asyncio.Event()
+
+    async def never_answered() -> None:
+        async with limiter.slot(limits):
+            sent.set()
+            await hanging.wait()
+
+    first = asyncio.create_task(never_answered())
+    await sent.wait()  # the first call has left and waits for its answer
+    await limiter.acquire(limits)
+    assert clock.now().timestamp() - start == pytest.approx(ANSWER_WAIT_CAP + 1.0 + PACE_MARGIN)
+    hanging.set()
+    await first
