@@ -382,6 +382,24 @@ async def open_loop(url: str, requests: list[tuple[bytes, dict[str, str]]], rate
     return load
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU used so far by the local PostgreSQL's processes (Linux /proc), None where unreadable."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name.startswith("postgres"):
+            total += (int(rest[11]) + int(rest[12])) / ticks  # utime, stime
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -507,9 +525,16 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         every = round(1 / args.mix) if args.mix > 0 else 0
         commands = [message(i, f"{tag}c", every > 0 and i % every == 0) for i in range(args.commands)]
         ids = [m for m, _, _ in commands]
+        # The events are signed beforehand (that is the platform's work); from here this process
+        # sends them and takes the replies, and PostgreSQL serves the server: their CPU counts too.
+        load_cpu, db_cpu = time.process_time(), postgres_cpu_seconds()
         load = await closed_loop(server.url, commands, args.concurrency, retry_503=True)
         ok = await wait_replies(fake, ids, args.timeout)
         stats = await asyncio.to_thread(server.ask, "idle")
+        db_after = postgres_cpu_seconds()
+        row.update(load_cpu=(time.process_time() - load_cpu) * 1000 / len(ids),
+                   db_cpu=(db_after - db_cpu) * 1000 / len(ids) if db_cpu is not None and db_after is not None
+                   else None)
         received = [fake.replies[i][0] for i in ids if i in fake.replies]
         last = max(received) if received else load.started
         e2e = [fake.replies[i][0] - load.sent_at[i] for i in ids if i in fake.replies]
@@ -662,6 +687,19 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                       spread([r["help_cpu"] for r in rows], 1), spread([r["cmd_cpu"] for r in rows], 1),
                       spread([r["click_cpu"] for r in rows], 1)]
         print("| " + " | ".join(cells) + " |")
+    print("\nCPU per e2e command (ms): the server, PostgreSQL (the whole local server: sqlite rows count"
+          " what else it did) and this load process (sending events, taking replies); the last column is"
+          f" what {os.cpu_count()} CPUs could do at that cost if nothing else ran:")
+    for name in names:
+        if is_ceiling(name):
+            continue
+        rows = by[name]
+        server_ms = [r["cmd_cpu"] for r in rows]
+        db_ms = [r["db_cpu"] or 0.0 for r in rows]
+        load_ms = [r["load_cpu"] for r in rows]
+        budget = [(os.cpu_count() or 1) * 1000 / (a + b + c) for a, b, c in zip(server_ms, db_ms, load_ms, strict=True)]
+        print(f"  {name}: server {spread(server_ms, 1)}, PostgreSQL {spread(db_ms, 1)}, load {spread(load_ms, 1)}"
+              f" -> at most {spread(budget)} commands/s")
     print("\nLatencies in ms. Exactly-once and errors:")
     failed = False
     for name in names:
