@@ -66,8 +66,10 @@ class FeishuAdapter:
         *,
         fetch_image: ImageFetcher | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        processes: int = 1,
     ) -> None:
         self._settings = settings
+        self._processes = processes
         self._sink = sink
         self._cache = cache
         self._clock = clock
@@ -82,7 +84,7 @@ class FeishuAdapter:
     @property
     def client(self) -> FeishuClient:
         if self._client is None:
-            self._client = FeishuClient(self._settings, self._cache, self._clock)
+            self._client = FeishuClient(self._settings, self._cache, self._clock, processes=self._processes)
         return self._client
 
     def setup_routes(self, app: web.Application) -> None:

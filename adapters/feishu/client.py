@@ -61,6 +61,7 @@ class FeishuClient:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        processes: int = 1,
     ) -> None:
         self._settings = settings
         self._cache = cache
@@ -68,7 +69,7 @@ class FeishuClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._http = ApiSession(settings.api_base, timeout=10.0)
-        self._limiter = WindowLimiter(cache, clock, sleep=sleep, prefix="feishu:rl:")
+        self._limiter = WindowLimiter(cache, clock, sleep=sleep, prefix="feishu:rl:", processes=processes)
         self._warned: set[str] = set()
         self._bot_open_id: str | None = None
         app = settings.app_id

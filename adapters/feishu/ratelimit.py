@@ -52,11 +52,15 @@ class _Turn:
 
 
 class WindowLimiter:
-    def __init__(self, cache: Cache, clock: Clock, *, sleep: Sleep = asyncio.sleep, prefix: str = "rl:") -> None:
+    def __init__(self, cache: Cache, clock: Clock, *, sleep: Sleep = asyncio.sleep, prefix: str = "rl:",
+                 processes: int = 1) -> None:
         self._cache = cache
         self._clock = clock
         self._sleep = sleep
         self._prefix = prefix
+        # Processes sending under the same limits (TUIJIN_WORKERS): each paces to its share, so
+        # together they stay within every span; the shared window still counts the whole.
+        self._processes = max(1, processes)
         # This process's latest calls under each paced key, in order, at most `count`.
         self._sent: dict[str, deque[_Turn]] = {}
 
@@ -108,10 +112,11 @@ class WindowLimiter:
                           if log[-1].done is None or log[-1].done > now - 60}
         for limit in paced:
             log = self._sent.setdefault(limit.key, deque())
-            if len(log) >= limit.count:
-                before.append((limit, log[-limit.count]))
+            share = max(1, limit.count // self._processes)
+            if len(log) >= share:
+                before.append((limit, log[-share]))
             log.append(turn)
-            while len(log) > limit.count:
+            while len(log) > share:
                 log.popleft()
         return turn, before
 

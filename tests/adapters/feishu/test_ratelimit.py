@@ -113,3 +113,20 @@ async def test_a_call_that_hangs_holds_the_ones_behind_it_up_only_so_long(
     assert clock.now().timestamp() - start == pytest.approx(ANSWER_WAIT_CAP + 1.0 + PACE_MARGIN)
     hanging.set()
     await first
+
+
+async def test_several_processes_each_pace_to_their_share_so_together_they_stay_within_every_span(
+    any_cache: Cache, clock: FrozenClock
+) -> None:
+    sleep = RecordingSleep(clock)
+    workers = [WindowLimiter(any_cache, clock, sleep=sleep, processes=2) for _ in range(2)]
+    limits = [Limit("chat:oc_1", 5, 1.0, paced=True)]
+    clock.advance(timedelta(seconds=0.5))
+    sent: list[float] = []
+    for _ in range(4):
+        for worker in workers:  # the two processes take turns sending to the same chat
+            await worker.acquire(limits)
+            sent.append(clock.now().timestamp())
+    spans = [sum(1 for t in sent if start <= t < start + 1.0) for start in sent]
+    assert max(spans) <= 5
+    assert sent[:4] == [sent[0]] * 4  # each process's share (2 of 5) still goes at once
