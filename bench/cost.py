@@ -43,6 +43,8 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pg_schema import create_schema, drop_schema
+
 from adapters.feishu.adapter import card_action_response
 from bot.app import Services, build_services, tune_gc
 from bot.clock import FrozenClock
@@ -193,21 +195,6 @@ async def measure(url: str, schema: str | None, args: argparse.Namespace) -> dic
         await db.dispose()
 
 
-async def create_schema(url: str, schema: str) -> None:
-    admin = Database(url)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    db = Database(url, schema=schema)
-    await db.upgrade()
-    await db.dispose()
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    admin = Database(url)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 def _ms(values: list[float]) -> str:

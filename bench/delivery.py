@@ -31,7 +31,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import event, text
+from pg_schema import create_schema, drop_schema
+from sqlalchemy import event
 
 from bot.clock import SystemClock
 from bot.config import DeliverySettings
@@ -184,10 +185,7 @@ async def main_async(args: argparse.Namespace, port: int) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="deliverbench-")
     url = args.postgres or f"sqlite+aiosqlite:///{tmp.name}/bench.db"
     if schema:
-        admin = Database(url)
-        async with admin.engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await admin.dispose()
+        await create_schema(url, schema, migrate=False)
     db = Database(url, schema=schema)
     try:
         await db.upgrade()
@@ -221,10 +219,7 @@ async def main_async(args: argparse.Namespace, port: int) -> None:
     finally:
         await db.dispose()
         if schema:
-            admin = Database(url)
-            async with admin.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await admin.dispose()
+            await drop_schema(url, schema)
         tmp.cleanup()
 
 

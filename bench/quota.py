@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
+from pg_schema import create_schema, drop_schema
 from pydantic import SecretStr
 from sqlalchemy import text
 
@@ -319,10 +320,7 @@ async def run_shape(shape: Shape, db: Database, http: aiohttp.ClientSession, bas
 
 async def with_database(url: str, schema: str | None, body: Callable[[Database], Awaitable[None]]) -> None:
     if schema:
-        admin = Database(url)
-        async with admin.engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await admin.dispose()
+        await create_schema(url, schema, migrate=False)
     db = Database(url, schema=schema)
     try:
         await db.upgrade()
@@ -330,10 +328,7 @@ async def with_database(url: str, schema: str | None, body: Callable[[Database],
     finally:
         await db.dispose()
         if schema:
-            admin = Database(url)
-            async with admin.engine.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await admin.dispose()
+            await drop_schema(url, schema)
 
 
 async def measure(args: argparse.Namespace, port: int, shapes: list[Shape]) -> list[Result]:

@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
+from pg_schema import create_schema, drop_schema
 
 ENCRYPT_KEY = "bench-encrypt-key"
 VERIFICATION_TOKEN = "bench-verification-token"
@@ -588,29 +589,6 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
 
 # -- PostgreSQL: a fresh schema per run ----------------------------------------------------------------
 
-async def create_schema(url: str, schema: str) -> None:
-    from sqlalchemy import text
-
-    from storage.db import Database
-
-    admin = Database(url)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    db = Database(url, schema=schema)
-    await db.upgrade()
-    await db.dispose()
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    from sqlalchemy import text
-
-    from storage.db import Database
-
-    admin = Database(url)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:

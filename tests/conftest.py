@@ -58,6 +58,21 @@ async def _drop_schema(schema: str) -> None:
     await admin.dispose()
 
 
+def own_pg_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of a test's own (for a `tuijin` subprocess, which cannot pin a schema)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        db = Database(PG_URL)
+        async with db.engine.connect() as conn:
+            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text(sql))
+        await db.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[str]:
     if not PG_URL:

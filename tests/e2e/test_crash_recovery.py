@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from sqlalchemy import text
 from storage.db import Database
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.signed import BOT_OPEN_ID, ENCRYPT_KEY, VERIFICATION_TOKEN, encrypted_body, signed_headers
-from tests.conftest import PG_URL, needs_postgres
+from tests.conftest import needs_postgres, own_pg_database
 
 pytestmark = pytest.mark.slow
 
@@ -52,18 +51,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'crash.sqlite3'}"
         return
-    name = f"tj_crash_{uuid.uuid4().hex[:10]}"
-    admin_url = PG_URL
-
-    async def admin(sql: str) -> None:
-        db = Database(admin_url)
-        async with db.engine.connect() as conn:
-            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text(sql))
-        await db.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from own_pg_database("tj_crash")
 
 
 @pytest.fixture

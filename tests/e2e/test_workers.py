@@ -21,13 +21,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
 
 from storage.cache import RedisCache
-from storage.db import Database
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.signed import ENCRYPT_KEY, VERIFICATION_TOKEN, encrypted_body, signed_headers
-from tests.conftest import PG_URL, REDIS_URL, needs_postgres, needs_redis
+from tests.conftest import REDIS_URL, needs_postgres, needs_redis, own_pg_database
 from tests.e2e.test_crash_recovery import EVENTS, Server, _free_port, _message, _scalar_rows, slow_feishu
 
 __all__ = ["slow_feishu"]  # a fixture reused from the single-process crash test
@@ -36,17 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, needs_p
 
 @pytest.fixture
 def pg_database_url() -> Iterator[str]:
-    name = f"tj_workers_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        db = Database(PG_URL)
-        async with db.engine.connect() as conn:
-            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text(sql))
-        await db.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from own_pg_database("tj_workers")
 
 
 def worker_pids(parent: int) -> set[int]:

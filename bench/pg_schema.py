@@ -1,0 +1,36 @@
+"""A PostgreSQL schema of a benchmark run's own: created (and migrated) before, dropped after."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text
+
+from storage.db import Database
+
+
+async def create_schema(url: str, schema: str, *, migrate: bool = True) -> None:
+    admin = Database(url)
+    try:
+        async with admin.engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        await admin.dispose()
+    if migrate:
+        db = Database(url, schema=schema)
+        try:
+            await db.upgrade()
+        finally:
+            await db.dispose()
+
+
+async def drop_schema(url: str, schema: str) -> None:
+    admin = Database(url)
+    try:
+        async with admin.engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await admin.dispose()
