@@ -32,6 +32,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -219,7 +220,8 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
                 break
             await asyncio.sleep(0.05)
         # CPU of this server process so far: per-event cost that a busy machine does not distort.
-        conn.send({**counts, "cpu_ms": time.process_time() * 1000})
+        conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     if profiler is not None:
         profiler.stop()
         output = profiler.output_text(unicode=True, show_all=False)
@@ -383,6 +385,17 @@ async def open_loop(url: str, requests: list[tuple[bytes, dict[str, str]]], rate
     return load
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB; 0 where /proc is not there."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def postgres_cpu_seconds() -> float | None:
     """CPU used so far by the local PostgreSQL's processes (Linux /proc), None where unreadable."""
     total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
@@ -443,9 +456,13 @@ class Server:
         if command.startswith("profile"):
             return self._ask_one(self.conns[0], command)
         total: Counter[str] = Counter()
+        peaks: dict[str, float] = {}
         for conn in self.conns:
-            total.update(self._ask_one(conn, command))
-        return dict(total)
+            answer = self._ask_one(conn, command)
+            for key in [k for k in answer if k.startswith("peak_")]:
+                peaks[key] = max(peaks.get(key, 0.0), answer.pop(key))  # per process, the largest
+            total.update(answer)
+        return {**total, **peaks}
 
     def stop(self) -> dict[str, Any]:
         try:
@@ -580,6 +597,8 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         row["replies_missing"] = sum(1 for i in expected if i not in fake.replies)
         row["replies_duplicated"] = sum(1 for i in expected if len(fake.replies.get(i, ())) > 1)
         row["uuid_repeats"] = sum(1 for c in fake.uuids.values() if c > 1)
+        memory = await asyncio.to_thread(server.ask, "stats")
+        row.update(peak_rss_mb=memory.get("peak_rss_mb"), rss_mb=memory.get("peak_rss_now_mb"))
         return row
     finally:
         final = await asyncio.to_thread(server.stop)
@@ -687,7 +706,9 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                                                "click_not_success")}
             if not is_ceiling(name) and any(checks.values()):
                 failed = True
-            extra = "" if is_ceiling(name) else f" inbox={r.get('inbox')} outbox={r.get('outbox')}"
+            memory = f"{r.get('rss_mb', 0):.0f} MB (peak {r.get('peak_rss_mb', 0):.0f} MB)"
+            extra = "" if is_ceiling(name) else (f" inbox={r.get('inbox')} outbox={r.get('outbox')}"
+                                                 f" RSS of the largest server process after the load {memory}")
             print(f"  run {n + 1} {name}: {'' if is_ceiling(name) else checks} errors={errors or 'none'}{extra}")
     print("exactly once: " + ("FAILED (see above)" if failed else "every command answered exactly once"))
     if failed:
