@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from functools import partial
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.commands import ParseError, parse_command
@@ -48,6 +50,10 @@ ONLY_TEXT = "目前只支持文字消息。发送「帮助」查看可用命令�
 SORRY = "抱歉，处理这条消息时出错了，请稍后再试。"
 CLICK_FAILED = "处理失败，请稍后再点一次。"
 STALE_BUTTON = "这个按钮已失效，请重新发送命令。"
+
+
+# An event's effect inside its transaction, given the refusal to answer instead on a second pass.
+Effect = Callable[[AsyncSession, Reply | None], Awaitable[Reply]]
 
 
 class Refused(Exception):
@@ -197,6 +203,23 @@ class Pipeline:
 
     async def _run_message(self, row_id: int, event: MessageEvent) -> None:
         await self._sync_directory(event.conversation, (event.sender, *event.mentions))
+
+        async def answer(session: AsyncSession, refusal: Reply | None) -> Reply:
+            scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
+                                     clock=self.clock, mentions=event.mentions, known=self._known)
+            reply = refusal if refusal is not None else await self._answer_message(event, scope)
+            await self._send_reply(scope, event, reply)
+            return reply
+
+        await self._apply(row_id, event, answer)
+
+    async def _apply(self, row_id: int, event: InboundEvent, effect: Effect) -> Reply | None:
+        """Run `effect` in a transaction with the inbox row turning done: the event's one effect.
+
+        A lost race (deadlock) runs it again at once. A refusal (`Refused`) has rolled everything
+        back; `effect` runs again with the refusal, which it only answers, in a transaction of its
+        own. Any other failure is counted (`_failed`). None when the row was done already, or failed.
+        """
         refusal: Reply | None = None
         attempt = 0
         while attempt < CONFLICT_ATTEMPTS:
@@ -204,20 +227,17 @@ class Pipeline:
             try:
                 async with self.db.transaction() as session:
                     if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
-                        return
-                    scope = await open_scope(session, event.conversation, event.sender, settings=self.settings,
-                                             clock=self.clock, mentions=event.mentions, known=self._known)
-                    reply = refusal if refusal is not None else await self._answer_message(event, scope)
-                    await self._send_reply(scope, event, reply)
-                return
+                        return None
+                    return await effect(session, refusal)
             except Refused as refused:
-                refusal = refused.reply  # rolled back; now only the answer, in a transaction of its own
+                refusal = refused.reply
                 attempt -= 1
             except Exception as error:
                 if attempt < CONFLICT_ATTEMPTS and is_transient_conflict(error):
-                    continue  # lost a race (deadlock): the whole transaction runs again at once
+                    continue
                 await self._failed(row_id, event, error)
-                return
+                return None
+        return None
 
     async def _answer_message(self, event: MessageEvent, scope: Scope) -> Reply:
         if event.message_type != "text":
@@ -321,34 +341,21 @@ class Pipeline:
         handler = self.router.find_action(action.act)
         if handler is not None:
             await self._sync_directory(event.conversation, (event.operator,))
-        refusal: Reply | None = None
-        attempt = 0
-        while attempt < CONFLICT_ATTEMPTS:
-            attempt += 1
-            try:
-                async with self.db.transaction() as session:
-                    if not await InboxRepository(session).take_for_effect(row_id, self.clock.now()):
-                        return None
-                    if handler is None:
-                        return Reply(toast=STALE_BUTTON, toast_kind="warning")
-                    scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
-                                             clock=self.clock, known=self._known)
-                    scope.inputs = dict(event.form_values)
-                    reply = refusal if refusal is not None else await self._guarded(
-                        f"action:{action.act}", scope, partial(handler, action, scope))
-                    await publish_extras(session, self.outbox, reply, conversation=event.conversation,
-                                         event_key=self._action_key(event),
-                                         tenant_id=scope.tenant.id, at=self.clock.now(), pressed=event.message_id)
-                    return reply
-            except Refused as refused:
-                refusal = refused.reply  # rolled back; now only the answer, in a transaction of its own
-                attempt -= 1
-            except Exception as error:
-                if attempt < CONFLICT_ATTEMPTS and is_transient_conflict(error):
-                    continue
-                await self._failed(row_id, event, error)
-                return None
-        return None
+
+        async def press(session: AsyncSession, refusal: Reply | None) -> Reply:
+            if handler is None:
+                return Reply(toast=STALE_BUTTON, toast_kind="warning")
+            scope = await open_scope(session, event.conversation, event.operator, settings=self.settings,
+                                     clock=self.clock, known=self._known)
+            scope.inputs = dict(event.form_values)
+            reply = refusal if refusal is not None else await self._guarded(
+                f"action:{action.act}", scope, partial(handler, action, scope))
+            await publish_extras(session, self.outbox, reply, conversation=event.conversation,
+                                 event_key=self._action_key(event), tenant_id=scope.tenant.id,
+                                 at=self.clock.now(), pressed=event.message_id)
+            return reply
+
+        return await self._apply(row_id, event, press)
 
     async def _update_later(self, work: asyncio.Task[Reply | None], event: CardActionEvent) -> None:
         await self.update_card_later(await work, event)
