@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiohttp import web
+from child_server import serve_until_told
 from pydantic import SecretStr
 
 from adapters.feishu.client import FeishuClient
@@ -65,13 +66,7 @@ async def _serve(conn: Connection) -> None:
     app = web.Application()
     app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", token)
     app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", reply)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    conn.send(runner.addresses[0][1])
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    await runner.cleanup()
+    await serve_until_told(app, conn)
 
 
 async def send_all(client: FeishuClient, sends: int, concurrency: int) -> None:

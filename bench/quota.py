@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
+from child_server import serve_until_told
 from pg_schema import create_schema, drop_schema
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -141,13 +142,7 @@ async def _serve(conn: Connection, per_app: int, per_chat: int) -> None:
     app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", reply)
     app.router.add_get("/bench/stats", stats)
     app.router.add_post("/bench/reset", do_reset)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    conn.send(runner.addresses[0][1])
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    await runner.cleanup()
+    await serve_until_told(app, conn)
 
 
 # -- the sending side (this process) -----------------------------------------------------------------
