@@ -14,7 +14,7 @@ from typing import Final
 from bot.commands.catalog import CommandSpec
 from bot.commands.context import ParseContext
 from bot.commands.grammar import Builder
-from bot.commands.keyed import KeyedFields, Rejected, date_of, people_of, task_code, text_of
+from bot.commands.keyed import KeyedFields, date_of, people_of, task_code, text_of
 from bot.commands.model import Command, PersonRef, WorkflowCommand
 from bot.commands.text import SEPARATORS, Folded
 
@@ -60,13 +60,13 @@ def _answer(word: str) -> Builder:
 
 
 def answer_from_card(typed: str, ctx: ParseContext) -> tuple[str | None, datetime | None]:
-    """Text typed into a decision card's field: the answer, and a later start if it names one."""
+    """Text typed into a decision card's field: the answer, and a later start if it names one.
+
+    Raises Rejected when it names a start that is not a date: the click is refused with the
+    grammar's answer rather than deciding without the date the person meant to give.
+    """
     head, values = _FIELDS.split(Folded.of(typed).strip())
-    proposed = None
-    try:
-        proposed = date_of("可启动", values.get("start"), ctx)
-    except Rejected:
-        proposed = None
+    proposed = date_of("可启动", values.get("start"), ctx)
     text = text_of(values.get("text")) or text_of(head)
     return text, proposed
 

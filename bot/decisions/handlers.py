@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
+from bot.commands.keyed import Rejected
 from bot.core import ActionPayload, Card, Fields, Note, Text
 from bot.decisions.cards import ACTION, ANSWER_FIELD
 from bot.decisions.commands import AnswerDecision, ShowWaiting, answer_from_card
@@ -36,7 +37,11 @@ async def press(action: ActionPayload, scope: Scope) -> Reply:
     if not action.ref.isdigit() or not token:
         raise DomainError(STALE)
     typed = scope.inputs.get(ANSWER_FIELD, "").strip()
-    text, proposed = answer_from_card(typed, scope.parse_context()) if typed else (None, None)
+    try:
+        text, proposed = answer_from_card(typed, scope.parse_context()) if typed else (None, None)
+    except Rejected:
+        # A toast is one short line: the grammar's full list of date forms does not fit there.
+        raise DomainError("没有看懂「可启动」后的日期，例如写：可启动 12月20日。改好后再点一次。") from None
     answered = await DecisionService(scope).answer(int(action.ref), option, token=token, text=text,
                                                    proposed=proposed, by_button=True)
     return _reply(answered, inline=True)

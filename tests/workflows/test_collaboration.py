@@ -107,3 +107,16 @@ async def test_the_reason_typed_into_the_card_decides_at_once(room: Room, any_db
     async with any_db.session() as session:
         refusal = (await session.execute(select(Decision).where(Decision.outcome == "reject"))).scalar_one()
     assert refusal.answer == "当前人力饱和" and refusal.data["proposed_start"].startswith("12月7日")
+
+
+async def test_a_start_typed_into_the_card_that_is_no_date_refuses_the_click(room: Room, any_db: Database) -> None:
+    await organise(room)
+    _, design, _ = await room.say("u_zhangmin", REQUEST)
+    refused = await room.press("u_lina", design, "拒绝", typed="当前人力饱和 可启动 下下下个月底左右")
+    assert refused["toast"]["type"] == "error"
+    assert "可启动" in refused["toast"]["content"] and "再点一次" in refused["toast"]["content"]
+    async with any_db.session() as session:
+        assert (await session.execute(select(Decision).where(Decision.outcome == "reject"))).first() is None
+    # Corrected, the same button decides.
+    again = await room.press("u_lina", design, "拒绝", typed="当前人力饱和 可启动 12月7日")
+    assert again["toast"]["content"] == "已拒绝"
