@@ -185,8 +185,14 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     def commit(*_: Any) -> None:
         counts["commits"] += 1
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", statement)
-    event.listen(db.engine.sync_engine, "commit", commit)
+    # Every pool: the acks' (autocommit on PostgreSQL: each statement is its own commit) and the
+    # task-code counter's included.
+    for engine in {db.engine, db.ack_engine, db.counter_engine} - {None}:
+        assert engine is not None
+        event.listen(engine.sync_engine, "before_cursor_execute", statement)
+        event.listen(engine.sync_engine, "commit", commit)
+        if engine is db.ack_engine and db.ack_autocommit or engine is db.counter_engine:
+            event.listen(engine.sync_engine, "before_cursor_execute", commit)
     if db.is_sqlite:
         await db.upgrade()
     services = build_services(settings, db=db)
@@ -616,10 +622,11 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.workers > 1:
         rows.append(await run_target(f"ceiling ×{args.workers}", {"kind": "ceiling", "workers": args.workers,
                                                                    **loop}, args))
-    with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
-                                                "profile": f"{args.profile}.sqlite.txt"}, args))
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
+                                                    "profile": f"{args.profile}.sqlite.txt"}, args))
     if args.postgres:
         schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
         await create_schema(args.postgres, schema)
@@ -720,6 +727,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("TUIJIN_TEST_DATABASE_URL", ""),
                         help="also run on PostgreSQL (default: $TUIJIN_TEST_DATABASE_URL)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--postgres-only", action="store_true", help="skip the SQLite target")
     parser.add_argument("--events", type=int, default=2000, help="events in the ack phase")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=1000.0, help="events/s offered in the paced phase")

@@ -7,11 +7,11 @@ that is too long gets a short reply naming the limit, never a generic error.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.core.events import InboundEvent, MessageEvent
 from bot.core.platform import InvalidEvent
+from storage.json import loads
 
 MAX_MESSAGE_CHARS = 4000
 MAX_TITLE_CHARS = 200
@@ -23,7 +23,7 @@ MAX_EVENT_ID_CHARS = 191
 def parse_json_object(raw: bytes | str) -> dict[str, Any] | None:
     """The JSON object in `raw`, or None when it is not one; absurd nesting is refused, not a crash."""
     try:
-        value = json.loads(raw)
+        value = loads(raw)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

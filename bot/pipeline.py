@@ -96,6 +96,10 @@ class Pipeline:
     # The durable ack ------------------------------------------------------------------------------
 
     async def _insert_inbox_rows(self, rows: list[NewInboxRow]) -> list[int | None]:
+        """One statement for the batch; on the autocommit pool it is its own (durable) transaction."""
+        if self.db.ack_autocommit:
+            async with self.db.ack_engine.connect() as conn:
+                return await record_many(conn, rows)
         async with self.db.ack_engine.begin() as conn:
             return await record_many(conn, rows)
 

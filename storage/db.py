@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import json
 from storage.idle_ping import IdlePing
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -68,6 +69,7 @@ class Database:
             engine_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         elif schema:
             connect_args["server_settings"] = {"search_path": schema}
+        engine_args.update(json_serializer=json.dumps, json_deserializer=json.loads)
         # hide_parameters: a failing statement's log line must not carry user text (task titles, names).
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args,
                                                        hide_parameters=True, **engine_args)
@@ -79,6 +81,7 @@ class Database:
         if not self.is_sqlite:
             self.counter_engine = create_async_engine(
                 url, hide_parameters=True, pool_size=1, max_overflow=4, isolation_level="AUTOCOMMIT",
+                json_serializer=json.dumps, json_deserializer=json.loads,
                 # Never wait long on a row the command's own open transaction holds (a tenant it
                 # has just created): give up and number inside that transaction instead.
                 connect_args={**connect_args, "server_settings": {
@@ -89,11 +92,16 @@ class Database:
         # Acknowledgements get their own small pool on a server database, so storing an event
         # never waits for a connection behind command processing. SQLite has one writer: there
         # the ack path shares the one connection (and its group commit keeps its turns short).
+        # On PostgreSQL the pool is in autocommit: an ack is one INSERT, which commits (durably,
+        # before its answer returns) without the BEGIN and COMMIT round trips around it.
         self.ack_engine: AsyncEngine = self.engine
+        self.ack_autocommit = False
         self.idle_pings: list[IdlePing] = []
         if not self.is_sqlite:
             self.ack_engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True,
-                                                  pool_size=2, max_overflow=2)
+                                                  pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT",
+                                                  json_serializer=json.dumps, json_deserializer=json.loads)
+            self.ack_autocommit = True
             # A database restart or a cut connection leaves dead connections in the pool: one that
             # sat idle is tested before use, so the first transaction after an outage does not fail.
             self.idle_pings = [IdlePing(engine) for engine in (self.engine, self.ack_engine, self.counter_engine)

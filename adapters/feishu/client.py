@@ -20,6 +20,7 @@ from bot.core.platform import DeliveryError, DirectoryProfile
 from bot.delivery.backoff import jittered_backoff
 from bot.delivery.http import ApiResponse, ApiSession, TransportError
 from storage.cache import Cache
+from storage.json import dumps
 from storage.tokens import SharedToken
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ class FeishuClient:
 
 
 def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return dumps(value)
 
 
 def _int(value: Any) -> int | None:

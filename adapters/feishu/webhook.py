@@ -13,7 +13,6 @@ What a request must prove:
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -34,6 +33,7 @@ from adapters.feishu.signature import SignatureError, verify_legacy_card_request
 from bot.clock import Clock
 from bot.core.platform import InvalidEvent, SinkUnavailable
 from bot.limits import parse_json_object
+from storage.json import dumps
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ MAX_BODY_BYTES = 1_048_576
 # The verified, decrypted payload in; the response body (card callbacks) or None out.
 PayloadHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
-_json = partial(web.json_response, dumps=partial(json.dumps, ensure_ascii=False))
+_json = partial(web.json_response, dumps=dumps)
 
 
 class _Unauthorized(Exception):

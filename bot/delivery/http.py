@@ -10,7 +10,6 @@ caller to judge.
 
 from __future__ import annotations
 
-import json as jsonlib
 import mimetypes
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import aiohttp
 
 from bot.delivery.proxies import EnvProxies
+from storage.json import dumps as json_dumps
+from storage.json import loads as json_loads
 
 # httpx's pool: at most 100 connections, idle ones kept 5 s.
 MAX_CONNECTIONS = 100
@@ -44,8 +45,8 @@ class ApiResponse:
     def json(self) -> dict[str, Any] | None:
         """The answer as a JSON object; None when it is anything else (HTML error page, empty, array)."""
         try:
-            body = jsonlib.loads(self.content)
-        except ValueError:
+            body = json_loads(self.content)
+        except (ValueError, RecursionError):
             return None
         return body if isinstance(body, dict) else None
 
@@ -73,7 +74,7 @@ class ApiSession:
         sent = dict(headers or {})
         data: bytes | aiohttp.FormData | None = None
         if json is not None:
-            data = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":")).encode()
+            data = json_dumps(json).encode()
             sent["Content-Type"] = "application/json"
         elif fields or files:
             data = _form(fields or {}, files or {})

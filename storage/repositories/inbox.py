@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import ARRAY, DateTime, Text, bindparam, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
+from storage.json import dumps
 from storage.tables import InboxEvent
 from storage.upsert import insert_for
 
@@ -36,6 +37,26 @@ def _record_statement(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["platform", "tenant_key", "event_id"])
         .returning(table.c.id, table.c.platform, table.c.tenant_key, table.c.event_id)
     )
+
+
+# PostgreSQL: a batch of any size is one statement text (one prepared statement), its columns
+# bound as arrays. The insert-many form SQLAlchemy renders differs with the batch's size and
+# processes every row's parameters; on the ack path that cost more than the insert.
+_RECORD_UNNEST = text(
+    "INSERT INTO inbox_event (platform, tenant_key, event_id, kind, received_at, status, payload, attempts,"
+    " lease_until) "
+    "SELECT p, t, e, k, r, :status, CAST(pl AS JSON), 0, l FROM unnest("
+    "CAST(:platforms AS TEXT[]), CAST(:tenants AS TEXT[]), CAST(:events AS TEXT[]), CAST(:kinds AS TEXT[]),"
+    " CAST(:received AS TIMESTAMPTZ[]), CAST(:payloads AS TEXT[]), CAST(:leases AS TIMESTAMPTZ[]))"
+    " AS batch(p, t, e, k, r, pl, l) "
+    "ON CONFLICT (platform, tenant_key, event_id) DO NOTHING "
+    "RETURNING id, platform, tenant_key, event_id"
+).bindparams(
+    bindparam("platforms", type_=ARRAY(Text)), bindparam("tenants", type_=ARRAY(Text)),
+    bindparam("events", type_=ARRAY(Text)), bindparam("kinds", type_=ARRAY(Text)),
+    bindparam("received", type_=ARRAY(DateTime(timezone=True))), bindparam("payloads", type_=ARRAY(Text)),
+    bindparam("leases", type_=ARRAY(DateTime(timezone=True))),
+)
 
 
 @cache
@@ -72,6 +93,10 @@ async def record_many(conn: AsyncConnection, rows: Sequence[NewInboxRow]) -> lis
     first: dict[tuple[str, str, str], int] = {}
     for index, row in enumerate(rows):
         first.setdefault(row.key, index)
+    if conn.dialect.name == "postgresql":
+        result = await conn.execute(_RECORD_UNNEST, _unnest_params([(key, rows[i]) for key, i in first.items()]))
+        ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in result.all()}
+        return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
     stmt = _record_statement(conn.dialect.name)
     params = [
         {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2], "kind": rows[i].kind,
@@ -82,6 +107,22 @@ async def record_many(conn: AsyncConnection, rows: Sequence[NewInboxRow]) -> lis
     result = await conn.execute(stmt, params)
     ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in result.all()}
     return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
+
+
+def _unnest_params(rows: list[tuple[tuple[str, str, str], NewInboxRow]]) -> dict[str, Any]:
+    return {
+        "status": RECEIVED,
+        "platforms": [row.platform for _, row in rows], "tenants": [row.tenant_key for _, row in rows],
+        "events": [key[2] for key, _ in rows], "kinds": [row.kind for _, row in rows],
+        "received": [_utc(row.received_at) for _, row in rows],
+        "payloads": [None if row.payload is None else dumps(row.payload) for _, row in rows],
+        "leases": [None if row.lease_until is None else _utc(row.lease_until) for _, row in rows],
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    """As UTCDateTime binds it: naive values are UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class InboxRepository:
