@@ -191,7 +191,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         assert engine is not None
         event.listen(engine.sync_engine, "before_cursor_execute", statement)
         event.listen(engine.sync_engine, "commit", commit)
-        if engine is db.ack_engine and db.ack_autocommit or engine is db.counter_engine:
+        if (engine is db.ack_engine and db.ack_autocommit) or engine is db.counter_engine:
             event.listen(engine.sync_engine, "before_cursor_execute", commit)
     if db.is_sqlite:
         await db.upgrade()

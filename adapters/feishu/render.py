@@ -8,7 +8,6 @@ component, so a note is small grey markdown.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -16,6 +15,7 @@ from typing import Any
 
 from bot.core import Button, Buttons, Card, CardElement, Divider, Fields, Image, Note, Text
 from bot.core.mentions import MENTION_TOKEN
+from storage.json import dumps
 
 # Feishu rejects cards over 30 KB; keep a margin for the JSON-string escaping of `content`.
 CARD_LIMIT_BYTES = 30 * 1024
@@ -159,7 +159,7 @@ def _build(card: Card, image_keys: Mapping[str, str]) -> dict[str, Any]:
 
 
 def card_size(card_json: Mapping[str, Any]) -> int:
-    return len(json.dumps(card_json, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return len(dumps(card_json).encode("utf-8"))
 
 
 def _components(node: Any) -> int:
