@@ -50,6 +50,8 @@ ONLY_TEXT = "目前只支持文字消息。发送「帮助」查看可用命令�
 SORRY = "抱歉，处理这条消息时出错了，请稍后再试。"
 CLICK_FAILED = "处理失败，请稍后再点一次。"
 STALE_BUTTON = "这个按钮已失效，请重新发送命令。"
+# A click not finished within the inline budget: answered with this, its card updated once done.
+LATER = "正在处理，稍后更新卡片。"
 
 
 # An event's effect inside its transaction, given the refusal to answer instead on a second pass.
@@ -318,7 +320,7 @@ class Pipeline:
                 reply = await asyncio.wait_for(asyncio.shield(work), self.settings.card_inline_budget)
             except TimeoutError:
                 self.supervisor.spawn(self._update_later(work, event), name=f"late-update:{event.event_id}")
-                return CardActionResult("正在处理，稍后更新卡片。", "info")
+                return CardActionResult(LATER, "info")
             if reply is None:
                 return CardActionResult(CLICK_FAILED, "error")
             return CardActionResult(reply.toast or "已处理", reply.toast_kind, reply.card)
