@@ -38,7 +38,7 @@ class Standups:
     async def run(self, at: datetime) -> int:
         async with self.db.session() as session:
             due = await standups_due_by(session, at)
-            tenants = {t.id: t for t in await TenantRepository(session).all()} if due else {}
+            tenants = await TenantRepository(session).by_ids(s.tenant_id for s in due)
         by_tenant: dict[int, list[int]] = defaultdict(list)
         for standup in due:
             by_tenant[standup.tenant_id].append(standup.chat_id)

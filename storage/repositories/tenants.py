@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage.tables import Tenant
 from storage.upsert import insert_for
@@ -38,6 +40,14 @@ class TenantRepository:
     async def lock(self, tenant_id: int) -> None:
         """Serialise tenant-wide decisions (who becomes the first admin) until the transaction ends."""
         await self.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, Tenant]:
+        """The tenants with these ids (those that exist), by id: a sweep reads only the ones it acts for."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        result = await self.session.execute(select(Tenant).where(col(Tenant.id).in_(wanted)))
+        return {tenant.id: tenant for tenant in result.scalars() if tenant.id is not None}
 
     async def all(self) -> list[Tenant]:
         """Every tenant, for sweeps that visit each one in turn."""
