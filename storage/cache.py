@@ -6,6 +6,8 @@ deployments (and test runs) can share one Redis.
 
 from __future__ import annotations
 
+import secrets
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -38,14 +40,41 @@ class Cache(Protocol):
         """Increment a counter; `ttl` starts when the counter is created."""
         ...
 
+    async def take_in_window(self, key: str, count: int, per: float, now: float) -> float:
+        """One use under a sliding window: at most `count` uses in any `per` seconds.
+
+        Records a use at `now` (epoch seconds, the caller's clock) and returns 0 when fewer than
+        `count` were recorded in the `per` seconds before it; otherwise records nothing and
+        returns the seconds until the oldest of them leaves the window. Atomic across every
+        process sharing the cache.
+        """
+        ...
+
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
 
 
+# One use under a sliding window, atomically in Redis: a sorted set of use times per key.
+# The result is a string: Redis turns a Lua number into an integer, which would drop the fraction.
+_TAKE_IN_WINDOW = """
+local now, per, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - per)
+if redis.call('ZCARD', KEYS[1]) < count then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(per * 2000))
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + per - now)
+"""
+
+
 # The in-process cache drops expired keys after this many writes, so short-lived keys (one
 # rate-limit window per second) do not pile up in a long-running process.
 SWEEP_EVERY_WRITES = 256
+# Past this many sliding-window keys the in-process cache drops the ones unused for an hour.
+SWEEP_WINDOWS_ABOVE = 4096
 # A burst waits this long for a pooled Redis connection instead of failing at once.
 REDIS_POOL_SIZE = 64
 REDIS_POOL_WAIT_SECONDS = 5.0
@@ -59,6 +88,7 @@ class InProcessCache:
         self._prefix = prefix
         self._data: dict[str, tuple[str, float | None]] = {}
         self._writes = 0
+        self._windows: dict[str, deque[float]] = {}
 
     def __len__(self) -> int:
         return len(self._data)
@@ -111,11 +141,23 @@ class InProcessCache:
         self._store(key, str(value), self._data[self._prefix + key][1])
         return value
 
+    async def take_in_window(self, key: str, count: int, per: float, now: float) -> float:
+        uses = self._windows.setdefault(self._prefix + key, deque())
+        while uses and uses[0] <= now - per:
+            uses.popleft()
+        if len(uses) < count:
+            uses.append(now)
+            if len(self._windows) > SWEEP_WINDOWS_ABOVE:
+                self._windows = {k: v for k, v in self._windows.items() if v and v[-1] > now - 3600}
+            return 0.0
+        return uses[0] + per - now
+
     async def ping(self) -> bool:
         return True
 
     async def close(self) -> None:
         self._data.clear()
+        self._windows.clear()
 
 
 class RedisCache:
@@ -124,6 +166,7 @@ class RedisCache:
                                                timeout=REDIS_POOL_WAIT_SECONDS)
         self._redis: Redis = Redis(connection_pool=pool)
         self._prefix = prefix
+        self._take_in_window = self._redis.register_script(_TAKE_IN_WINDOW)
 
     @staticmethod
     def _ms(ttl: float | None) -> timedelta | None:
@@ -150,6 +193,12 @@ class RedisCache:
                 pipe.pexpire(full, self._ms(ttl), nx=True)  # type: ignore[arg-type]
             result = await pipe.execute()
         return int(result[0])
+
+    async def take_in_window(self, key: str, count: int, per: float, now: float) -> float:
+        # A member unique to this use: two uses at the same instant are two entries.
+        member = f"{now:.6f}:{secrets.token_hex(4)}"
+        wait = await self._take_in_window(keys=[self._prefix + key], args=[repr(now), repr(per), count, member])
+        return float(wait)
 
     async def ping(self) -> bool:
         try:

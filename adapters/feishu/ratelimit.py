@@ -1,21 +1,20 @@
-"""Fixed-window rate limits counted in the shared cache, and jittered backoff.
+"""Sliding-window rate limits counted in the shared cache, and jittered backoff.
 
-Nothing here knows a platform. Counters live in the `Cache`, so when Redis is configured every
-replica draws from the same windows; with the in-process cache the limits hold per process.
+Nothing here knows a platform. Every limit is a sliding window in the `Cache` (at most `count`
+calls in any span of `per` seconds, `Cache.take_in_window`), so when Redis is configured every
+replica and worker draws from the same window, and a burst at the end of one second cannot meet
+another at the start of the next; with the in-process cache the limits hold per process.
 Waiting goes through an injected `sleep`, so tests advance a frozen clock instead of sleeping.
 
-A fixed window alone lets a burst at the end of one window meet another at the start of the
-next: twice the limit within a second, which a platform counting any one-second span refuses
-(429). So a `paced` limit is also kept in this process as a sliding log: a call goes only when
-fewer than `count` of this process's calls may have reached the platform in the span of `per`
-before it (see `slot`). Bursts up to the limit still go at once. The log is per process; across replicas the shared
-window still bounds the total.
+The window records when a call left, but the platform counts it when it arrives, and calls
+travel unevenly. So a `paced` limit is also kept in this process as a log of answers: a call
+goes only when fewer than `count` of this process's calls may have reached the platform in the
+span of `per` before it (see `slot`). Bursts up to the limit still go at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -80,8 +79,8 @@ class WindowLimiter:
         The platform counts a call when it arrives, which is after it left us and before its answer
         came back. So under a paced limit a call follows the one `count` places before it by `per`
         counted from that one's answer: no span of `per` can then hold more than `count` arrivals,
-        however unevenly the calls travel. After a window wait every limit is taken again: a slot
-        counted in an earlier window may be over-counted, which only makes us slower.
+        however unevenly the calls travel. After a window wait every limit is taken again: a use
+        already recorded under another limit is then counted twice, which only makes us slower.
         """
         started = self._clock.now().timestamp()
         turn, before = self._reserve(limits)
@@ -155,11 +154,9 @@ class WindowLimiter:
     async def _try(self, limits: Sequence[Limit]) -> float | None:
         for limit in limits:
             now = self._clock.now().timestamp()
-            window = math.floor(now / limit.per)
-            key = f"{self._prefix}{limit.key}:{limit.per:g}:{window}"
-            # Twice the window so a counter outlives clock skew between replicas.
-            count = await self._cache.incr(key, ttl=limit.per * 2)
-            if count > limit.count:
-                return max((window + 1) * limit.per - now, 0.001)
+            key = f"{self._prefix}{limit.key}:{limit.per:g}"
+            wait = await self._cache.take_in_window(key, limit.count, limit.per, now)
+            if wait > 0:
+                return max(wait, 0.001)
         return None
 

@@ -185,3 +185,34 @@ async def test_a_burst_waits_for_a_redis_connection_instead_of_failing(private_r
         assert sorted(results) == list(range(1, 201))
     finally:
         await cache.close()
+
+
+async def test_a_sliding_window_holds_count_uses_in_any_span(any_cache: Cache) -> None:
+    # The caller's clock: 100.0 is an instant like any other, windows are not aligned to it.
+    for offset in (0.0, 0.1, 0.2):
+        assert await any_cache.take_in_window("w", 3, 1.0, 100.0 + offset) == 0
+    # Full until the oldest use (100.0) is a whole span old; the fraction is kept.
+    assert await any_cache.take_in_window("w", 3, 1.0, 100.5) == pytest.approx(0.5)
+    assert await any_cache.take_in_window("w", 3, 1.0, 100.9) == pytest.approx(0.1)
+    # A refused use is not recorded: at 101.0 one place is free again, and only one.
+    assert await any_cache.take_in_window("w", 3, 1.0, 101.0) == 0
+    assert await any_cache.take_in_window("w", 3, 1.0, 101.0) == pytest.approx(0.1)
+    # Keys are independent.
+    assert await any_cache.take_in_window("other", 3, 1.0, 101.0) == 0
+
+
+async def test_concurrent_uses_of_a_window_take_exactly_count_places(any_cache: Cache) -> None:
+    answers = await asyncio.gather(*(any_cache.take_in_window("burst", 5, 10.0, 200.0) for _ in range(40)))
+    assert sum(1 for wait in answers if wait == 0) == 5
+    assert all(wait == pytest.approx(10.0) for wait in answers if wait)
+
+
+@needs_redis
+async def test_a_redis_window_forgets_itself_when_unused() -> None:
+    cache = RedisCache(REDIS_URL, prefix=f"t-{uuid.uuid4().hex[:8]}:")
+    try:
+        await cache.take_in_window("w", 2, 1.5, 100.0)
+        assert 0 < await _pttl_ms(cache, "w") <= 3000
+    finally:
+        await cache.delete_prefix()
+        await cache.close()

@@ -130,3 +130,33 @@ async def test_several_processes_each_pace_to_their_share_so_together_they_stay_
     spans = [sum(1 for t in sent if start <= t < start + 1.0) for start in sent]
     assert max(spans) <= 5
     assert sent[:4] == [sent[0]] * 4  # each process's share (2 of 5) still goes at once
+
+
+async def test_replicas_sharing_the_cache_never_exceed_the_limit_across_a_second_boundary(
+    any_cache: Cache, clock: FrozenClock,
+) -> None:
+    """Two separately deployed replicas (one process each): a burst from one at the end of a second
+    and one from the other just after it. A fixed per-second counter let both through (twice the
+    limit within 0.2 s); the shared sliding window holds the second one back."""
+    sleep = RecordingSleep(clock)
+    replicas = [WindowLimiter(any_cache, clock, sleep=sleep), WindowLimiter(any_cache, clock, sleep=sleep)]
+    limits = [Limit("app:send", 10, 1.0)]
+    start = clock.now()
+    clock.advance(timedelta(seconds=0.9))
+    left: list[float] = []
+
+    async def call(limiter: WindowLimiter) -> None:
+        await limiter.acquire(limits)
+        left.append((clock.now() - start).total_seconds())
+
+    for _ in range(10):
+        await call(replicas[0])
+    clock.advance(timedelta(seconds=0.2))
+    for _ in range(10):
+        await call(replicas[1])
+    assert len(left) == 20
+    # Every span of one second (open at its start) holds at most 10 calls, counted in microseconds.
+    times = sorted(round(t * 1e6) for t in left)
+    for at in times:
+        assert sum(1 for t in times if at - 1_000_000 < t <= at) <= 10, times
+    assert times[10] >= 1_900_000  # the second burst waited for the first to be a second old
