@@ -31,11 +31,11 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import build_services
+from bot.app import build_services, tune_gc
 from bot.clock import FrozenClock
 from bot.config import Settings
 from storage.db import Database
-from storage.tables import Chat, Task, Tenant, User
+from storage.tables import Chat, Priority, Task, TaskStatus, Tenant, User
 
 TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai, a working day
 
@@ -69,9 +69,9 @@ async def seed(db: Database, tenants: int, chats: int, tasks: int, due: int) -> 
                     due_at = now + timedelta(days=10 + i)
                 rows.append({
                     "tenant_id": c // per_tenant_chats + 1, "chat_id": c + 1, "code": f"XZB202611{c:05d}{i:02d}",
-                    "title": f"任务{c}-{i}", "owner_id": c + 1, "initiator_id": c + 1, "priority": "中",
-                    "status": "进行中", "progress": 10, "due_at": due_at, "created_at": now - timedelta(days=3),
-                    "updated_at": now - timedelta(days=3),
+                    "title": f"任务{c}-{i}", "owner_id": c + 1, "initiator_id": c + 1, "priority": Priority.MEDIUM,
+                    "status": TaskStatus.IN_PROGRESS, "progress": 10, "due_at": due_at,
+                    "created_at": now - timedelta(days=3), "updated_at": now - timedelta(days=3),
                 })
                 if len(rows) >= 5000:
                     await session.execute(insert(Task), rows)
@@ -105,6 +105,7 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     clock = FrozenClock(TUESDAY_10)
     settings = Settings(_env_file=None, database_url=url, redis_url="")  # type: ignore[call-arg]
     services = build_services(settings, clock=clock, db=db)
+    tune_gc()  # as the server does at start-up (bot.app.create_app)
     timings: list[tuple[str, float, int]] = []
 
     parts: dict[str, list[float]] = {}
@@ -188,6 +189,12 @@ async def main() -> None:
         f"{name} " + "/".join(f"{t:.2f}" for t in times) for name, times in result["parts"].items()))
     print(f"quiet minute (median): {result['quiet_median']:.2f} s; outbox rows: {result['outbox']}; "
           f"peak RSS: {result['rss_mb']:.0f} MB")
+    # A sweep that finds nothing to do is fast for the wrong reason: the seeded rows must be seen.
+    first, last = result["timings"][0][2], result["timings"][-1][2]
+    if first < args.due or last < args.newly_due:
+        print(f"FAILED: the first sweep queued {first} reminders for {args.due} due or late tasks, the last "
+              f"{last} for {args.newly_due} newly due", file=sys.stderr)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

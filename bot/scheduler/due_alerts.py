@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -39,6 +40,8 @@ DUE_SOON = timedelta(hours=24)
 INCREMENTAL_GAP = timedelta(minutes=5)
 # Reminders built per batch of reads (views, owners).
 CHUNK = 500
+# Tenants swept at once on PostgreSQL (each holds a pooled connection meanwhile).
+TENANTS_AT_ONCE = 3
 DUE_SOON_KIND, OVERDUE_KIND, OVERDUE_ESCALATE_KIND = "due_soon", "overdue", "overdue_escalate"
 
 
@@ -59,15 +62,25 @@ class DueAlerts:
         async with self.db.session() as session:
             tenants = await TenantRepository(session).all()
         queued = failed = 0
-        for tenant in tenants:
-            try:
-                async with self.db.transaction() as session:
-                    queued += await self._run_tenant(session, tenant, at)
-                self._passes[tenant.id or 0] = at
-            except Exception:
-                failed += 1
-                self._passes.pop(tenant.id or 0, None)
-                log.exception("due reminders failed for a tenant", extra={"tenant_id": tenant.id})
+        # A few tenants at a time on a server database: while one waits for its inserts, the next
+        # builds its reminders, so the first sweep after a start is not the sum of both.
+        turns = asyncio.Semaphore(1 if self.db.is_sqlite else TENANTS_AT_ONCE)
+
+        async def one(tenant: Tenant) -> None:
+            nonlocal queued, failed
+            async with turns:
+                try:
+                    async with self.db.transaction() as session:
+                        count = await self._run_tenant(session, tenant, at)
+                    # Added after the await: `queued += await …` would read `queued` before it.
+                    queued += count
+                    self._passes[tenant.id or 0] = at
+                except Exception:
+                    failed += 1
+                    self._passes.pop(tenant.id or 0, None)
+                    log.exception("due reminders failed for a tenant", extra={"tenant_id": tenant.id})
+
+        await asyncio.gather(*(one(tenant) for tenant in tenants))
         if queued:
             log.info("due reminders queued", extra={"count": queued})
             self.outbox.wake()
