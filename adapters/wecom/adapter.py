@@ -104,10 +104,14 @@ class WeComAdapter:
     async def stop(self) -> None:
         if self._longconn is not None:
             await self._longconn.stop()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.drain()
         if self._client is not None:
             await self._client.close()
+
+    async def drain(self) -> None:
+        """Wait for the app card updates that clicks started in the background."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     # -- inbound -------------------------------------------------------------------------------
 
