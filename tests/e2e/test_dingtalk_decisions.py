@@ -19,6 +19,7 @@ from .test_dingtalk_end_to_end import (
     INITIATOR,
     OWNER,
     STRANGER,
+    AppFactory,
     DingTalkE2E,
     button,
     dingtalk_app,
@@ -159,3 +160,69 @@ async def test_a_refusal_is_typed_as_the_card_says(dingtalk_app: DingTalkE2E) ->
     assert "结果：已拒绝" in text_of(late)
     [request] = await app.tasks()
     assert request.status == "pending"
+
+
+async def stream(app: DingTalkE2E, topic: str, message_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One Stream CALLBACK frame as DingTalk's gateway sends it; the app's acknowledgement's data."""
+    await app.fake.push({"specVersion": "1.0", "type": "CALLBACK",
+                         "headers": {"topic": topic, "messageId": message_id, "contentType": "application/json",
+                                     "time": str(int(app.clock.now().timestamp() * 1000))},
+                         "data": json.dumps(data, ensure_ascii=False)})
+    while True:
+        ack = await app.fake.next_client_frame()
+        if ack["headers"].get("messageId") == message_id:
+            assert ack["code"] == 200, ack
+            await settle(app.services)
+            answer: dict[str, Any] = json.loads(ack["data"])["response"]
+            return answer
+
+
+MESSAGE_TOPIC, CARD_TOPIC = "/v1.0/im/bot/messages/get", "/v1.0/card/instances/callback"
+
+
+async def test_over_the_stream_a_press_is_answered_with_the_decided_card(dingtalk_app_factory: AppFactory) -> None:
+    app = await dingtalk_app_factory(mode="stream")
+    await app.fake.wait_connections(1)
+    await stream(app, MESSAGE_TOPIC, "m-dept", app.message(" 设置部门 设计部 负责人 @李四"))
+    await stream(app, MESSAGE_TOPIC, "m-ask", app.message(" " + REQUEST, mentions=()))
+    [group] = [c for c in cards_with(app, "协作请求（设计部）") if c["conversationType"] == 1]
+
+    assert await stream(app, CARD_TOPIC, "c-stranger", app.click(group, "接受", operator=STRANGER)) == {}
+    click = app.click(group, "接受", operator=OWNER)
+    decided = shown(await stream(app, CARD_TOPIC, "c-accept", click))
+    assert "结果：已接受" in text_of(decided) and labels(decided) == []
+    # The gateway re-sends the frame it thinks was lost (same messageId, same data): applied once.
+    assert await stream(app, CARD_TOPIC, "c-accept", click) == {}
+    [request, part] = await app.tasks()
+    assert (request.status, part.code) == ("in_progress", "XZB20261101-01")
+    assert await decisions(app) == [("collaboration", "decided", "accept", None)]
+
+
+async def test_a_blocker_and_a_vetoed_change_on_dingtalk(dingtalk_app: DingTalkE2E) -> None:
+    app = dingtalk_app
+    await app.create_task()  # XZB20261101: 张三 initiates, 李四 owns
+    await say(app, "卡点 XZB20261101 主视觉素材未到 影响 海报延期", sender=OWNER)
+    [blocker] = cards_with(app, "已上报卡点 #1")
+    assert "请 @张三 处理" in text_of(blocker["card"]) and labels(blocker["card"]) == ["已知悉", "已解决", "转交"]
+    assert await press(app, app.click(blocker, "已知悉", operator=STRANGER)) == {}
+    acked = shown(await press(app, app.click(blocker, "已知悉", operator=INITIATOR)))
+    assert "张三 已知悉，处理中" in text_of(acked) and labels(acked) == ["已解决", "转交"]
+    prompted = shown(await press(app, app.click(blocker, "已解决", operator=INITIATOR)))
+    assert "已解决需要写明方案" in text_of(prompted)
+    await say(app, "已解决 XZB20261101 方案 已催供应商今天提供")
+    [now] = updates_of(app, blocker)[-1:]
+    assert "结果：已解决" in text_of(now) and "已催供应商今天提供" in text_of(now) and labels(now) == []
+    told = [m for m in app.fake.group_messages if "已解决：已催供应商今天提供" in m["msgParam"]["content"]]
+    assert told and "@李四" in told[0]["msgParam"]["content"]
+
+    await say(app, "变更 XZB20261101 截止 12月20日 原因 素材延误", sender=OWNER)
+    [asked] = [c for c in cards_with(app, "变更 #1") if labels(c["card"]) and c["conversationType"] == 1]
+    [direct] = [c for c in cards_with(app, "变更 #1") if c["conversationType"] == 0]
+    assert direct["receiverUserIdList"] == [INITIATOR[0]]
+    assert await press(app, app.click(asked, "同意", operator=OWNER)) == {}  # not the requester's to decide
+    await say(app, "驳回 XZB20261101 原因 上市日期不能推迟")
+    for copy in (asked, direct):
+        assert "结果：已驳回" in text_of(updates_of(app, copy)[-1])
+    [task] = await app.tasks()
+    assert task.due_at is not None and task.due_at.day != 20
+    assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "decided", "veto", "上市日期不能推迟")]
