@@ -9,7 +9,8 @@ to the head through the app (buttons; a click gives a single-use ResponseCode th
 to the group through its bound webhook (a notice without buttons, saying what to send). A card the
 platform cannot update any more (an AI bot card, a webhook notice, an app card whose code was
 spent) is followed by a new card showing the outcome. Over the long connection the group's copy has
-buttons and a click is answered with the replaced card.
+buttons and a click is answered with the replaced card. The blocker and change presses are encrypted
+and signed by wechatpy, playing WeCom's part, and the click's encrypted answer is opened by it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import ClientResponse
+
 from adapters.wecom.adapter import WeComAdapter
+from adapters.wecom.payloads import xml_fields
 from tests.support import settle
 
 from .test_wecom_end_to_end import (
+    APP_KEY,
+    APP_TOKEN,
+    BOT_KEY,
+    BOT_TOKEN,
     CHAT,
     INITIATOR,
     OWNER,
@@ -270,3 +278,105 @@ async def test_over_the_long_connection_the_groups_card_has_buttons(wecom_app_fa
         ("collaboration", "decided", "accept"), ("acceptance", "decided", "fail"), ("acceptance", "decided", "pass")]
     [request, part] = await app.tasks()
     assert part.status == "done" and request.progress == 100
+
+
+
+def peer(token: str, key: str, receive_id: str) -> Any:
+    """wechatpy's WeCom crypto, playing WeCom's part: it encrypts and signs what WeCom sends."""
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    return WeChatCrypto(token, key, receive_id)
+
+
+async def post_as_wecom(app: WeComE2E, payload: dict[str, Any]) -> ClientResponse:
+    """An AI bot callback encrypted and signed by wechatpy; the JSON envelope WeCom posts."""
+    envelope = xml_fields(peer(BOT_TOKEN, BOT_KEY, "").encrypt_message(
+        json.dumps(payload, ensure_ascii=False), app.next_id("nonce"), str(int(app.clock.now().timestamp()))))
+    query = {"msg_signature": envelope["MsgSignature"], "timestamp": envelope["TimeStamp"], "nonce": envelope["Nonce"]}
+    return await app.client.post("/webhooks/wecom", params=query, json={"encrypt": envelope["Encrypt"]})
+
+
+async def press_app_as_wecom(app: WeComE2E, xml: str) -> None:
+    """An app callback encrypted and signed by wechatpy, in the XML envelope WeCom posts."""
+    envelope = xml_fields(peer(APP_TOKEN, APP_KEY, app.fake.corp_id).encrypt_message(
+        xml, app.next_id("nonce"), str(int(app.clock.now().timestamp()))))
+    query = {"msg_signature": envelope["MsgSignature"], "timestamp": envelope["TimeStamp"], "nonce": envelope["Nonce"]}
+    body = (f"<xml><ToUserName><![CDATA[{app.fake.corp_id}]]></ToUserName><AgentID>1000002</AgentID>"
+            f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
+    response = await app.client.post("/webhooks/wecom/app", params=query, data=body)
+    assert (response.status, await response.text()) == (200, "")
+    await settle(app.services)
+    adapter = app.services.adapters["wecom"]
+    assert isinstance(adapter, WeComAdapter)
+    await adapter.drain()
+
+
+async def card_answer(response: ClientResponse) -> dict[str, Any]:
+    """The click's encrypted answer, checked and decrypted by wechatpy."""
+    answer = await response.json()
+    plain = peer(BOT_TOKEN, BOT_KEY, "").decrypt_message(
+        {"Encrypt": answer["encrypt"]}, answer["msgsignature"], str(answer["timestamp"]), answer["nonce"])
+    data: dict[str, Any] = json.loads(plain)
+    assert data["response_type"] == "update_template_card"
+    card: dict[str, Any] = data["template_card"]
+    return card
+
+
+def reply_card(app: WeComE2E, words: str) -> dict[str, Any]:
+    [card] = [b["template_card"] for _c, b in app.fake.responses if words in text_of(b)]
+    return card
+
+
+def app_card(app: WeComE2E, to: str, words: str) -> dict[str, Any]:
+    [card] = [m["template_card"] for m in app.fake.app_messages
+              if m["touser"] == to and m.get("msgtype") == "template_card" and words in text_of(m)]
+    return card
+
+
+async def test_a_blocker_and_a_vetoed_change_on_wecom(wecom_app: WeComE2E) -> None:
+    app = wecom_app
+    await app.create_task()  # XZB20261101: 张三 initiates, 李四 (the admin) owns
+    await say(app, f"绑定推送 {HOOK}", sender=OWNER)
+    await say(app, "卡点 XZB20261101 主视觉素材未到 影响 海报延期", sender=OWNER)
+    blocker = reply_card(app, "已上报卡点 #1")
+    assert "请 @张三 处理" in text_of(blocker) and labels(blocker) == ["已知悉", "已解决", "转交"]
+    direct = app_card(app, INITIATOR[0], "卡点 #1")
+
+    refused = await post_as_wecom(app, app.click(blocker, "已知悉", operator=STRANGER))
+    assert (refused.status, await refused.text()) == (200, "")
+    acked = await card_answer(await post_as_wecom(app, app.click(blocker, "已知悉", operator=INITIATOR)))
+    assert acked["task_id"] == blocker["task_id"] and labels(acked) == ["已解决", "转交"]
+    assert "张三 已知悉，处理中" in text_of(acked)
+    await settle(app.services)
+
+    now = int(app.clock.now().timestamp())
+    await press_app_as_wecom(app, app_click(app, direct, button(direct, "已解决")["key"], operator=INITIATOR,
+                                            at=now, code="rc-resolve"))
+    [prompted] = [u for u in app.fake.card_updates if u["response_code"] == "rc-resolve"]
+    assert "已解决需要写明方案" in text_of(prompted)
+    app.fake.app_messages.clear()
+    await say(app, "已解决 XZB20261101 方案 已催供应商今天提供")
+    assert "结果：已解决" in text_of(reply_card(app, "方案：已催供应商今天提供"))
+    # 张三's copy: its code was spent on the prompt, so the outcome reaches 张三 as a new card.
+    assert labels(app_card(app, INITIATOR[0], "结果：已解决")) == []
+    assert notices(app, "结果：已解决")  # the group's AI bot card cannot be updated: a notice follows
+    told = [b for key, b in app.fake.webhook_messages if "已解决：已催供应商今天提供" in text_of(b)]
+    assert told and told[0]["text"]["mentioned_list"] == [OWNER[0]]  # a real @ through the webhook
+
+    await say(app, "变更 XZB20261101 截止 12月20日 原因 素材延误", sender=OWNER)
+    # The request is answered in the group; the card to decide goes to 张三 (buttons, through the app)
+    # and to the group (a notice through the webhook, saying what to send).
+    assert "变更 #1" in text_of(app.fake.responses[-1][1])
+    [notice] = notices(app, "也可以发送：同意 XZB20261101；驳回 XZB20261101 原因 ……")
+    assert "button_list" not in notice
+    direct = app_card(app, INITIATOR[0], "变更 #1")
+    assert labels(direct) == ["同意", "驳回"]
+    await press_app_as_wecom(app, app_click(app, direct, button(direct, "驳回")["key"], operator=INITIATOR,
+                                            at=now + 60, code="rc-veto"))
+    [prompted] = [u for u in app.fake.card_updates if u["response_code"] == "rc-veto"]
+    assert "驳回需要写明原因" in text_of(prompted)
+    await say(app, "驳回 XZB20261101 原因 上市日期不能推迟")
+    [task] = await app.tasks()
+    assert task.due_at is not None and task.due_at.day != 20
+    assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "decided", "veto", "上市日期不能推迟")]
+    assert await app.rows("SELECT idempotency_key FROM outbox_message WHERE status != 'sent'") == []
