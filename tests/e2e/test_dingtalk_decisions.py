@@ -9,6 +9,7 @@ callback answer has no toast, so a refused click leaves the card as it was.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -226,3 +227,17 @@ async def test_a_blocker_and_a_vetoed_change_on_dingtalk(dingtalk_app: DingTalkE
     [task] = await app.tasks()
     assert task.due_at is not None and task.due_at.day != 20
     assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "decided", "veto", "上市日期不能推迟")]
+
+
+async def test_the_head_pressing_both_copies_at_once_accepts_once(dingtalk_app: DingTalkE2E) -> None:
+    app = dingtalk_app
+    _overview, group, direct = await ask_design(app)
+    answers = await asyncio.gather(press(app, app.click(group, "接受", operator=OWNER)),
+                                   press(app, app.click(direct, "接受", operator=OWNER)))
+    await settle(app.services)
+    for answer in answers:  # one applied it, the other was told it is decided: both show the outcome
+        assert "结果：已接受" in text_of(shown(answer))
+    [request, part] = await app.tasks()
+    assert (request.status, part.code) == ("in_progress", "XZB20261101-01")
+    assert len(await app.rows("SELECT id FROM task_event WHERE kind = 'collaboration_accept'")) == 1
+    assert len([m for m in app.fake.group_messages if "设计部 已接受协作请求" in m["msgParam"]["content"]]) == 1

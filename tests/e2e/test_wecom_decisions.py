@@ -15,6 +15,7 @@ and signed by wechatpy, playing WeCom's part, and the click's encrypted answer i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -380,3 +381,18 @@ async def test_a_blocker_and_a_vetoed_change_on_wecom(wecom_app: WeComE2E) -> No
     assert task.due_at is not None and task.due_at.day != 20
     assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "decided", "veto", "上市日期不能推迟")]
     assert await app.rows("SELECT idempotency_key FROM outbox_message WHERE status != 'sent'") == []
+
+
+async def test_two_presses_at_once_accept_the_delivery_once(wecom_app: WeComE2E) -> None:
+    app = wecom_app
+    await app.create_task()  # XZB20261101: 张三 initiates (and so accepts the delivery), 李四 owns
+    await say(app, "提交验收 XZB20261101 交付物 https://pan.example.com/poster 自检 已完成", sender=OWNER)
+    review = reply_card(app, "待验收")
+    first, second = await asyncio.gather(post_as_wecom(app, app.click(review, "通过", operator=INITIATOR)),
+                                         post_as_wecom(app, app.click(review, "通过", operator=INITIATOR)))
+    for response in (first, second):  # one applied it, the other was told it is decided: both show it
+        assert "结果：已通过" in text_of(await card_answer(response))
+    await settle(app.services)
+    [task] = await app.tasks()
+    assert task.status == "done"
+    assert len(await app.rows("SELECT id FROM task_event WHERE kind = 'acceptance_pass'")) == 1
