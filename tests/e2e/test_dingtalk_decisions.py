@@ -1,10 +1,11 @@
 """Decisions on cards through DingTalk: signed HTTP callbacks in, interactive cards to the fake OpenAPI.
 
-The seed's request: 张三 (first user, so admin) asks 设计部 (head 李四) for material. DingTalk's
-StandardCard has no text field, so a refusal's reason is typed as a message (`拒绝 XZB… 原因 …`),
-as the card says. A click is answered with the card as it now is (DingTalk shows it at once); the
-other copies of the card are updated in place with `PUT /v1.0/im/interactiveCards`. DingTalk's card
-callback answer has no toast, so a refused click leaves the card as it was.
+The seed's request: 张三 (first user, so admin) asks 设计部 (head 李四) for material. Tuijin's
+DingTalk cards (StandardCard JSON) carry no text field, so a refusal's reason is typed as a message
+(`拒绝 XZB… 原因 …`), as the card says. A click is answered with the card as it now is (DingTalk
+shows it at once); the other copies of the card are updated in place with
+`PUT /v1.0/im/interactiveCards`. The answer to a click carries a card or nothing (no toast), so a
+refused click leaves the card as it was.
 """
 
 from __future__ import annotations

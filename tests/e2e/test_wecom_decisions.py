@@ -1,8 +1,8 @@
 """Decisions on cards through WeCom: encrypted AI bot and app callbacks in, cards to the fake WeCom.
 
 The seed's request: 李四 (first to talk to the bot, so admin) heads 设计部 and binds the group's robot
-webhook; 张三 asks 设计部 for material. WeCom's template cards have no text field, so a refusal's
-reason is typed as a message (`拒绝 XZB… 原因 …`), as the card says.
+webhook; 张三 asks 设计部 for material. WeCom's template cards offer buttons but no free text, so a
+refusal's reason is typed as a message (`拒绝 XZB… 原因 …`), as the card says.
 
 In URL-callback mode the AI bot answers each message once (its response_url): the head's card goes
 to the head through the app (buttons; a click gives a single-use ResponseCode that updates it) and
