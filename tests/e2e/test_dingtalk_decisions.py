@@ -242,3 +242,23 @@ async def test_the_head_pressing_both_copies_at_once_accepts_once(dingtalk_app: 
     assert (request.status, part.code) == ("in_progress", "XZB20261101-01")
     assert len(await app.rows("SELECT id FROM task_event WHERE kind = 'collaboration_accept'")) == 1
     assert len([m for m in app.fake.group_messages if "设计部 已接受协作请求" in m["msgParam"]["content"]]) == 1
+
+
+async def test_a_risk_handed_over_outdates_the_old_buttons(dingtalk_app: DingTalkE2E) -> None:
+    app = dingtalk_app
+    await app.create_task()  # XZB20261101: 张三 initiates, 李四 owns
+    await say(app, "风险 高 XZB20261101 主视觉供应商可能延期 影响 海报延期3天 建议 启用备选供应商", sender=OWNER)
+    [risk] = [c for c in cards_with(app, "风险 #1") if c["conversationType"] == 1 and labels(c["card"])]
+    assert "请 @张三 处理" in text_of(risk["card"])
+    await say(app, "转交 XZB20261101 @王五", mentions=(STRANGER,))
+    assert "已转交给 王五" in text_of(updates_of(app, risk)[-1]) and labels(updates_of(app, risk)[-1]) == []
+    [handed] = [c for c in cards_with(app, "请 @王五 处理") if c["conversationType"] == 1 and labels(c["card"])]
+    assert labels(handed["card"]) == ["已知悉", "已解决", "转交"]
+
+    # The old card's buttons carry the old token: 张三's press, and even 王五's, change nothing.
+    assert await press(app, app.click(risk, "已知悉", operator=INITIATOR)) == {}
+    assert await press(app, app.click(risk, "已知悉", operator=STRANGER)) == {}
+    assert await decisions(app) == [("risk", "open", None, None)]
+    acked = shown(await press(app, app.click(handed, "已知悉", operator=STRANGER)))
+    assert "王五 已知悉，处理中" in text_of(acked)
+    assert await decisions(app) == [("risk", "acknowledged", None, None)]

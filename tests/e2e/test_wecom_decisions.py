@@ -396,3 +396,24 @@ async def test_two_presses_at_once_accept_the_delivery_once(wecom_app: WeComE2E)
     [task] = await app.tasks()
     assert task.status == "done"
     assert len(await app.rows("SELECT id FROM task_event WHERE kind = 'acceptance_pass'")) == 1
+
+
+async def test_a_refusal_typed_to_the_app_updates_the_heads_card_in_place(wecom_app: WeComE2E) -> None:
+    app = wecom_app
+    _overview, direct, _notice = await ask_design(app)
+    now = int(app.clock.now().timestamp())
+    typed = (f"<xml><ToUserName><![CDATA[{app.fake.corp_id}]]></ToUserName><FromUserName><![CDATA[{OWNER[0]}]]>"
+             f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+             f"<Content><![CDATA[拒绝 XZB20261101 原因 人力饱和]]></Content><MsgId>7000000000000000042</MsgId>"
+             f"<AgentID>1000002</AgentID></xml>")
+    app.fake.app_messages.clear()
+    await press_app_as_wecom(app, typed)  # 李四 answers in his one-to-one chat with the app
+    assert await decisions(app) == [("collaboration", "decided", "reject", "人力饱和")]
+    # The card sent to 李四 still has the code its send returned: it is updated in place.
+    [update] = app.fake.card_updates
+    assert update["response_code"] == "rc-send-1" and update["template_card"]["task_id"] == direct["task_id"]
+    assert "结果：已拒绝" in text_of(update) and labels(update["template_card"]) == []
+    [answered] = [m for m in app.fake.app_messages if m["touser"] == OWNER[0]]  # the reply, in his chat
+    assert "结果：已拒绝" in text_of(answered)
+    assert notices(app, "结果：已拒绝")  # the group's notice is followed by one showing the outcome
+    assert await app.rows("SELECT idempotency_key FROM outbox_message WHERE status != 'sent'") == []
