@@ -214,6 +214,8 @@ class WeComAdapter:
             replacement = render_card(message.card, message.update_of, self._name_of, url=self._settings.card_url)
             if self._settings.app_configured and await self._update_with_code(message.update_of, replacement):
                 return DeliveryReceipt(platform_message_id=message.update_of)
+            if message.update_only:  # the reply to the same event shows the new state in this chat
+                return DeliveryReceipt(platform_message_id=message.update_of)
             # An AI bot card can be replaced only while WeCom waits for the click's answer (5 s):
             # later, the new state goes out as a new card in the same chat.
         elif message.update_of:

@@ -40,8 +40,11 @@ async def publish_extras(
             continue
         where = _where(original.payload) or ConversationRef(
             platform=original.platform, tenant_key=original.tenant_key, chat_id=original.chat_id)
+        # The reply shows it in this chat already: only an update in place adds anything.
+        update_only = refresh.shown_in_reply and (where.platform, where.chat_id) == (
+            conversation.platform, conversation.chat_id)
         message = OutboundMessage(conversation=where, card=refresh.card, update_of_key=refresh.key,
-                                  idempotency_key=f"{refresh.key}:refresh:{event_key}")
+                                  idempotency_key=f"{refresh.key}:refresh:{event_key}", update_only=update_only)
         await outbox.enqueue(session, message, tenant_id=tenant_id, at=at, task_code=original.task_code)
 
 

@@ -189,11 +189,13 @@ async def test_a_refusal_is_typed_as_the_card_says(wecom_app: WeComE2E) -> None:
     await say(app, "拒绝 XZB20261101 原因 人力饱和 可启动 12月20日", sender=OWNER)
     assert await decisions(app) == [("collaboration", "decided", "reject", "人力饱和")]
     # The head's card: its click's code was spent on the prompt, so the outcome comes as a new card
-    # to the head (through the app, where the card was); the group gets a new notice.
+    # to the head (through the app, where the card was). In the group the answer's reply shows it:
+    # the group's notice, which cannot be updated, is not followed by a second card saying the same.
     [to_head] = [m for m in app.fake.app_messages if m.get("msgtype") == "template_card"]
     assert to_head["touser"] == OWNER[0] and "结果：已拒绝" in text_of(to_head) and "人力饱和" in text_of(to_head)
     assert labels(to_head["template_card"]) == []
-    assert notices(app, "结果：已拒绝") and notices(app, "已拒绝：人力饱和")
+    assert "结果：已拒绝" in text_of(app.fake.responses[-1][1])
+    assert notices(app, "结果：已拒绝") == [] and notices(app, "已拒绝：人力饱和")  # the overview does follow
     told = [b for key, b in app.fake.webhook_messages if "拒绝了协作请求" in text_of(b)]
     assert told and "可启动时间：12月20日" in text_of(told[0])
     unsent = await app.rows("SELECT idempotency_key, last_error FROM outbox_message WHERE status != 'sent'")
@@ -360,7 +362,8 @@ async def test_a_blocker_and_a_vetoed_change_on_wecom(wecom_app: WeComE2E) -> No
     assert "结果：已解决" in text_of(reply_card(app, "方案：已催供应商今天提供"))
     # 张三's copy: its code was spent on the prompt, so the outcome reaches 张三 as a new card.
     assert labels(app_card(app, INITIATOR[0], "结果：已解决")) == []
-    assert notices(app, "结果：已解决")  # the group's AI bot card cannot be updated: a notice follows
+    # The group's AI bot card cannot be updated, and the reply above shows the outcome: no second card.
+    assert notices(app, "结果：已解决") == []
     told = [b for key, b in app.fake.webhook_messages if "已解决：已催供应商今天提供" in text_of(b)]
     assert told and told[0]["text"]["mentioned_list"] == [OWNER[0]]  # a real @ through the webhook
 
