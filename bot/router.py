@@ -32,10 +32,15 @@ class Post:
 
 @dataclass(frozen=True)
 class CardRefresh:
-    """A card sent earlier, found by its message key, shown again as it now is (decided, answered)."""
+    """A card sent earlier, found by its message key, shown again as it now is (decided, answered).
+
+    `shown_in_reply`: the reply carries this same card, so a copy in the chat being answered needs
+    no new message where the platform cannot update it in place.
+    """
 
     key: str
     card: Card
+    shown_in_reply: bool = False
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,14 @@ class WeComAdapter:
     async def stop(self) -> None:
         if self._longconn is not None:
             await self._longconn.stop()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.drain()
         if self._client is not None:
             await self._client.close()
+
+    async def drain(self) -> None:
+        """Wait for the app card updates that clicks started in the background."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     # -- inbound -------------------------------------------------------------------------------
 
@@ -209,6 +213,8 @@ class WeComAdapter:
         if message.card is not None and message.update_of:
             replacement = render_card(message.card, message.update_of, self._name_of, url=self._settings.card_url)
             if self._settings.app_configured and await self._update_with_code(message.update_of, replacement):
+                return DeliveryReceipt(platform_message_id=message.update_of)
+            if message.update_only:  # the reply to the same event shows the new state in this chat
                 return DeliveryReceipt(platform_message_id=message.update_of)
             # An AI bot card can be replaced only while WeCom waits for the click's answer (5 s):
             # later, the new state goes out as a new card in the same chat.

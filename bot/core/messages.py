@@ -20,6 +20,8 @@ class OutboundMessage:
     `update_of_key` replaces a card we sent before, named by that message's idempotency key: the
     delivery worker looks up its platform id when it sends (the card may not have left yet when
     the update is queued).
+    `update_only` marks an update whose new state the reply to the same event already shows in that
+    chat: a platform that cannot update the card in place sends nothing instead of a new card.
     `push_hook` is a push address an admin bound to a group chat (Chat.settings["push_hook"]), for
     platforms whose bot cannot always push to a group by itself; the delivery worker fills it in
     at send time for adapters that ask for it (`uses_push_hook`), and it is never stored.
@@ -35,6 +37,7 @@ class OutboundMessage:
     # A one-to-one message to this platform user (the bot's direct chat with them), where the
     # platform allows it; `conversation` then names the tenant, its chat_id is the user's id.
     direct_to: str | None = None
+    update_only: bool = False
     push_hook: str | None = None
 
     def __post_init__(self) -> None:

@@ -94,6 +94,7 @@ def message_to_dict(message: OutboundMessage) -> dict[str, Any]:
         "update_of": message.update_of,
         "update_of_key": message.update_of_key,
         "direct_to": message.direct_to,
+        "update_only": message.update_only,
     }
 
 
@@ -107,6 +108,7 @@ def message_from_dict(data: dict[str, Any]) -> OutboundMessage:
         update_of=data.get("update_of"),
         update_of_key=data.get("update_of_key"),
         direct_to=data.get("direct_to"),
+        update_only=bool(data.get("update_only", False)),
     )
 
 

@@ -22,8 +22,9 @@ ToastKind = Literal["success", "info", "warning", "error"]
 
 def _reply(answered: Answered, *, inline: bool) -> Reply:
     # Every copy of the card (in the group and sent to the decider) shows the answer; the copy
-    # pressed is also answered inline.
-    refreshes = [CardRefresh(key=key, card=answered.card) for key in answered.copies] + list(answered.refreshes)
+    # pressed is also answered inline, and a typed answer's reply shows the card in its chat.
+    refreshes = [CardRefresh(key=key, card=answered.card, shown_in_reply=not inline)
+                 for key in answered.copies] + list(answered.refreshes)
     card = answered.card
     if answered.headline and not inline:
         card = Card(title=card.title, elements=(Text(answered.headline), *card.elements), template=card.template)

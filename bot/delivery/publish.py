@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import ConversationRef, OutboundMessage
+from bot.core.serialize import conversation_from_dict
 from bot.delivery.outbox import Outbox
 from bot.router import Reply
 from storage.repositories import OutboxRepository
@@ -36,7 +38,21 @@ async def publish_extras(
         original = await OutboxRepository(session).by_key(refresh.key)
         if original is None or (pressed is not None and original.platform_message_id == pressed):
             continue
-        where = ConversationRef(platform=original.platform, tenant_key=original.tenant_key, chat_id=original.chat_id)
+        where = _where(original.payload) or ConversationRef(
+            platform=original.platform, tenant_key=original.tenant_key, chat_id=original.chat_id)
+        # The reply shows it in this chat already: only an update in place adds anything.
+        update_only = refresh.shown_in_reply and (where.platform, where.chat_id) == (
+            conversation.platform, conversation.chat_id)
         message = OutboundMessage(conversation=where, card=refresh.card, update_of_key=refresh.key,
-                                  idempotency_key=f"{refresh.key}:refresh:{event_key}")
+                                  idempotency_key=f"{refresh.key}:refresh:{event_key}", update_only=update_only)
         await outbox.enqueue(session, message, tenant_id=tenant_id, at=at, task_code=original.task_code)
+
+
+def _where(payload: dict[str, Any]) -> ConversationRef | None:
+    """Where the card being refreshed was sent: a copy sent to a person stays a one-to-one message.
+
+    A platform that cannot update the card any more sends the new state there as a new card, and
+    needs to know it is a person and not a group.
+    """
+    conversation = payload.get("conversation")
+    return conversation_from_dict(conversation) if isinstance(conversation, dict) else None
