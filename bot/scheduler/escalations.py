@@ -127,7 +127,10 @@ class Escalations:
         tz = ZoneInfo(timezone)
         subject = f"{what}（任务 {task.code} {task.title}）"
         away = await available.away(decider)
-        stand_in = await available.above(decider) if decider is not None else StandIn([], "unset")
+        # Who acts above the decider: only worked out when it is said (an escalation, or a reminder
+        # to the asker because the decider is away).
+        stand_in = (await available.above(decider) if decider is not None and (step == ESCALATE_KIND or away)
+                    else StandIn([], "unset"))
         if step == REMIND_KIND:
             late = f"⏰ {subject} 已超过答复时限（{local_label(decision.due_at.astimezone(tz))}）"
             if away is None or decider is None:
