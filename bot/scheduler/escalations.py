@@ -5,6 +5,9 @@ reminder mentioning the decider in the task's chat; still open one more equal pe
 working days for requests, changes and reviews; 24 h for a blocker; 4 h for a high risk, 24 h for
 another) it is escalated to the decider's superior and the person who asked is told. Each step is
 claimed once per (decision, decider, due_at); a hand-over to someone else starts the steps again.
+Nobody on leave that day is asked (bot/engine/availability.py): an escalation passes a superior on
+leave for the next one up, the department head or the admins, and says so; a reminder for a decider
+on leave goes to the person who asked, with how to hand it over.
 Pushes wait for working time in the chat's timezone and the tenant's calendar, as reminders do.
 """
 
@@ -117,7 +120,6 @@ class Escalations:
                                       task_code=task.code)
             queued += 1
         return queued
-
 
     async def _text(self, step: str, decision: Decision, task: Task, decider: User | None, asker: User | None,
                     available: Availability, escalate: datetime | None, timezone: str) -> str:
