@@ -62,6 +62,10 @@ async def answer(command: AnswerDecision, scope: Scope) -> Reply:
         raise DomainError(f"任务 {task.code} 没有可以「{command.word}」的待处理事项。"
                           "发送「待我处理」查看等你处理的事项。")
     mine = [d for d in waiting if d.decider_id == scope.user.id]
+    if not mine and any(o.hands_over for d in waiting if (f := flow_for(d.kind)) is not None
+                        for o in f.options if o.label == command.word):
+        # 转交 for a decider on leave, by the person who asked, their superior or head, or an admin.
+        mine = [d for d in waiting if await service.acts_for_absent(d)]
     if not mine:
         deciders = await scope.directory.users_by_ids([d.decider_id for d in waiting])
         names = "、".join(dict.fromkeys(display_name(deciders.get(d.decider_id)) for d in waiting))

@@ -11,15 +11,18 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.core import Buttons, Card, Note
 from bot.decisions.cards import decision_card
 from bot.decisions.flow import LIVE_STATES, Answer, DecisionFlow, DecisionState, Option, flow_for
+from bot.engine.availability import Availability
 from bot.engine.errors import DomainError
+from bot.engine.policy import may_hand_over_for_absent
 from bot.engine.task_views import display_name
 from bot.router import CardRefresh, Post
 from bot.scope import Scope
-from storage.repositories import DecisionRepository, TaskRepository
+from storage.repositories import DecisionRepository, LeaveRepository, TaskRepository
 from storage.tables import Decision, Task, User
 
 DIRECT = ":direct"
@@ -137,7 +140,7 @@ class DecisionService:
             raise DomainError(STALE)
         if decision.state not in LIVE_STATES:
             return await self._already(flow, decision)
-        if actor.id != decision.decider_id:
+        if actor.id != decision.decider_id and not (option.hands_over and await self.acts_for_absent(decision)):
             decider = await self.scope.directory.user(decision.decider_id)
             raise DomainError(f"只有 {display_name(decider)} 可以处理{flow.name(decision)}（任务 {task.code}），"
                               "你的点击没有改变任何内容。")
@@ -150,6 +153,20 @@ class DecisionService:
                 return Answered(decision, await self.card(decision, prompt=missing), missing, "info")
             raise DomainError(missing)
         return await self._apply(flow, Answer(decision, task, option, actor, text, person, proposed))
+
+    async def acts_for_absent(self, decision: Decision) -> bool:
+        """The decider is on leave today and the actor may 转交 for them (bot/engine/policy.py)."""
+        decider = await self.scope.directory.user(decision.decider_id)
+        if decider is None:
+            return False
+        today = self.now().astimezone(ZoneInfo(self.scope.timezone)).date()
+        leaves = LeaveRepository(self.scope.session, self.scope.tenant.id or 0)
+        if await Availability(self.scope.directory, leaves, today).away(decider) is None:
+            return False
+        department = await self.scope.directory.department(decider.department_id) if decider.department_id else None
+        actor = self.scope.user
+        return may_hand_over_for_absent(actor.id or 0, actor.is_admin, decision.requester_id, decider.leader_user_id,
+                                        department.head_user_id if department else None)
 
     def _missing(self, flow: DecisionFlow, decision: Decision, task: Task, option: Option,
                  text: str | None, person: User | None) -> str | None:

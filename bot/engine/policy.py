@@ -144,3 +144,10 @@ def change_deciders(collaborating_head_ids: Iterable[int | None], approver_id: i
 def owner_asks_for_deadline_change(actor_id: int, owner_id: int | None, cross_department: bool) -> bool:
     """On a cross-department task the owner's new deadline is a change request, not an edit."""
     return cross_department and actor_id == owner_id
+
+
+def may_hand_over_for_absent(actor_id: int, is_admin: bool, requester_id: int | None, decider_leader_id: int | None,
+                             decider_head_id: int | None) -> bool:
+    """While a decider is on leave, their 转交 may be made for them: by the person who asked, the
+    decider's superior or department head, or an admin (so a question does not wait for their return)."""
+    return is_admin or actor_id in {i for i in (requester_id, decider_leader_id, decider_head_id) if i is not None}

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.core import OutboundMessage
 from bot.core.serialize import message_to_dict
 from bot.delivery.outbox import Outbox
+from bot.engine.availability import Availability, StandIn
 from bot.engine.people import mention
 from bot.engine.task_views import TaskViewBuilder, display_name
 from bot.engine.views import TaskView
@@ -26,6 +27,7 @@ from storage.db import Database
 from storage.repositories import (
     DirectoryRepository,
     DispatchRepository,
+    LeaveRepository,
     OutboxRepository,
     TaskRepository,
     TenantRepository,
@@ -197,13 +199,36 @@ class DueAlerts:
         assert task.due_at is not None
         days = overdue_working_days(task.due_at, at, calendar, chat.timezone or self.settings.timezone)
         owner = await directory.user(task.owner_id) if task.owner_id else None
-        superior = await directory.user(owner.leader_user_id) if owner and owner.leader_user_id else None
+        tz = ZoneInfo(chat.timezone or self.settings.timezone)
+        available = Availability(directory, LeaveRepository(directory.session, tenant.id or 0),
+                                 at.astimezone(tz).date())
+        # The owner's superior, or whoever acts for them while they are on leave (bot/engine/availability.py).
+        stand_in = await available.above(owner) if owner is not None else StandIn([], "unset")
         approver = await directory.user(task.approver_id) if task.approver_id else None
-        asked = list({u.id: u for u in (approver, superior) if u is not None}.values())
-        who = "、".join(mention(u) for u in asked) if asked else "管理员（请为负责人设置上级或为任务设置审批人）"
+        skipped = list(stand_in.skipped)
+        approver_away = await available.away(approver)
+        if approver_away is not None:
+            approver = None
+            if all(a.person.id != approver_away.person.id for a in skipped):
+                skipped.insert(0, approver_away)
+        asked = list({u.id: u for u in (approver, *stand_in.acting) if u is not None}.values())
         reason = await TaskRepository(directory.session, tenant.id or 0).latest_event(task.id or 0, "delay_reason")
         said = f"负责人说明：{reason.detail}" if reason is not None else "负责人尚未说明原因"
-        text = (f"🔺 任务 {task.code} {task.title} 已延期 {days} 个工作日（负责人 {display_name(owner)}），"
-                f"{said}。请 {who} 关注并协调。")
+        text = f"🔺 任务 {task.code} {task.title} 已延期 {days} 个工作日（负责人 {display_name(owner)}），{said}。"
+        if asked:
+            who = "、".join(mention(u) for u in asked)
+            notes = [f"审批人 {display_name(approver_away.person)} 请假中"] if approver_away is not None else []
+            if stand_in.skipped and stand_in.acting:
+                notes.append(stand_in.note().strip("（）"))
+            if notes:
+                who += f"（{'；'.join(notes)}）"
+            text += f"请 {who} 关注并协调。"
+        elif skipped:
+            # Everyone who could act is on leave: said plainly, to the person who set the task.
+            initiator = await directory.user(task.initiator_id) if task.initiator_id else None
+            told = mention(initiator) if initiator is not None and initiator.id != task.owner_id else "发起人"
+            text += f"{StandIn([], 'none', skipped).nobody()}，请 {told} 另找人跟进。"
+        else:
+            text += "请 管理员（请为负责人设置上级或为任务设置审批人） 关注并协调。"
         key = f"{OVERDUE_ESCALATE_KIND}:{task.id}:{period}"
         return OutboundMessage(conversation_of(tenant, chat), idempotency_key=key, text=text)

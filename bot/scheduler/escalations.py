@@ -5,6 +5,9 @@ reminder mentioning the decider in the task's chat; still open one more equal pe
 working days for requests, changes and reviews; 24 h for a blocker; 4 h for a high risk, 24 h for
 another) it is escalated to the decider's superior and the person who asked is told. Each step is
 claimed once per (decision, decider, due_at); a hand-over to someone else starts the steps again.
+Nobody on leave that day is asked (bot/engine/availability.py): an escalation passes a superior on
+leave for the next one up, the department head or the admins, and says so; a reminder for a decider
+on leave goes to the person who asked, with how to hand it over.
 Pushes wait for working time in the chat's timezone and the tenant's calendar, as reminders do.
 """
 
@@ -21,6 +24,7 @@ from bot.config import Settings
 from bot.core import OutboundMessage
 from bot.decisions.flow import flow_for
 from bot.delivery.outbox import Outbox
+from bot.engine.availability import Availability, StandIn, day_label
 from bot.engine.people import mention
 from bot.engine.task_views import display_name
 from bot.scheduler.pushes import conversation_of, local_label, per_tenant
@@ -31,11 +35,12 @@ from storage.repositories import (
     DecisionRepository,
     DirectoryRepository,
     DispatchRepository,
+    LeaveRepository,
     TaskRepository,
     TenantRepository,
 )
 from storage.repositories.decisions import open_decisions_due_by
-from storage.tables import Decision, Tenant
+from storage.tables import Decision, Task, Tenant, User
 
 REMIND_KIND, ESCALATE_KIND = "decision_remind", "decision_escalate"
 # How far back a deadline may lie and still be acted on: the longest second period (2 working days,
@@ -75,6 +80,7 @@ class Escalations:
         directory = DirectoryRepository(session, tenant.id)
         tasks = TaskRepository(session, tenant.id)
         claims = DispatchRepository(session)
+        leaves = LeaveRepository(session, tenant.id)
         escalated = await claims.already_claimed(
             (ESCALATE_KIND, f"decision:{d.id}", f"{d.decider_id}:{d.due_at.isoformat()}")
             for d in decisions if d.due_at is not None)
@@ -103,33 +109,71 @@ class Escalations:
             if not await claims.claim(step, target, period, at):
                 continue
             decider = await directory.user(decision.decider_id)
-            flow = flow_for(decision.kind)
-            what = flow.name(decision) if flow else decision.kind
-            tz = ZoneInfo(timezone)
-            subject = f"{what}（任务 {task.code} {task.title}）"
-            who = mention(decider) if decider else "处理人"
-            if step == REMIND_KIND:
-                text = (f"⏰ {subject} 已超过答复时限（{local_label(decision.due_at.astimezone(tz))}），"
-                        f"请 {who} 尽快处理。")
-                if escalate is not None:
-                    text += f"{local_label(escalate.astimezone(tz))} 前仍未答复将升级给上级。"
-            else:
-                leader = await directory.user(decider.leader_user_id) if decider and decider.leader_user_id else None
-                asker = await directory.user(decision.requester_id) if decision.requester_id else None
-                if leader is not None:
-                    text = (f"🔺 升级：{subject} {display_name(decider)} 超时未答复，"
-                            f"请其上级 {mention(leader)} 协调处理。")
-                else:
-                    text = (f"🔺 升级：{subject} {display_name(decider)} 超时未答复，但未设置其上级，"
-                            f"请管理员发送「设置上级 @{display_name(decider)} @上级」。")
-                if asker is not None and asker.id != decision.decider_id:
-                    text += f"{mention(asker)} 知悉。"
+            asker = await directory.user(decision.requester_id) if decision.requester_id else None
+            if asker is not None and asker.id == decision.decider_id:
+                asker = None
+            available = Availability(directory, leaves, at.astimezone(ZoneInfo(timezone)).date())
+            text = await self._text(step, decision, task, decider, asker, available, escalate, timezone)
             message = OutboundMessage(conversation_of(tenant, chat), idempotency_key=f"{step}:{target}:{period}",
                                       text=text)
             await self.outbox.enqueue(session, message, tenant_id=tenant.id, at=self.clock.now(),
                                       task_code=task.code)
             queued += 1
         return queued
+
+    async def _text(self, step: str, decision: Decision, task: Task, decider: User | None, asker: User | None,
+                    available: Availability, escalate: datetime | None, timezone: str) -> str:
+        assert decision.due_at is not None
+        flow = flow_for(decision.kind)
+        what = flow.name(decision) if flow else decision.kind
+        tz = ZoneInfo(timezone)
+        subject = f"{what}（任务 {task.code} {task.title}）"
+        away = await available.away(decider)
+        # Who acts above the decider: only worked out when it is said (an escalation, or a reminder
+        # to the asker because the decider is away).
+        stand_in = (await available.above(decider) if decider is not None and (step == ESCALATE_KIND or away)
+                    else StandIn([], "unset"))
+        if step == REMIND_KIND:
+            late = f"⏰ {subject} 已超过答复时限（{local_label(decision.due_at.astimezone(tz))}）"
+            if away is None or decider is None:
+                text = f"{late}，请 {mention(decider) if decider else '处理人'} 尽快处理。"
+                if escalate is not None:
+                    text += f"{local_label(escalate.astimezone(tz))} 前仍未答复将升级给上级。"
+                return text
+            # The decider is away: the reminder is for the person who asked, who can act on it.
+            text = f"{late}，但 {display_name(decider)} 请假中（至 {day_label(away.until)}）。"
+            who = mention(asker) if asker is not None else "发起人"
+            if flow is not None and any(o.hands_over for o in flow.options):
+                ref = f"{task.code} #{decision.number}" if decision.number > 1 else task.code
+                text += f"{who} 可发送「转交 {ref} @某人」交给其他人处理。"
+            else:
+                text += f"{who} 可先联系其他负责人协调。"
+            if escalate is not None:
+                then = local_label(escalate.astimezone(tz))
+                if stand_in.acting:
+                    names = "、".join(display_name(u) for u in stand_in.acting)
+                    text += f"{then} 前仍未答复将升级给 {names}。"
+                else:
+                    text += f"{then} 前仍未答复将升级给上级。"
+            return text
+        name = display_name(decider)
+        if away is not None:
+            name += f"（请假至 {day_label(away.until)}）"
+        if stand_in.via == "unset":
+            text = (f"🔺 升级：{subject} {name} 超时未答复，但未设置其上级，"
+                    f"请管理员发送「设置上级 @{display_name(decider)} @上级」。")
+        elif not stand_in.acting:
+            text = f"🔺 升级：{subject} {name} 超时未答复；{stand_in.nobody()}。"
+            if asker is not None:
+                return text + f"{mention(asker)} 请另找人协调，或等其销假后再跟进。"
+            return text
+        else:
+            role = {"superior": "其上级", "head": "部门负责人", "admins": "管理员"}[stand_in.via]
+            whom = "、".join(mention(u) for u in stand_in.acting)
+            text = f"🔺 升级：{subject} {name} 超时未答复，请{role} {whom} 协调处理{stand_in.note()}。"
+        if asker is not None:
+            text += f"{mention(asker)} 知悉。"
+        return text
 
 
 async def _fresh(session: AsyncSession, decision: Decision) -> Decision | None:

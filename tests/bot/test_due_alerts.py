@@ -137,3 +137,32 @@ async def test_minute_by_minute_the_sweep_reads_only_what_changed_and_misses_not
     titles = [c["title"] for c in await bot_cards(client) if "XZB" in c["title"]]
     # 海报: made, its deadline moved, due soon, late; 视频: made, late at 11:30, late the next day. Each once.
     assert titles.count("XZB20261101 海报") == 4 and titles.count("XZB20261102 视频") == 3
+
+
+async def test_a_late_tasks_escalation_follows_leave_as_it_stands_that_day(aiohttp_client, any_db, clock):
+    """A superior's leave ended by 销假 is no leave; leave recorded after the escalation resends nothing."""
+    client, services = await start_app(aiohttp_client, any_db, clock)
+
+    async def say(user, text):
+        await client.post("/console/api/messages", json={"chat_id": CHAT, "user_id": user, "text": text})
+        await settle(services)
+
+    async def texts():
+        response = await client.get("/console/api/messages", params={"chat_id": CHAT, "after": 0})
+        return [m["text"] for m in (await response.json())["messages"] if m["sender"]["is_bot"] and m["text"]]
+
+    for user in ("u_zhangmin", "u_zhaolei", "u_lina", "u_zhoujie"):   # 张敏 first: the admin
+        await say(user, "我的任务")
+    await say("u_zhangmin", "新建任务 海报 负责人 @赵磊 截止 今天")
+    await say("u_zhangmin", "请假 @李娜 至 11月27日")
+    await say("u_zhangmin", "销假 @李娜")                  # back the same day: no leave left
+    assert sum(t.startswith("已登记") for t in await texts()) == 1
+    assert await sweep(services, local(24, 10)) == 1      # overdue
+    assert await sweep(services, local(25, 10)) == 2      # overdue, and escalated
+    escalation = [t for t in await texts() if t.startswith("🔺")]
+    assert len(escalation) == 1 and "请 @李娜 关注并协调。" in escalation[0] and "请假" not in escalation[0]
+    services.clock.set(local(26, 9))
+    await say("u_zhangmin", "请假 @李娜 至 11月27日")
+    assert sum(t.startswith("已登记") for t in await texts()) == 2
+    assert await sweep(services, local(26, 10)) == 1      # the day's overdue card only: escalated once
+    assert len([t for t in await texts() if t.startswith("🔺")]) == 1

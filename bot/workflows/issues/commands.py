@@ -104,7 +104,7 @@ RESOLVE: Final = answer_command(CommandSpec(
 ))
 HAND_OVER: Final = answer_command(CommandSpec(
     "转交", "hand over", ("转交", "hand over", "handover"),
-    "把卡点或风险转交给其他人处理",
+    "把卡点或风险转交给其他人处理（处理人请假时，提出人、其上级、部门负责人或管理员可代为转交）",
     "转交 XZB20231001-01 @陈静",
 ))
 
