@@ -60,7 +60,7 @@ class Escalations:
         async with self.db.session() as session:
             # Every step of a decision falls within a few days of its deadline: older ones are done with.
             due = await open_decisions_due_by(session, at, since=at - LOOK_BACK)
-            tenants = {t.id: t for t in await TenantRepository(session).all()} if due else {}
+            tenants = await TenantRepository(session).by_ids(d.tenant_id for d in due)
         by_tenant: dict[int, list[Decision]] = defaultdict(list)
         for decision in due:
             by_tenant[decision.tenant_id].append(decision)

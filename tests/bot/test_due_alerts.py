@@ -166,3 +166,31 @@ async def test_a_late_tasks_escalation_follows_leave_as_it_stands_that_day(aioht
     assert sum(t.startswith("已登记") for t in await texts()) == 2
     assert await sweep(services, local(26, 10)) == 1      # the day's overdue card only: escalated once
     assert len([t for t in await texts() if t.startswith("🔺")]) == 1
+
+
+async def test_a_sweep_past_its_bound_leaves_whole_tenants_for_the_next_minute_and_misses_nothing(
+    aiohttp_client, any_db, clock,
+):
+    from bot.core import ConversationRef, MessageEvent, UserRef
+
+    _client, services = await start_app(aiohttp_client, any_db, clock)
+    companies = ["console", "second-co", "third-co"]
+    for n, company in enumerate(companies):
+        conversation = ConversationRef("console", company, f"oc_{n}", "group", f"项目群{n}")
+        for i in range(2):
+            await services.pipeline.accept_message(MessageEvent(
+                event_id=f"{company}-{i}", conversation=conversation, sender=UserRef("u_zhangmin", "张敏"),
+                text=f"新建任务 任务{i} 负责人 <@u_zhaolei> 截止 周四", occurred_at=clock.now(),
+                mentions=(UserRef("u_zhaolei", "赵磊"),),
+            ))
+            await settle(services)
+    alerts = services.sweeps.sweeps["due_alerts"]
+    alerts.per_sweep = 2
+    # Thursday 09:00 onwards, a minute apart: two tenants' reminders at most per sweep (SQLite,
+    # one tenant at a time), a few more where tenants are swept three at once.
+    per_minute = [await sweep(services, local(26, 9, m)) for m in range(4)]
+    assert sum(per_minute) == 6  # every task reminded, each once
+    if any_db.is_sqlite:
+        assert per_minute == [2, 2, 2, 0]
+    # Later minutes find nothing new: the deferred tenants were read in full when their turn came.
+    assert await sweep(services, local(26, 9, 10)) == 0
