@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -59,6 +60,8 @@ class DingTalkAdapter:
         self._client = client
         self._stream = stream
         self._names: OrderedDict[str, str] = OrderedDict()
+        # Refusals told to the person who pressed, still being sent.
+        self._telling: set[asyncio.Task[None]] = set()
         self.webhook = DingTalkWebhook(settings, self.handle_robot_message, self.handle_card_callback, clock,
                                        max_body_bytes=max_body_bytes)
 
@@ -82,7 +85,13 @@ class DingTalkAdapter:
                 self._stream = StreamConnection(self._settings, self.handle_stream_callback)
             await self._stream.start()
 
+    async def drain_refusals(self) -> None:
+        """Wait until the refusals being told to people are sent (or failed)."""
+        if self._telling:
+            await asyncio.gather(*self._telling, return_exceptions=True)
+
     async def stop(self) -> None:
+        await self.drain_refusals()
         if self._stream is not None:
             await self._stream.stop()
         if self._client is not None:
@@ -114,8 +123,28 @@ class DingTalkAdapter:
         result = await self._sink.accept_card_action(event)
         if result.card is None:
             logger.info("dingtalk card click answered without a new card", extra={"toast": result.toast_kind})
+            if result.toast and result.toast_kind in ("error", "warning"):
+                self._tell(event.operator.user_id, result.toast)
             return {}
         return card_callback_answer(render_card(result.card, self._name_of))
+
+    def _tell(self, user_id: str, text: str) -> None:
+        """A refused press, said to the person in their one-to-one chat with the bot.
+
+        DingTalk shows no toast: the answer to a click can only change the card, and a refusal
+        leaves it as it is, so without this the press would seem to do nothing. Best effort, like
+        a toast: not queued in the outbox, and a failure is only logged.
+        """
+        task = asyncio.create_task(self._send_refusal(user_id, text), name="dingtalk-refusal")
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
+
+    async def _send_refusal(self, user_id: str, text: str) -> None:
+        msg_key, msg_param = render_text(text, self._name_of)
+        try:
+            await self.client.send_single_message(user_id, msg_key, msg_param)
+        except Exception as error:
+            logger.warning("dingtalk refusal not told to the presser", extra={"error": type(error).__name__})
 
     def _learn(self, event: MessageEvent) -> None:
         people: tuple[UserRef, ...] = (event.sender, *event.mentions)

@@ -14,6 +14,7 @@ import asyncio
 import json
 from typing import Any
 
+from adapters.dingtalk.adapter import DingTalkAdapter
 from tests.support import settle
 
 from .test_dingtalk_end_to_end import (
@@ -91,6 +92,12 @@ async def test_a_collaboration_request_and_its_review_decided_on_dingtalk_cards(
 
     # Someone else presses: nothing changes and the card stays as it was (no new card in the answer).
     assert await press(app, app.click(group, "接受", operator=STRANGER)) == {}
+    # DingTalk shows no toast: the refusal is told to them in their one-to-one chat with the bot.
+    dingtalk = app.services.adapters["dingtalk"]
+    assert isinstance(dingtalk, DingTalkAdapter)
+    await dingtalk.drain_refusals()
+    [told] = [m for m in app.fake.single_messages if m["userIds"] == [STRANGER[0]]]
+    assert "李四" in told["msgParam"]["content"] and "没有改变任何内容" in told["msgParam"]["content"]
     # A button whose token was altered is refused however it is pressed.
     forged = app.click(group, "接受", operator=OWNER)
     forged["content"] = json.dumps({"cardPrivateData": {"actionIds": [accept[:-16] + "0000000000000000"],

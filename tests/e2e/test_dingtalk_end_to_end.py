@@ -221,7 +221,27 @@ async def test_a_strangers_press_is_refused_and_changes_nothing(dingtalk_app: Di
     [task] = await app.tasks()
     assert task.status == "pending"
     await settle(app.services)
-    assert len(app.fake.sent()) == 1 and app.fake.card_updates == []
+    assert len(app.fake.cards) == 1 and app.fake.card_updates == [] and app.fake.group_messages == []
+    # DingTalk shows no toast: the refusal reaches the presser in their one-to-one chat with the bot.
+    adapter = app.services.adapters["dingtalk"]
+    assert isinstance(adapter, DingTalkAdapter)
+    await adapter.drain_refusals()
+    [told] = app.fake.single_messages
+    assert told["userIds"] == [STRANGER[0]] and "只有负责人" in told["msgParam"]["content"]
+
+
+async def test_a_refusal_that_cannot_be_told_costs_the_press_nothing(dingtalk_app: DingTalkE2E) -> None:
+    app = dingtalk_app
+    sent = await app.create_task()
+    app.fake.queue_error(503, "systemError", "busy")  # the one-to-one send is refused
+    response = await app.press(sent, "完成", operator=STRANGER)
+    assert response.status == 200 and await response.json() == {}
+    adapter = app.services.adapters["dingtalk"]
+    assert isinstance(adapter, DingTalkAdapter)
+    await adapter.drain_refusals()
+    assert app.fake.single_messages == [] and app.fake.card_updates == []
+    [task] = await app.tasks()
+    assert task.status == "pending"
 
 
 async def test_the_same_msg_id_twice_does_nothing_twice(dingtalk_app: DingTalkE2E) -> None:
