@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Protocol
@@ -48,11 +49,17 @@ class Sweeps:
         return done
 
 
+# At shutdown a sweep under way gets this long to finish before it is stopped.
+STOP_WAIT_SECONDS = 10.0
+
+
 class SweepJob:
-    def __init__(self, sweeps: Sweeps, clock: Clock) -> None:
+    def __init__(self, sweeps: Sweeps, clock: Clock, *, stop_wait: float = STOP_WAIT_SECONDS) -> None:
         self.sweeps = sweeps
         self.clock = clock
+        self.stop_wait = stop_wait
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
@@ -62,12 +69,28 @@ class SweepJob:
         self._scheduler.start()
 
     async def stop(self) -> None:
+        """No new sweep; the one under way may finish (each tenant's work is its own transaction,
+        and what it claimed is claimed once, so one stopped half-way is simply swept again later)."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        running = self._running
+        if running is None or running.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(running), self.stop_wait)
+        except TimeoutError:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
 
     async def _tick(self) -> None:
+        self._running = asyncio.current_task()
         try:
             await self.sweeps.run(self.clock.now())
+        except asyncio.CancelledError:
+            # Stopped at shutdown: the current tenant's transaction rolls back and nothing is lost.
+            log.info("scheduled sweep stopped at shutdown")
         except Exception:
             log.exception("scheduled sweep failed")
+        finally:
+            self._running = None
