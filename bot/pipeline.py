@@ -33,6 +33,7 @@ from bot.delivery.publish import publish_extras
 from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
 from bot.limits import check_event, text_problem
+from bot.memory import FreeMemory
 from bot.metrics import Metrics
 from bot.pressure import AckPressure
 from bot.router import Reply, Router
@@ -87,6 +88,7 @@ class Pipeline:
         # Events acknowledged (or being stored) by this process whose processing has not finished.
         self._unfinished = 0
         self._known = KnownRows()
+        self._memory = FreeMemory()
         # Group commit: concurrent acks share one INSERT … ON CONFLICT DO NOTHING and one commit.
         self._inbox_writer = GroupCommit(self._insert_inbox_rows, max_batch=256,
                                          parallel=1 if db.is_sqlite else 2)
@@ -116,6 +118,8 @@ class Pipeline:
 
     def _release(self) -> None:
         self._unfinished -= 1
+        if self._unfinished == 0:
+            self._memory.after_burst()
 
     async def _record(self, event: InboundEvent, kind: str) -> int | None:
         """Store the event with its payload; the row id the first time, None for a re-delivery.
