@@ -19,6 +19,7 @@ from bot.core import ConversationRef, UserRef
 from bot.engine.people import PeopleResolver
 from bot.engine.tasks import TaskService
 from bot.workdays import TeamCalendar, tenant_calendar
+from bot.workdays.tenant import CalendarCache
 from storage.repositories import DirectoryRepository, TenantRepository
 from storage.repositories.directory import NAME_CHARS
 from storage.tables import Chat, Tenant, User
@@ -67,7 +68,7 @@ class KnownRows:
     chats: dict[tuple[int, str], int] = field(default_factory=dict)
     users: dict[tuple[int, str], int] = field(default_factory=dict)
     # A tenant's calendar as read while its row showed this calendar_version (bumped by every change).
-    calendars: dict[int, tuple[int, TeamCalendar]] = field(default_factory=dict)
+    calendars: CalendarCache = field(default_factory=CalendarCache)
 
     def clear_if_full(self) -> None:
         if len(self.users) + len(self.chats) + len(self.tenants) > MAX_REMEMBERED:
@@ -147,7 +148,7 @@ async def open_scope(
             if name and user.name != name:
                 user.name = name
         return await _scope(session, conversation, tenant, chat, users, users[actor.user_id], settings=settings,
-                            clock=clock, mentions=mentions, calendar=await _known_calendar(session, known, tenant))
+                            clock=clock, mentions=mentions, calendar=await known.calendars.get(session, tenant))
     tenant = await TenantRepository(session).ensure(
         conversation.platform, conversation.tenant_key, code_prefix=settings.task_code_prefix
     )
@@ -177,21 +178,6 @@ async def open_scope(
         _remember(known, conversation, tenant, chat, users, had_admin)
     return await _scope(session, conversation, tenant, chat, users, user, settings=settings, clock=clock,
                         mentions=mentions, calendar=await tenant_calendar(session, tenant.id))
-
-
-async def _known_calendar(session: AsyncSession, known: KnownRows, tenant: Tenant) -> TeamCalendar:
-    """The calendar read for this tenant before, unless its version moved since (then read and kept).
-
-    The version comes from the row this transaction just read, before the calendar: a change
-    committed in between is at worst kept under the older version, and read again next time.
-    """
-    assert tenant.id is not None
-    cached = known.calendars.get(tenant.id)
-    if cached is not None and cached[0] == tenant.calendar_version:
-        return cached[1]
-    calendar = await tenant_calendar(session, tenant.id)
-    known.calendars[tenant.id] = (tenant.calendar_version, calendar)
-    return calendar
 
 
 async def _scope(session: AsyncSession, conversation: ConversationRef, tenant: Tenant, chat: Chat,

@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.core import Card, OutboundMessage
 from bot.delivery.outbox import Outbox
 from bot.scheduler.pushes import conversation_of, per_tenant
-from bot.workdays import TeamCalendar, tenant_calendar
+from bot.workdays import TeamCalendar
+from bot.workdays.tenant import CalendarCache
 from bot.workflows.digest.cards import monthly_card, nudge_text, weekly_card
 from bot.workflows.digest.report import Reports, week_bounds
 from storage.db import Database
@@ -68,14 +69,26 @@ class Digests:
         self.clock = clock
         self.per_sweep = per_sweep
         self._budget = per_sweep
+        self._calendars = CalendarCache()
 
     async def run(self, at: datetime) -> int:
+        local = at.astimezone(ZoneInfo(self.settings.timezone)).time()
+        if not self.settings.workday_start <= local < self.settings.workday_end:
+            return 0  # outside working hours nothing is sent: no need to read anything
+        # Most minutes no digest is due anywhere: that is decided from each tenant's calendar, kept
+        # in this process while the tenant's calendar_version stays, without a transaction per tenant.
+        calendars: dict[int, TeamCalendar] = {}
+        tenants: list[Tenant] = []
         async with self.db.session() as session:
-            tenants = await TenantRepository(session).all()
+            for tenant in await TenantRepository(session).all():
+                calendar = await self._calendars.get(session, tenant)
+                if self._windows(calendar, at):
+                    calendars[tenant.id or 0] = calendar
+                    tenants.append(tenant)
         self._budget = self.per_sweep
 
         async def work(session: AsyncSession, tenant: Tenant) -> int:
-            return await self._run_tenant(session, tenant, at)
+            return await self._run_tenant(session, tenant, at, calendars[tenant.id or 0])
 
         queued = await per_tenant(self.db, "digests", tenants, work)
         if queued:
@@ -111,12 +124,9 @@ class Digests:
             found.append((MONTHLY_KIND, f"{previous.year}-{previous.month:02d}", review_at, previous))
         return found
 
-    async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime) -> int:
+    async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime,
+                          calendar: TeamCalendar) -> int:
         assert tenant.id is not None
-        local = at.astimezone(ZoneInfo(self.settings.timezone)).time()
-        if not self.settings.workday_start <= local < self.settings.workday_end:
-            return 0  # outside working hours nothing is sent: no need to read the calendar
-        calendar = await tenant_calendar(session, tenant.id)
         windows = self._windows(calendar, at)
         if not windows:
             return 0
