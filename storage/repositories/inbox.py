@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Text, bindparam, or_, text, update
+from sqlalchemy import ARRAY, Text, bindparam, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.json import dumps
-from storage.tables import InboxEvent
+from storage.tables import InboxEvent, UTCDateTime
 from storage.upsert import insert_for
 
 RECEIVED, DONE, FAILED = "received", "done", "failed"
@@ -54,8 +54,8 @@ _RECORD_UNNEST = text(
 ).bindparams(
     bindparam("platforms", type_=ARRAY(Text)), bindparam("tenants", type_=ARRAY(Text)),
     bindparam("events", type_=ARRAY(Text)), bindparam("kinds", type_=ARRAY(Text)),
-    bindparam("received", type_=ARRAY(DateTime(timezone=True))), bindparam("payloads", type_=ARRAY(Text)),
-    bindparam("leases", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("received", type_=ARRAY(UTCDateTime())), bindparam("payloads", type_=ARRAY(Text)),
+    bindparam("leases", type_=ARRAY(UTCDateTime())),
 )
 
 
@@ -114,15 +114,10 @@ def _unnest_params(rows: list[tuple[tuple[str, str, str], NewInboxRow]]) -> dict
         "status": RECEIVED,
         "platforms": [row.platform for _, row in rows], "tenants": [row.tenant_key for _, row in rows],
         "events": [key[2] for key, _ in rows], "kinds": [row.kind for _, row in rows],
-        "received": [_utc(row.received_at) for _, row in rows],
+        "received": [row.received_at for _, row in rows],
         "payloads": [None if row.payload is None else dumps(row.payload) for _, row in rows],
-        "leases": [None if row.lease_until is None else _utc(row.lease_until) for _, row in rows],
+        "leases": [row.lease_until for _, row in rows],
     }
-
-
-def _utc(value: datetime) -> datetime:
-    """As UTCDateTime binds it: naive values are UTC already."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class InboxRepository:
