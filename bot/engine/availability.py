@@ -47,13 +47,17 @@ class StandIn:
     via: Via
     skipped: list[Away] = field(default_factory=list)
 
-    def note(self) -> str:
-        """"（王强 请假中，已转给 李娜）", or "" when nobody was passed over."""
+    def passed_over(self) -> str:
+        """"王强 请假中，已转给 李娜", or "" when nobody was passed over."""
         if not self.skipped or not self.acting:
             return ""
         to = {"head": "部门负责人 ", "admins": "管理员 "}.get(self.via, "")
-        return f"（{away_names(self.skipped)} 请假中，已转给 {to}{'、'.join(display_name(u) for u in self.acting)}）"
+        return f"{away_names(self.skipped)} 请假中，已转给 {to}{'、'.join(display_name(u) for u in self.acting)}"
 
+    def note(self) -> str:
+        """"（王强 请假中，已转给 李娜）", or "" when nobody was passed over."""
+        passed = self.passed_over()
+        return f"（{passed}）" if passed else ""
 
     def nobody(self) -> str:
         """Why nobody can act, plainly: who is away and until when."""
@@ -123,3 +127,18 @@ class Availability:
         if present:
             return StandIn(present, "admins", skipped)
         return StandIn([], "none", skipped)
+
+
+class Availabilities:
+    """One tenant's `Availability` for each day a sweep asks about: a person's leave is read once
+    per day however many decisions or late tasks name them."""
+
+    def __init__(self, directory: DirectoryRepository, leaves: LeaveRepository) -> None:
+        self.directory = directory
+        self.leaves = leaves
+        self._by_day: dict[date, Availability] = {}
+
+    def on(self, day: date) -> Availability:
+        if day not in self._by_day:
+            self._by_day[day] = Availability(self.directory, self.leaves, day)
+        return self._by_day[day]

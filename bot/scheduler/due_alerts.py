@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.core import OutboundMessage
 from bot.core.serialize import message_to_dict
 from bot.delivery.outbox import Outbox
-from bot.engine.availability import Availability, StandIn
+from bot.engine.availability import Availabilities, StandIn
 from bot.engine.people import mention
 from bot.engine.task_views import TaskViewBuilder, display_name
 from bot.engine.views import TaskView
@@ -160,13 +160,15 @@ class DueAlerts:
         # A replay of a past or future instant (tuijin tick --at) is sent now, not at that instant.
         send_at = self.clock.now()
         rows: list[dict[str, object]] = []
+        availabilities = Availabilities(directory, LeaveRepository(session, tenant.id))
         for start in range(0, len(fresh), CHUNK):
-            rows.extend(await self._messages(tenant, fresh[start:start + CHUNK], at, tasks, directory, calendar))
+            rows.extend(await self._messages(tenant, fresh[start:start + CHUNK], at, tasks, directory, calendar,
+                                             availabilities))
         return await OutboxRepository(session).enqueue_many(rows, send_at)
 
     async def _messages(
         self, tenant: Tenant, due: list[tuple[Task, Chat, str, str]], at: datetime, tasks: TaskRepository,
-        directory: DirectoryRepository, calendar: TeamCalendar,
+        directory: DirectoryRepository, calendar: TeamCalendar, availabilities: Availabilities,
     ) -> list[dict[str, object]]:
         """Outbox rows for a chunk of reminders: their views and owners read in a few queries."""
         views: dict[int, TaskView] = {}
@@ -180,7 +182,8 @@ class DueAlerts:
         rows: list[dict[str, object]] = []
         for task, chat, kind, period in due:
             if kind == OVERDUE_ESCALATE_KIND:
-                message = await self._escalation(tenant, chat, task, period, at, directory, calendar)
+                message = await self._escalation(tenant, chat, task, period, at, directory, calendar,
+                                                 availabilities)
             else:
                 message = self._message(tenant, chat, task, kind, period, views[task.id or 0],
                                         owners.get(task.owner_id or 0))
@@ -214,14 +217,13 @@ class DueAlerts:
 
     async def _escalation(
         self, tenant: Tenant, chat: Chat, task: Task, period: str, at: datetime, directory: DirectoryRepository,
-        calendar: TeamCalendar,
+        calendar: TeamCalendar, availabilities: Availabilities,
     ) -> OutboundMessage:
         assert task.due_at is not None
         days = overdue_working_days(task.due_at, at, calendar, chat.timezone or self.settings.timezone)
         owner = await directory.user(task.owner_id) if task.owner_id else None
         tz = ZoneInfo(chat.timezone or self.settings.timezone)
-        available = Availability(directory, LeaveRepository(directory.session, tenant.id or 0),
-                                 at.astimezone(tz).date())
+        available = availabilities.on(at.astimezone(tz).date())
         # The owner's superior, or whoever acts for them while they are on leave (bot/engine/availability.py).
         stand_in = await available.above(owner) if owner is not None else StandIn([], "unset")
         approver = await directory.user(task.approver_id) if task.approver_id else None
@@ -238,8 +240,8 @@ class DueAlerts:
         if asked:
             who = "、".join(mention(u) for u in asked)
             notes = [f"审批人 {display_name(approver_away.person)} 请假中"] if approver_away is not None else []
-            if stand_in.skipped and stand_in.acting:
-                notes.append(stand_in.note().strip("（）"))
+            if passed := stand_in.passed_over():
+                notes.append(passed)
             if notes:
                 who += f"（{'；'.join(notes)}）"
             text += f"请 {who} 关注并协调。"

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.core import OutboundMessage
 from bot.decisions.flow import flow_for
 from bot.delivery.outbox import Outbox
-from bot.engine.availability import Availability, StandIn, day_label
+from bot.engine.availability import Availabilities, Availability, StandIn, day_label
 from bot.engine.people import mention
 from bot.engine.task_views import display_name
 from bot.scheduler.pushes import conversation_of, local_label, per_tenant
@@ -80,7 +80,7 @@ class Escalations:
         directory = DirectoryRepository(session, tenant.id)
         tasks = TaskRepository(session, tenant.id)
         claims = DispatchRepository(session)
-        leaves = LeaveRepository(session, tenant.id)
+        availabilities = Availabilities(directory, LeaveRepository(session, tenant.id))
         escalated = await claims.already_claimed(
             (ESCALATE_KIND, f"decision:{d.id}", f"{d.decider_id}:{d.due_at.isoformat()}")
             for d in decisions if d.due_at is not None)
@@ -112,7 +112,7 @@ class Escalations:
             asker = await directory.user(decision.requester_id) if decision.requester_id else None
             if asker is not None and asker.id == decision.decider_id:
                 asker = None
-            available = Availability(directory, leaves, at.astimezone(ZoneInfo(timezone)).date())
+            available = availabilities.on(at.astimezone(ZoneInfo(timezone)).date())
             text = await self._text(step, decision, task, decider, asker, available, escalate, timezone)
             message = OutboundMessage(conversation_of(tenant, chat), idempotency_key=f"{step}:{target}:{period}",
                                       text=text)
