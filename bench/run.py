@@ -39,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -488,10 +489,12 @@ class Server:
                     process.terminate()
 
 
-async def wait_replies(fake: Fake, ids: list[str], timeout: float) -> bool:
+async def wait_for_fake(fake: Fake, done: Callable[[], bool], timeout: float) -> bool:
+    """Until `done()` holds of what the fake received (False when `timeout` passes first), and a
+    moment more, since a duplicate would come right behind."""
     deadline = time.perf_counter() + timeout
     assert fake.arrived is not None
-    while not all(i in fake.replies for i in ids):
+    while not done():
         left = deadline - time.perf_counter()
         if left <= 0:
             return False
@@ -500,21 +503,17 @@ async def wait_replies(fake: Fake, ids: list[str], timeout: float) -> bool:
             await asyncio.wait_for(fake.arrived.wait(), min(left, 1.0))
         except TimeoutError:
             pass
-    await asyncio.sleep(0.5)  # a duplicate would come right behind
+    await asyncio.sleep(0.5)
     return True
 
 
+async def wait_replies(fake: Fake, ids: list[str], timeout: float) -> bool:
+    return await wait_for_fake(fake, lambda: all(i in fake.replies for i in ids), timeout)
+
+
 async def wait_patches(fake: Fake, ids: list[str], timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
-    assert fake.arrived is not None
-    while any(fake.patches[i] == 0 for i in ids) and (left := deadline - time.perf_counter()) > 0:
-        fake.arrived.clear()
-        try:
-            await asyncio.wait_for(fake.arrived.wait(), min(left, 1.0))
-        except TimeoutError:
-            pass
     if ids:
-        await asyncio.sleep(0.5)  # a duplicate would come right behind
+        await wait_for_fake(fake, lambda: all(fake.patches[i] > 0 for i in ids), timeout)
 
 
 async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
