@@ -130,6 +130,10 @@ class DeliveryWorker:
         key = item.lane
         self._queues.setdefault(key, deque()).append(item)
         self._queued += 1
+        self._start_lane(key)
+
+    def _start_lane(self, key: LaneKey) -> None:
+        """One task per chat drains its queue in order; none is started for a chat that has one."""
         if key not in self._lanes:
             self._lanes[key] = asyncio.create_task(self._drain_lane(key), name=f"lane:{key[0]}:{key[2]}")
 
@@ -163,8 +167,7 @@ class DeliveryWorker:
         for row in rows:
             self._enqueue(claimed(row))
         for key in list(self._queues):
-            if key not in self._lanes:  # a lane that stopped on an unexpected error
-                self._lanes[key] = asyncio.create_task(self._drain_lane(key), name=f"lane:{key[0]}:{key[2]}")
+            self._start_lane(key)  # again for a lane that stopped on an unexpected error
         if self._gauge_stale(now):
             await self._housekeeping(now)
         return len(rows)
