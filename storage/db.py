@@ -69,10 +69,12 @@ class Database:
             engine_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         elif schema:
             connect_args["server_settings"] = {"search_path": schema}
-        engine_args.update(json_serializer=json.dumps, json_deserializer=json.loads)
-        # hide_parameters: a failing statement's log line must not carry user text (task titles, names).
+        # Every pool: hide_parameters, so a failing statement's log line carries no user text (task
+        # titles, names); JSON columns through storage/json.py.
+        common: dict[str, Any] = {"hide_parameters": True, "json_serializer": json.dumps,
+                                  "json_deserializer": json.loads}
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, connect_args=connect_args,
-                                                       hide_parameters=True, **engine_args)
+                                                       **common, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         # Task codes on PostgreSQL are numbered on a pool of their own, outside the command's
@@ -80,8 +82,7 @@ class Database:
         self.counter_engine: AsyncEngine | None = None
         if not self.is_sqlite:
             self.counter_engine = create_async_engine(
-                url, hide_parameters=True, pool_size=1, max_overflow=4, isolation_level="AUTOCOMMIT",
-                json_serializer=json.dumps, json_deserializer=json.loads,
+                url, **common, pool_size=1, max_overflow=4, isolation_level="AUTOCOMMIT",
                 # Never wait long on a row the command's own open transaction holds (a tenant it
                 # has just created): give up and number inside that transaction instead.
                 connect_args={**connect_args, "server_settings": {
@@ -95,17 +96,19 @@ class Database:
         # On PostgreSQL the pool is in autocommit: an ack is one INSERT, which commits (durably,
         # before its answer returns) without the BEGIN and COMMIT round trips around it.
         self.ack_engine: AsyncEngine = self.engine
-        self.ack_autocommit = False
         self.idle_pings: list[IdlePing] = []
         if not self.is_sqlite:
-            self.ack_engine = create_async_engine(url, connect_args=connect_args, hide_parameters=True,
-                                                  pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT",
-                                                  json_serializer=json.dumps, json_deserializer=json.loads)
-            self.ack_autocommit = True
+            self.ack_engine = create_async_engine(url, connect_args=connect_args, **common,
+                                                  pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT")
             # A database restart or a cut connection leaves dead connections in the pool: one that
             # sat idle is tested before use, so the first transaction after an outage does not fail.
             self.idle_pings = [IdlePing(engine) for engine in (self.engine, self.ack_engine, self.counter_engine)
                                if engine is not None]
+
+    @property
+    def ack_autocommit(self) -> bool:
+        """Whether the ack pool commits each statement on its own (its own pool, on PostgreSQL)."""
+        return self.ack_engine is not self.engine
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
