@@ -6,14 +6,38 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, literal, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# The queue tables' open rows: an inbox event not yet processed, an outbox message not yet sent.
+INBOX_OPEN = "received"
+OUTBOX_OPEN = "pending"
+
+
+def _open_rows(name: str, status: str, *columns: str) -> Index:
+    """An index over a queue table's open rows only (a partial index, on both databases).
+
+    Finished rows stay for the retention period and would make an index on `status` large; open
+    rows are few, so this one stays small. A query reaches it only with the status written as a
+    literal (`open_status` in the repositories): a statement prepared with the status as a
+    parameter cannot use it, so an update by id goes by the primary key, never by scanning the
+    open rows (which had made taking an event from a backlog of n cost O(n)).
+    """
+    where = text(f"status = '{status}'")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
+def is_open(status: Any, open_status: str) -> ColumnElement[bool]:
+    """`status = 'received'` with the value in the SQL text, so the open rows' index can serve it."""
+    return status == literal(open_status, literal_execute=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -297,7 +321,7 @@ class InboxEvent(SQLModel, table=True):
     __tablename__ = "inbox_event"
     __table_args__ = (
         UniqueConstraint("platform", "tenant_key", "event_id"),
-        Index("ix_inbox_status_received", "status", "received_at"),
+        _open_rows("ix_inbox_open", INBOX_OPEN, "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -320,7 +344,8 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        _open_rows("ix_outbox_open", OUTBOX_OPEN, "id"),
+        _open_rows("ix_outbox_open_chat", OUTBOX_OPEN, "platform", "tenant_key", "chat_id", "next_attempt_at"),
         Index("ix_outbox_created", "created_at"),
     )
 

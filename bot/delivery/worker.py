@@ -314,8 +314,8 @@ class DeliveryWorker:
             expired = await outbox.expire_unsendable(
                 now, timedelta(hours=self.settings.max_age_hours), list(self.adapters)
             )
-            counts = await outbox.counts_by_status()
+            pending = await outbox.pending_count()
         if expired:
             log.error("messages for platforms nobody serves were given up", extra={"count": expired})
-        self.metrics.outbox_pending.set(counts.get("pending", 0))
+        self.metrics.outbox_pending.set(pending)
         self._gauge_at = now

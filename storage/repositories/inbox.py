@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.json import dumps
-from storage.tables import InboxEvent, UTCDateTime
+from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, is_open
 from storage.upsert import insert_for
 
-RECEIVED, DONE, FAILED = "received", "done", "failed"
+RECEIVED, DONE, FAILED = INBOX_OPEN, "done", "failed"
 MAX_EVENT_ID = 191
 
 
@@ -180,7 +180,7 @@ class InboxRepository:
         query = (
             select(InboxEvent)
             .where(
-                InboxEvent.status == RECEIVED,
+                is_open(InboxEvent.status, RECEIVED),
                 col(InboxEvent.payload).is_not(None),
                 or_(col(InboxEvent.lease_until).is_(None), col(InboxEvent.lease_until) <= now),
             )
