@@ -7,12 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from history import seed_history
 from sqlalchemy import text
 
 from storage.db import Database
 
 
-async def create_schema(url: str, schema: str, *, migrate: bool = True) -> None:
+async def create_schema(url: str, schema: str, *, migrate: bool = True, history: int = 0) -> None:
     admin = Database(url)
     try:
         async with admin.engine.begin() as conn:
@@ -23,6 +24,7 @@ async def create_schema(url: str, schema: str, *, migrate: bool = True) -> None:
         db = Database(url, schema=schema)
         try:
             await db.upgrade()
+            await seed_history(db, history)
         finally:
             await db.dispose()
 

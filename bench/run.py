@@ -12,6 +12,8 @@ token, its Open API pointed at a fake that runs in this (the load) process. Repl
 arrive here, so event → reply latency is measured on one clock, and every command's reply is
 counted: each must arrive exactly once. The fake has no quota, so the server is started with the
 Feishu send quota raised (`send_per_second`): the benchmark measures the bot, not Feishu's limit.
+The queue tables start with a day of history (`--history`, 20,000 finished events and sent
+messages, statistics gathered: bench/history.py), as on a server that has been running.
 
 Phases for each target:
   ack      N distinct `@bot 帮助` events from C (32) concurrent clients, closed loop: events/s, p50/p99.
@@ -49,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
+from history import HISTORY_TENANT, seed_history
 from pg_schema import create_schema, drop_schema
 
 from bot.pipeline import LATER
@@ -202,6 +205,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             event.listen(engine.sync_engine, "before_cursor_execute", commit)
     if db.is_sqlite:
         await db.upgrade()
+        await seed_history(db, target["history"])
     services = build_services(settings, db=db)
     app = create_app(services, migrate=False, start_worker=True, primary=target["index"] == 0)
     runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
@@ -241,9 +245,11 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         await asyncio.to_thread(Path(target["profile"]).write_text, output)
     async with db.session() as session:
         inbox: dict[str, int] = dict(
-            (await session.execute(text("SELECT status, count(*) FROM inbox_event GROUP BY status"))).all())
+            (await session.execute(text("SELECT status, count(*) FROM inbox_event WHERE tenant_key <> :history "
+                                        "GROUP BY status"), {"history": HISTORY_TENANT})).all())
         outbox: dict[str, int] = dict((await session.execute(
-            text("SELECT status, count(*) FROM outbox_message GROUP BY status"))).all())
+            text("SELECT status, count(*) FROM outbox_message WHERE tenant_key <> :history GROUP BY status"),
+            {"history": HISTORY_TENANT})).all())
     await runner.cleanup()
     conn.send({"inbox": inbox, "outbox": outbox})
 
@@ -651,11 +657,11 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
     if not args.postgres_only:
         with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
+            rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop, "history": args.history,
                                                     "profile": f"{args.profile}.sqlite.txt"}, args))
     if args.postgres:
         schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
-        await create_schema(args.postgres, schema)
+        await create_schema(args.postgres, schema, history=args.history)
         try:
             name = f"postgres ×{args.workers}" if args.workers > 1 else "postgres"
             rows.append(await run_target(name, {"kind": "app", "url": args.postgres, "schema": schema, **loop,
@@ -768,6 +774,8 @@ def main() -> None:
     parser.add_argument("--click-seconds", type=float, default=1.5,
                         help="seconds of clicks (needs --commands × --mix tasks, plus 20 to warm up)")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for each wait")
+    parser.add_argument("--history", type=int, default=20000,
+                        help="finished events and sent messages in the queue tables before the run (bench/history.py)")
     parser.add_argument("--workers", type=int, default=1,
                         help="serving processes on PostgreSQL (TUIJIN_WORKERS); SQLite always runs one")
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
