@@ -7,7 +7,7 @@ deployments (and test runs) can share one Redis.
 from __future__ import annotations
 
 import secrets
-from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -40,14 +40,23 @@ class Cache(Protocol):
         """Increment a counter; `ttl` starts when the counter is created."""
         ...
 
-    async def take_in_window(self, key: str, count: int, per: float, now: float) -> float:
+    async def take_in_window(self, key: str, count: int, per: float, now: float, *,
+                             use: str | None = None, until: float | None = None) -> float:
         """One use under a sliding window: at most `count` uses in any `per` seconds.
 
         Records a use at `now` (epoch seconds, the caller's clock) and returns 0 when fewer than
         `count` were recorded in the `per` seconds before it; otherwise records nothing and
         returns the seconds until the oldest of them leaves the window. Atomic across every
         process sharing the cache.
+
+        A use that takes a while (a call on its way to a platform that counts it when it arrives)
+        is named (`use`, unique to it) and recorded as taking place as late as `until`, so it
+        keeps its place in everyone's window until `settle_in_window` says when it ended.
         """
+        ...
+
+    async def settle_in_window(self, uses: Sequence[tuple[str, str]], at: float) -> None:
+        """Named uses (key, use) ended at `at`: each counts from then on as taking place then, if earlier."""
         ...
 
     async def ping(self) -> bool: ...
@@ -58,15 +67,27 @@ class Cache(Protocol):
 # One use under a sliding window, atomically in Redis: a sorted set of use times per key.
 # The result is a string: Redis turns a Lua number into an integer, which would drop the fraction.
 _TAKE_IN_WINDOW = """
-local now, per, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, per, count, at = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - per)
 if redis.call('ZCARD', KEYS[1]) < count then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(per * 2000))
+  redis.call('ZADD', KEYS[1], at, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil((at - now + per) * 2000))
   return '0'
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + per - now)
+"""
+
+# Named uses moved to when they ended (never later than recorded); ARGV[1] the time, then the names.
+_SETTLE_IN_WINDOW = """
+local at = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local recorded = redis.call('ZSCORE', key, ARGV[i + 1])
+  if recorded and at < tonumber(recorded) then
+    redis.call('ZADD', key, 'XX', at, ARGV[i + 1])
+  end
+end
+return 0
 """
 
 
@@ -88,7 +109,8 @@ class InProcessCache:
         self._prefix = prefix
         self._data: dict[str, tuple[str, float | None]] = {}
         self._writes = 0
-        self._windows: dict[str, deque[float]] = {}
+        # Per key: each use's name and the time it counts as taking place.
+        self._windows: dict[str, dict[str, float]] = {}
 
     def __len__(self) -> int:
         return len(self._data)
@@ -141,16 +163,23 @@ class InProcessCache:
         self._store(key, str(value), self._data[self._prefix + key][1])
         return value
 
-    async def take_in_window(self, key: str, count: int, per: float, now: float) -> float:
-        uses = self._windows.setdefault(self._prefix + key, deque())
-        while uses and uses[0] <= now - per:
-            uses.popleft()
+    async def take_in_window(self, key: str, count: int, per: float, now: float, *,
+                             use: str | None = None, until: float | None = None) -> float:
+        uses = self._windows.setdefault(self._prefix + key, {})
+        for gone in [name for name, at in uses.items() if at <= now - per]:
+            del uses[gone]
         if len(uses) < count:
-            uses.append(now)
+            uses[use or secrets.token_hex(8)] = now if until is None else until
             if len(self._windows) > SWEEP_WINDOWS_ABOVE:
-                self._windows = {k: v for k, v in self._windows.items() if v and v[-1] > now - 3600}
+                self._windows = {k: v for k, v in self._windows.items() if v and max(v.values()) > now - 3600}
             return 0.0
-        return uses[0] + per - now
+        return min(uses.values()) + per - now
+
+    async def settle_in_window(self, uses: Sequence[tuple[str, str]], at: float) -> None:
+        for key, use in uses:
+            window = self._windows.get(self._prefix + key)
+            if window is not None and use in window and at < window[use]:
+                window[use] = at
 
     async def ping(self) -> bool:
         return True
@@ -167,6 +196,7 @@ class RedisCache:
         self._redis: Redis = Redis(connection_pool=pool)
         self._prefix = prefix
         self._take_in_window = self._redis.register_script(_TAKE_IN_WINDOW)
+        self._settle_in_window = self._redis.register_script(_SETTLE_IN_WINDOW)
 
     @staticmethod
     def _ms(ttl: float | None) -> timedelta | None:
@@ -194,11 +224,19 @@ class RedisCache:
             result = await pipe.execute()
         return int(result[0])
 
-    async def take_in_window(self, key: str, count: int, per: float, now: float) -> float:
+    async def take_in_window(self, key: str, count: int, per: float, now: float, *,
+                             use: str | None = None, until: float | None = None) -> float:
         # A member unique to this use: two uses at the same instant are two entries.
-        member = f"{now:.6f}:{secrets.token_hex(4)}"
-        wait = await self._take_in_window(keys=[self._prefix + key], args=[repr(now), repr(per), count, member])
+        member = use or f"{now:.6f}:{secrets.token_hex(4)}"
+        at = now if until is None else until
+        wait = await self._take_in_window(keys=[self._prefix + key],
+                                          args=[repr(now), repr(per), count, member, repr(at)])
         return float(wait)
+
+    async def settle_in_window(self, uses: Sequence[tuple[str, str]], at: float) -> None:
+        if uses:
+            await self._settle_in_window(keys=[self._prefix + key for key, _ in uses],
+                                         args=[repr(at), *(use for _, use in uses)])
 
     async def ping(self) -> bool:
         try:

@@ -15,6 +15,8 @@ span of `per` before it (see `slot`). Bursts up to the limit still go at once.
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from storage.cache import Cache
+
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 # A paced call leaves this much later than the span strictly needs (clock rounding).
@@ -79,16 +83,20 @@ class WindowLimiter:
         The platform counts a call when it arrives, which is after it left us and before its answer
         came back. So under a paced limit a call follows the one `count` places before it by `per`
         counted from that one's answer: no span of `per` can then hold more than `count` arrivals,
-        however unevenly the calls travel. After a window wait every limit is taken again: a use
-        already recorded under another limit is then counted twice, which only makes us slower.
+        however unevenly the calls travel. The shared window does the same across processes: a
+        paced use is recorded as taking place as late as the answer cap, and moved back to its
+        answer when it comes, so another replica's call cannot count it as gone too early. After a
+        window wait every limit is taken again: a use already recorded under another limit is then
+        counted twice, which only makes us slower.
         """
         started = self._clock.now().timestamp()
         turn, before = self._reserve(limits)
+        held: list[tuple[str, str]] = []
         try:
             while True:
                 # Paced (again, after a window wait): the calls that waited must not all go at its start.
                 await self._pace(before)
-                wait = await self._try(limits)
+                wait = await self._try(limits, held)
                 if wait is None:
                     break
                 await self._sleep(wait)
@@ -97,6 +105,11 @@ class WindowLimiter:
         finally:
             turn.done = self._clock.now().timestamp()
             turn.answered.set()
+            if held:
+                try:
+                    await self._cache.settle_in_window(held, turn.done)
+                except Exception:  # the call is made; its uses then count until the answer cap
+                    log.warning("rate-limit window not settled (cache unreachable)", exc_info=True)
 
     def _reserve(self, limits: Sequence[Limit]) -> tuple[_Turn, list[tuple[Limit, _Turn]]]:
         """This call's place under every paced limit (no await: atomic), and the calls it must follow."""
@@ -151,11 +164,23 @@ class WindowLimiter:
                 waiting.cancel()
             await asyncio.gather(answered, timer, return_exceptions=True)
 
-    async def _try(self, limits: Sequence[Limit]) -> float | None:
+    async def _try(self, limits: Sequence[Limit], held: list[tuple[str, str]]) -> float | None:
+        """Take every limit's window; a paced use taken is added to `held`, to be settled at the answer."""
         for limit in limits:
             now = self._clock.now().timestamp()
             key = f"{self._prefix}{limit.key}:{limit.per:g}"
-            wait = await self._cache.take_in_window(key, limit.count, limit.per, now)
+            if not limit.paced:
+                wait = await self._cache.take_in_window(key, limit.count, limit.per, now)
+            else:
+                use = secrets.token_hex(8)
+                wait = await self._cache.take_in_window(key, limit.count, limit.per, now, use=use,
+                                                        until=now + ANSWER_WAIT_CAP)
+                if wait <= 0:
+                    held.append((key, use))
+                else:
+                    # The window may be full of calls still on their way, whose answers come in
+                    # milliseconds: look again after an even share of the span, not the cap.
+                    wait = min(wait, limit.per / limit.count)
             if wait > 0:
                 return max(wait, 0.001)
         return None

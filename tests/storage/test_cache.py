@@ -201,6 +201,20 @@ async def test_a_sliding_window_holds_count_uses_in_any_span(any_cache: Cache) -
     assert await any_cache.take_in_window("other", 3, 1.0, 101.0) == 0
 
 
+async def test_a_named_use_counts_until_it_is_settled_and_then_from_when_it_ended(any_cache: Cache) -> None:
+    # A call leaves at 100.0, possibly arriving as late as 101.0: it holds its place until 102.0.
+    assert await any_cache.take_in_window("w", 1, 1.0, 100.0, use="call-1", until=101.0) == 0
+    assert await any_cache.take_in_window("w", 1, 1.0, 101.5) == pytest.approx(0.5)
+    # Its answer came at 100.3: it counts as having happened then, so the place is free at 101.3.
+    await any_cache.settle_in_window([("w", "call-1"), ("gone", "nothing")], 100.3)
+    assert await any_cache.take_in_window("w", 1, 1.0, 101.2) == pytest.approx(0.1)
+    assert await any_cache.take_in_window("w", 1, 1.0, 101.3) == 0
+    # Settling never moves a use later than recorded.
+    assert await any_cache.take_in_window("x", 1, 1.0, 200.0, use="call-2") == 0
+    await any_cache.settle_in_window([("x", "call-2")], 200.9)
+    assert await any_cache.take_in_window("x", 1, 1.0, 201.0) == 0
+
+
 async def test_concurrent_uses_of_a_window_take_exactly_count_places(any_cache: Cache) -> None:
     answers = await asyncio.gather(*(any_cache.take_in_window("burst", 5, 10.0, 200.0) for _ in range(40)))
     assert sum(1 for wait in answers if wait == 0) == 5

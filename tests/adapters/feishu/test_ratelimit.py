@@ -160,3 +160,42 @@ async def test_replicas_sharing_the_cache_never_exceed_the_limit_across_a_second
     for at in times:
         assert sum(1 for t in times if at - 1_000_000 < t <= at) <= 10, times
     assert times[10] >= 1_900_000  # the second burst waited for the first to be a second old
+
+
+async def test_a_replica_counts_another_replicas_calls_until_their_answers_not_from_when_they_left(
+    any_cache: Cache, clock: FrozenClock,
+) -> None:
+    """The platform counts a call when it arrives, which may be as late as its answer. Replica A's two
+    calls to a chat that allows two a second leave at 0. Counted from when they left, replica B could
+    send at 1.0 whatever became of them: three arrivals within a second when they travel slowly.
+
+    Answered at 0.6, they count until 1.6, so B, asking at 1.0, goes at 1.6. Never answered, they
+    count as arrived by the answer cap (1.0) and until 2.0, so B, asking at 0.5, goes at 2.0."""
+    sleep = RecordingSleep(clock)
+    a, b = WindowLimiter(any_cache, clock, sleep=sleep), WindowLimiter(any_cache, clock, sleep=sleep)
+
+    async def b_leaves(limits: list[Limit], asks_at: float, start: float) -> float:
+        clock.advance(timedelta(seconds=asks_at - (clock.now().timestamp() - start)))
+        await b.acquire(limits)
+        return round(clock.now().timestamp() - start, 3)
+
+    for chat, answered_after, asks_at, goes_at in (("answered", 0.6, 1.0, 1.6), ("hanging", None, 0.5, 2.0)):
+        limits = [Limit(f"chat:{chat}", 2, 1.0, paced=True)]
+        start = clock.now().timestamp()
+        answer, left = asyncio.Event(), asyncio.Semaphore(0)
+
+        async def slow_call(limits: list[Limit], left: asyncio.Semaphore, answer: asyncio.Event) -> None:
+            async with a.slot(limits):
+                left.release()
+                await answer.wait()
+
+        calls = [asyncio.create_task(slow_call(limits, left, answer)) for _ in range(2)]
+        for _ in calls:
+            await left.acquire()
+        if answered_after is not None:
+            clock.advance(timedelta(seconds=answered_after))
+            answer.set()
+            await asyncio.gather(*calls)
+        assert await b_leaves(limits, asks_at, start) == pytest.approx(goes_at, abs=0.002), chat
+        answer.set()
+        await asyncio.gather(*calls)
