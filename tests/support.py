@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.app import SERVICES, Services, build_services, create_app
@@ -30,3 +33,15 @@ async def settle(services: Services) -> None:
         await services.supervisor.idle()
         if await services.worker.run_once() == 0 and services.supervisor.pending == 0:
             return
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """A fake platform's app on a free local port, for as long as the block runs; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

@@ -23,13 +23,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import text
 
 from storage.db import Database
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.signed import BOT_OPEN_ID, ENCRYPT_KEY, VERIFICATION_TOKEN, encrypted_body, signed_headers
 from tests.conftest import needs_postgres, own_pg_database
+from tests.support import serving
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +63,9 @@ async def slow_feishu() -> AsyncIterator[FakeFeishu]:
     for i in range(EVENTS):
         open_id = f"ou_sender_{i:03d}"
         fake.users[open_id] = {"open_id": open_id, "name": f"同事{i}", "department_ids": []}
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield fake
-    await runner.cleanup()
+    async with serving(fake.app()) as base_url:
+        fake.base_url = base_url
+        yield fake
 
 
 class Server:

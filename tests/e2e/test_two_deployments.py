@@ -18,13 +18,12 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.clock import SystemClock
 from bot.pipeline import LATER
@@ -36,6 +35,7 @@ from tests.conftest import REDIS_URL, needs_postgres, needs_redis, own_pg_databa
 from tests.e2e.conftest import button, callback_value
 from tests.e2e.test_crash_recovery import Server, _free_port, _scalar_rows
 from tests.e2e.test_workers import until
+from tests.support import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, needs_postgres, needs_redis]
 
@@ -99,20 +99,16 @@ async def _post(session: aiohttp.ClientSession, port: int, payload: dict[str, An
 
 
 @pytest.fixture
-async def fake() -> Any:
+async def fake() -> AsyncIterator[FakeFeishu]:
     fake = FakeFeishu()
     fake.bot_open_id = BOT_OPEN_ID
     fake.quota = SendQuota(SystemClock())
     fake.users[OWNER[0]] = {"open_id": OWNER[0], "name": OWNER[1], "department_ids": []}
     for n in range(5):
         fake.users[f"ou_two_sender_{n}"] = {"open_id": f"ou_two_sender_{n}", "name": f"同事{n}", "department_ids": []}
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield fake
-    await runner.cleanup()
+    async with serving(fake.app()) as base_url:
+        fake.base_url = base_url
+        yield fake
 
 
 async def test_two_deployments_answer_each_event_once_apply_each_press_once_and_share_the_quota(
