@@ -41,6 +41,9 @@ class InboxSettings(BaseModel):
     lease_seconds: float = 60.0
     # How often the recovery loop looks for acknowledged events nobody finished.
     recovery_every_seconds: float = 15.0
+    # At a graceful stop, events being processed get this long to finish; the rest are cancelled
+    # and their leases given back, for another process to take at once.
+    drain_seconds: float = 10.0
     # Attempts before an event is given up as failed (the user then gets a short apology).
     max_attempts: int = 4
     # First retry after about this many seconds, doubling each time.

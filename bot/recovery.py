@@ -63,7 +63,8 @@ class InboxRecovery:
     async def run_once(self) -> int:
         """Claim and replay one batch of unfinished events; returns how many were claimed."""
         async with self.db.transaction() as session:
-            rows = await InboxRepository(session).claim_unfinished(self.clock.now(), limit=BATCH, lease=self.lease)
+            rows = await InboxRepository(session).claim_unfinished(self.clock.now(), limit=BATCH, lease=self.lease,
+                                                                   owner=self.pipeline.lease_owner)
         if not rows:
             return 0
         log.info("replaying unfinished inbound events", extra={"count": len(rows)})

@@ -33,6 +33,7 @@ from bot.delivery.backoff import jittered_backoff
 from bot.delivery.leased import LaneKey, Leased
 from bot.delivery.outbox import Outbox
 from bot.delivery.unreachable import UnreachableNotices
+from bot.leases import new_lease_owner
 from bot.metrics import Metrics
 from bot.pressure import AckPressure
 from storage.batch import GroupCommit
@@ -61,7 +62,7 @@ class DeliveryWorker:
     def __init__(
         self, db: Database, outbox: Outbox, adapters: Mapping[str, PlatformAdapter], clock: Clock,
         metrics: Metrics, settings: DeliverySettings | None = None, *, poll_seconds: float = 1.0,
-        rng: random.Random | None = None, pressure: AckPressure | None = None,
+        rng: random.Random | None = None, pressure: AckPressure | None = None, lease_owner: str | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -72,6 +73,8 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
         self.pressure = pressure or AckPressure(0.0)
+        # Every outbox lease this process takes names it (bot/leases.py).
+        self.lease_owner = lease_owner or new_lease_owner()
         self._queues: dict[LaneKey, deque[Leased]] = {}
         self._queued = 0
         self._lanes: dict[LaneKey, asyncio.Task[None]] = {}
@@ -102,7 +105,8 @@ class DeliveryWorker:
         self.outbox.attach(self)
 
     async def stop(self) -> None:
-        # Rows leased to us by transactions that commit after this wait for their lease to run out.
+        # Rows leased to us by transactions that commit after this are not sent here: the app gives
+        # them back once everything has stopped (bot/leases.py).
         self.outbox.detach(self)
         self._stopping.set()
         self.outbox.wake()
@@ -163,7 +167,8 @@ class DeliveryWorker:
         rows: list[DueRow] = []
         if room > 0:
             async with self.db.engine.begin() as conn:
-                rows = await claim_due_rows(conn, now, limit=room, lease=self.lease, platforms=list(self.adapters))
+                rows = await claim_due_rows(conn, now, limit=room, lease=self.lease, platforms=list(self.adapters),
+                                            owner=self.lease_owner)
         for row in rows:
             self._enqueue(claimed(row))
         for key in list(self._queues):

@@ -19,6 +19,7 @@ from bot.core import ConversationRef, OutboundMessage
 from bot.delivery.leased import Leased
 from bot.delivery.outbox import Outbox
 from bot.delivery.worker import DeliveryWorker
+from bot.leases import release_leases
 from bot.metrics import Metrics
 from storage.repositories import OutboxRepository
 from storage.repositories.outbox import SENT
@@ -72,6 +73,8 @@ class HeldBack:
 
 class DiesAfterCommit:
     """A process that took the lease and died before sending: it never sends what it is handed."""
+
+    lease_owner = "died-after-commit"
 
     def __init__(self, clock, lease: timedelta) -> None:
         self.clock, self.lease = clock, lease
@@ -208,3 +211,23 @@ async def test_a_lane_that_waited_past_its_lease_leaves_the_row_to_the_worker_th
     async with any_db.session() as session:
         fresh = await OutboxRepository(session).by_key("fresh")
     assert fresh is not None and fresh.attempts == 1
+
+
+async def test_a_reply_handed_over_after_the_worker_stopped_is_given_back_at_once(any_db, clock, claims) -> None:
+    """A transaction that took the lease while the worker ran but committed after it stopped."""
+    if any_db.is_sqlite:
+        pytest.skip("one SQLite connection: the stop's last claim round waits for the commit, so the worker takes it")
+    platform = RecordingPlatform()
+    stopping, _ = make_worker(any_db, clock, platform)
+    stopping.start()
+    async with any_db.transaction() as session:
+        assert await stopping.outbox.enqueue(session, message("late"), tenant_id=None, at=clock.now())
+        await stopping.stop()
+    leased = await row(any_db, "late")
+    assert (leased.lease_owner, leased.next_attempt_at) == (stopping.lease_owner, clock.now() + stopping.handover_lease)
+
+    sibling, _ = make_worker(any_db, clock, platform)
+    assert await sibling.run_once() == 0  # still the stopped worker's
+    assert (await release_leases(any_db, stopping.lease_owner, clock.now())).outbox == 1
+    assert await sibling.run_once() == 1  # at the same instant: no wait for the lease to run out
+    assert [m.text for m in platform.sent] == ["late"]
