@@ -129,6 +129,14 @@ class Priority(StrEnum):
     LOW = "low"
 
 
+class RiskLevel(StrEnum):
+    """A risk's level, kept in its decision's data as `level`; the words (高 …) belong to presentation."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
 OPEN_STATUSES: tuple[str, ...] = (TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW)
 CLOSED_STATUSES: tuple[str, ...] = (TaskStatus.DONE, TaskStatus.CANCELLED)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from storage.db import Database, alembic_config
+from storage.tables import Decision, Task, Tenant, User
 from tests.conftest import PG_URL, needs_postgres
 
 
@@ -82,3 +84,51 @@ async def test_0010_adds_and_removes_the_lease_owner_keeping_the_rows(empty_db: 
         assert "lease_owner" not in await columns(empty_db, table)
     assert await rows(empty_db, "SELECT event_id FROM inbox_event") == [("ev-1",)]
     assert await rows(empty_db, "SELECT idempotency_key FROM outbox_message") == [("k1",)]
+
+
+async def _risk_levels(db: Database) -> dict[str, Any]:
+    found = await rows(db, "SELECT request, data FROM decision ORDER BY id")
+    return {request: (json.loads(data) if isinstance(data, str) else data) for request, data in found}
+
+
+async def _seed_risks(db: Database, written: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Decisions as an earlier version stored them (0011 changes data only: the models fit 0010)."""
+    async with db.transaction() as session:
+        tenant = Tenant(platform="feishu", tenant_key="t1", name="甲")
+        session.add(tenant)
+        await session.flush()
+        user = User(tenant_id=tenant.id or 0, platform_user_id="u1", name="张敏")
+        session.add(user)
+        await session.flush()
+        task = Task(tenant_id=tenant.id or 0, code="XZB20261101", title="海报", initiator_id=user.id)
+        session.add(task)
+        await session.flush()
+        for number, (request, (kind, data)) in enumerate(written.items(), start=1):
+            session.add(Decision(tenant_id=tenant.id or 0, task_id=task.id or 0, kind=kind, number=number,
+                                 request=request, decider_id=user.id or 0, data=data, token="tok"))
+
+
+async def test_0011_turns_risk_levels_into_codes_and_back(empty_db: Database) -> None:
+    await empty_db.upgrade("0010")
+    await _seed_risks(empty_db, {
+        "r-high": ("risk", {"level": "高", "description": "供应商延期", "impact": "海报延期3天"}),
+        "r-severe": ("risk", {"level": "严重", "description": "版权"}),
+        "r-urgent": ("risk", {"level": "紧急", "description": "预算"}),
+        "r-medium": ("risk", {"level": "中", "description": "字体"}),
+        "r-low": ("risk", {"level": "低", "description": "排期"}),
+        "blocker": ("blocker", {"description": "素材未到", "level": "高"}),
+    })
+
+    await empty_db.upgrade("0011")
+    upgraded = await _risk_levels(empty_db)
+    assert {request: data["level"] for request, data in upgraded.items()} == {
+        "r-high": "high", "r-severe": "high", "r-urgent": "high", "r-medium": "medium", "r-low": "low",
+        "blocker": "高",  # only risks have a level to translate
+    }
+    assert upgraded["r-high"] == {"level": "high", "description": "供应商延期", "impact": "海报延期3天"}
+
+    await downgrade(empty_db, "0010")
+    downgraded = await _risk_levels(empty_db)
+    assert {request: data["level"] for request, data in downgraded.items()} == {
+        "r-high": "高", "r-severe": "高", "r-urgent": "高", "r-medium": "中", "r-low": "低", "blocker": "高"}
+    assert downgraded["r-high"] == {"level": "高", "description": "供应商延期", "impact": "海报延期3天"}
