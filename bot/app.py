@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hmac
 import logging
@@ -188,13 +189,14 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         yield
         log.info("tuijin stopping: draining background work")
         await services.sweep_job.stop()
-        if start_worker:
-            await services.recovery.stop()
         # Order matters: finish in-flight work (new events are refused so the platform re-sends
-        # them elsewhere), let the worker deliver what that work queued while the adapters' API
-        # clients are still open, give back what was leased but not finished once nothing here can
-        # still finish it, and only then close the adapters.
-        await services.supervisor.drain(settings.inbox.drain_seconds)
+        # them elsewhere; events and replays still running after the grace are cancelled), let the
+        # worker deliver what that work queued while the adapters' API clients are still open, give
+        # back what was leased but not finished once nothing here can still finish it, and only
+        # then close the adapters.
+        grace = settings.inbox.drain_seconds
+        await asyncio.gather(services.supervisor.drain(grace),
+                             *([services.recovery.stop(grace)] if start_worker else []))
         if start_worker:
             await services.worker.stop()
         await services.pipeline.acks_settled()
