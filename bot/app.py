@@ -194,11 +194,11 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         # worker deliver what that work queued while the adapters' API clients are still open, give
         # back what was leased but not finished once nothing here can still finish it, and only
         # then close the adapters.
-        grace = settings.inbox.drain_seconds
+        grace = settings.drain_seconds
         await asyncio.gather(services.supervisor.drain(grace),
                              *([services.recovery.stop(grace)] if start_worker else []))
         if start_worker:
-            await services.worker.stop()
+            await services.worker.stop(grace)
         await services.pipeline.acks_settled()
         await _give_back_leases(services)
         for adapter in services.adapters.values():

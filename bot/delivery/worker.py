@@ -82,6 +82,8 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._gauge_at: datetime | None = None
         self._stopping = asyncio.Event()
+        # When a stop's grace ends (loop time): lanes then finish the send they are in and start no other.
+        self._stop_by: float | None = None
         self._closed = False
         # Lanes finishing sends at the same moment record them in one statement and one commit.
         self._sent = GroupCommit(self._mark_sent, max_batch=200)
@@ -104,9 +106,15 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
         self.outbox.attach(self)
 
-    async def stop(self) -> None:
-        # Rows leased to us by transactions that commit after this are not sent here: the app gives
-        # them back once everything has stopped (bot/leases.py).
+    async def stop(self, grace: float | None = None) -> None:
+        """Claim once more, send for `grace` seconds (None: until every lane is through), then stop.
+
+        A send under way when the grace ends still finishes (it has its timeout); rows not reached,
+        like rows leased to us by transactions that commit after this, stay leased to this process
+        for the app to give back once everything has stopped (bot/leases.py).
+        """
+        if grace is not None:
+            self._stop_by = asyncio.get_running_loop().time() + grace
         self.outbox.detach(self)
         self._stopping.set()
         self.outbox.wake()
@@ -150,8 +158,20 @@ class DeliveryWorker:
                 claimed = 0
             if claimed == 0 and not self._stopping.is_set():
                 await self.outbox.wait(self.poll_seconds)
-        # Last round at shutdown: send what is due, then wait for the lanes to finish.
-        await self.run_once()
+        # Last round at shutdown: send what is due, for as long as the grace allows.
+        if not self._past_grace():
+            try:
+                await self._claim_and_dispatch()
+            except Exception:
+                log.exception("delivery round failed")
+        while self._lanes:
+            await asyncio.gather(*list(self._lanes.values()), return_exceptions=True)
+        left = sum(len(queue) for queue in self._queues.values())
+        if left:
+            log.info("delivery stopped with rows not reached", extra={"count": left})
+
+    def _past_grace(self) -> bool:
+        return self._stop_by is not None and asyncio.get_running_loop().time() >= self._stop_by
 
     async def run_once(self) -> int:
         """Claim what is due now and wait until every lane is through; returns how many were claimed."""
@@ -180,7 +200,7 @@ class DeliveryWorker:
     async def _drain_lane(self, key: LaneKey) -> None:
         queue = self._queues[key]
         try:
-            while queue:
+            while queue and not self._past_grace():
                 row = queue.popleft()
                 self._queued -= 1
                 retry_at = await self._deliver(row)

@@ -231,3 +231,35 @@ async def test_a_reply_handed_over_after_the_worker_stopped_is_given_back_at_onc
     assert (await release_leases(any_db, stopping.lease_owner, clock.now())).outbox == 1
     assert await sibling.run_once() == 1  # at the same instant: no wait for the lease to run out
     assert [m.text for m in platform.sent] == ["late"]
+
+
+class Entered(RecordingPlatform):
+    """Tells when a send has started (and is hanging, for a hanging chat)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+
+    async def deliver(self, message: OutboundMessage):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        return await super().deliver(message)
+
+
+async def test_a_stop_past_its_grace_sends_no_further_and_gives_back_the_rest(any_db, clock) -> None:
+    platform = Entered()
+    platform.hanging.add("chat-1")
+    stopping, _ = make_worker(any_db, clock, platform)
+    await commit(any_db, stopping.outbox, clock, message("k1"), message("k2"), message("k3"))
+    stopping.start()
+    await asyncio.wait_for(platform.entered.wait(), 10)  # k1 is being sent, k2 and k3 wait behind it
+
+    stop = asyncio.ensure_future(stopping.stop(grace=0))
+    await asyncio.sleep(0)  # the stop begins while k1 hangs
+    platform.release.set()
+    await asyncio.wait_for(stop, 10)
+    assert [m.text for m in platform.sent] == ["k1"]  # the send under way finished; no other began
+
+    assert (await release_leases(any_db, stopping.lease_owner, clock.now())).outbox == 2
+    sibling, _ = make_worker(any_db, clock, platform)
+    assert await sibling.run_once() == 2  # at the same instant
+    assert [m.text for m in platform.sent] == ["k1", "k2", "k3"]

@@ -34,7 +34,7 @@ async def _count(db: Database, table: Any, *where: Any) -> int:
 async def test_a_stopped_app_gives_its_backlog_to_a_sibling_at_once(
     aiohttp_client: Any, any_db: Database, clock: FrozenClock
 ) -> None:
-    stopping_client, stopping = await start_app(aiohttp_client, any_db, clock, inbox={"drain_seconds": 0})
+    stopping_client, stopping = await start_app(aiohttp_client, any_db, clock, drain_seconds=0)
     _, sibling = await start_app(aiohttp_client, any_db, clock)
     # Every processing turn of the first app is taken: what it acknowledges waits (its backlog).
     for _ in range(stopping.settings.inbox.concurrency):

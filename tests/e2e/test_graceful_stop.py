@@ -50,7 +50,7 @@ async def test_sigterm_gives_back_the_backlog_and_a_restart_takes_it_at_once(
         "TUIJIN_FEISHU__ENCRYPT_KEY": ENCRYPT_KEY, "TUIJIN_FEISHU__VERIFICATION_TOKEN": VERIFICATION_TOKEN,
         "TUIJIN_FEISHU__API_BASE": slow_feishu.base_url,
         "TUIJIN_INBOX__LEASE_SECONDS": str(LEASE_SECONDS), "TUIJIN_INBOX__RECOVERY_EVERY_SECONDS": "1",
-        "TUIJIN_INBOX__DRAIN_SECONDS": "2",
+        "TUIJIN_DRAIN_SECONDS": "2",
     }
     server = Server(tmp_path, env, port)
     server.command("db", "upgrade")
