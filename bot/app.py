@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hmac
 import logging
@@ -18,6 +19,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.directory_sync import DirectorySync
 from bot.handlers import root_router
 from bot.http_edge import error_middleware
+from bot.leases import new_lease_owner, release_leases
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.pipeline import Pipeline
 from bot.platforms import build_adapters
@@ -51,6 +53,8 @@ class Services:
     sweeps: Sweeps
     sweep_job: SweepJob
     recovery: InboxRecovery
+    # Names this process in every lease it takes (bot/leases.py).
+    lease_owner: str
     adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
 
 
@@ -82,12 +86,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     metrics = Metrics()
     outbox = Outbox()
     supervisor = Supervisor()
+    lease_owner = new_lease_owner()
     adapters: dict[str, PlatformAdapter] = {}
     directory = DirectorySync(db, adapters, cache, clock, settings)
     pipeline = Pipeline(db=db, settings=settings, clock=clock, router=root_router(), outbox=outbox,
-                        supervisor=supervisor, metrics=metrics, directory=directory)
+                        supervisor=supervisor, metrics=metrics, directory=directory, lease_owner=lease_owner)
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
-    worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure)
+    worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure,
+                            lease_owner=lease_owner)
     sweeps = Sweeps(metrics, due_alerts=DueAlerts(db, settings, outbox, clock),
                     escalations=Escalations(db, settings, outbox, clock),
                     standups=Standups(db, settings, outbox, clock), digests=Digests(db, settings, outbox, clock),
@@ -95,7 +101,15 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
                     sweep_job=SweepJob(sweeps, clock), recovery=InboxRecovery(db, pipeline, clock),
-                    adapters=adapters)
+                    lease_owner=lease_owner, adapters=adapters)
+
+
+async def _give_back_leases(services: Services) -> None:
+    try:
+        await release_leases(services.db, services.lease_owner, services.clock.now())
+    except Exception:
+        # The leases then run out as after a crash; the stop itself goes on.
+        log.warning("could not give back leases at shutdown", exc_info=True)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -175,14 +189,18 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         yield
         log.info("tuijin stopping: draining background work")
         await services.sweep_job.stop()
-        if start_worker:
-            await services.recovery.stop()
         # Order matters: finish in-flight work (new events are refused so the platform re-sends
-        # them elsewhere), let the worker deliver what that work queued while the adapters' API
-        # clients are still open, and only then close the adapters.
-        await services.supervisor.drain()
+        # them elsewhere; events and replays still running after the grace are cancelled), let the
+        # worker deliver what that work queued while the adapters' API clients are still open, give
+        # back what was leased but not finished once nothing here can still finish it, and only
+        # then close the adapters.
+        grace = settings.drain_seconds
+        await asyncio.gather(services.supervisor.drain(grace),
+                             *([services.recovery.stop(grace)] if start_worker else []))
         if start_worker:
-            await services.worker.stop()
+            await services.worker.stop(grace)
+        await services.pipeline.acks_settled()
+        await _give_back_leases(services)
         for adapter in services.adapters.values():
             await adapter.stop()
         await services.cache.close()

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # Seconds a card click may take before we answer with a holding toast and update later.
     card_inline_budget: float = 2.5
+    # At a graceful stop, work under way (events, replays, then the sends the worker holds) gets
+    # this long to finish; what is left is cancelled or not started, and its leases given back.
+    drain_seconds: float = Field(default=10.0, ge=0)
     # Finished inbox rows, sent or dead outbox rows and dispatch claims older than this are pruned.
     retention_days: float = 30.0
     # A task still overdue after this many working days is escalated to its approver and the owner's superior.

@@ -32,6 +32,7 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.publish import publish_extras
 from bot.directory_sync import DirectorySync
 from bot.engine.errors import DomainError
+from bot.leases import new_lease_owner
 from bot.limits import check_event, text_problem
 from bot.memory import FreeMemory
 from bot.metrics import Metrics
@@ -71,7 +72,7 @@ class Pipeline:
     def __init__(
         self, *, db: Database, settings: Settings, clock: Clock, router: Router, outbox: Outbox,
         supervisor: Supervisor, metrics: Metrics, directory: DirectorySync | None = None,
-        pressure: AckPressure | None = None,
+        pressure: AckPressure | None = None, lease_owner: str | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -82,6 +83,8 @@ class Pipeline:
         self.metrics = metrics
         self.directory = directory
         self.pressure = pressure or AckPressure(settings.inbox.ack_first_seconds)
+        # Every inbox lease this process takes names it (bot/leases.py).
+        self.lease_owner = lease_owner or new_lease_owner()
         self._processing = asyncio.Semaphore(settings.inbox.concurrency)
         # Clicks are answered inline: they never queue behind a backlog of messages.
         self._clicking = asyncio.Semaphore(settings.inbox.click_concurrency)
@@ -98,6 +101,10 @@ class Pipeline:
         return self._unfinished
 
     # The durable ack ------------------------------------------------------------------------------
+
+    async def acks_settled(self) -> None:
+        """Wait for inbox inserts still running (their request may be gone, their row not yet stored)."""
+        await self._inbox_writer.settled()
 
     async def _insert_inbox_rows(self, rows: list[NewInboxRow]) -> list[int | None]:
         """One statement for the batch; on the autocommit pool it is its own (durable) transaction."""
@@ -133,7 +140,7 @@ class Pipeline:
         with self.pressure.ack():
             row_id = await self._inbox_writer.submit(NewInboxRow(
                 conv.platform, conv.tenant_key, event.event_id, kind, now, payload=event_to_dict(event),
-                lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds),
+                lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds), lease_owner=self.lease_owner,
             ))
         if row_id is not None:
             self.metrics.events.labels(conv.platform, kind).inc()

@@ -42,11 +42,20 @@ class InboxRecovery:
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="inbox-recovery")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; replays under way get `grace` seconds (None: all they need), then are cancelled.
+
+        A cancelled replay leaves its row `received` and leased to this process, for the app to give
+        back (bot/leases.py) once nothing of this process can still finish it.
+        """
         self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        _, running = await asyncio.wait({task}, timeout=grace)
+        if running:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
@@ -63,7 +72,8 @@ class InboxRecovery:
     async def run_once(self) -> int:
         """Claim and replay one batch of unfinished events; returns how many were claimed."""
         async with self.db.transaction() as session:
-            rows = await InboxRepository(session).claim_unfinished(self.clock.now(), limit=BATCH, lease=self.lease)
+            rows = await InboxRepository(session).claim_unfinished(self.clock.now(), limit=BATCH, lease=self.lease,
+                                                                   owner=self.pipeline.lease_owner)
         if not rows:
             return 0
         log.info("replaying unfinished inbound events", extra={"count": len(rows)})

@@ -27,6 +27,7 @@ class GroupCommit(Generic[T, R]):
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._running = 0
         self._scheduled = False
+        self._flushes: set[asyncio.Future[None]] = set()
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
@@ -47,11 +48,21 @@ class GroupCommit(Generic[T, R]):
         batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
         self._running += 1
         task = asyncio.ensure_future(self._run(batch))
+        self._flushes.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, _task: asyncio.Future[None]) -> None:
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        self._flushes.discard(task)
         self._running -= 1
         self._schedule()
+
+    async def settled(self) -> None:
+        """Wait until no flush is running or waiting (a caller that gave up leaves its flush running)."""
+        while self._flushes or self._pending:
+            if self._flushes:
+                await asyncio.gather(*list(self._flushes), return_exceptions=True)
+            else:
+                await asyncio.sleep(0)  # a flush scheduled with call_soon starts on the next turn
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

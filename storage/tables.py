@@ -153,6 +153,14 @@ class Priority(StrEnum):
     LOW = "low"
 
 
+class RiskLevel(StrEnum):
+    """A risk's level, kept in its decision's data as `level`; the words (高 …) belong to presentation."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
 OPEN_STATUSES: tuple[str, ...] = (TaskStatus.PENDING, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW)
 CLOSED_STATUSES: tuple[str, ...] = (TaskStatus.DONE, TaskStatus.CANCELLED)
 
@@ -315,7 +323,8 @@ class InboxEvent(SQLModel, table=True):
     """An inbound event seen once; the unique key is what makes platform retries harmless.
 
     `payload` holds the neutral event, so an event acknowledged but not yet processed can be
-    replayed after a crash; `lease_until` keeps two processes from replaying the same row.
+    replayed after a crash; `lease_until` keeps two processes from replaying the same row, and
+    `lease_owner` names the process holding it, so a graceful stop can give back exactly its own.
     """
 
     __tablename__ = "inbox_event"
@@ -336,10 +345,15 @@ class InboxEvent(SQLModel, table=True):
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=500)
     lease_until: datetime | None = _ts()
+    lease_owner: str | None = Field(default=None, max_length=32)
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A message waiting to leave, or the record that it left."""
+    """A message waiting to leave, or the record that it left.
+
+    A pending row whose `next_attempt_at` lies ahead is either leased (claimed by a process, which
+    `lease_owner` names, `attempts` counting the claim) or waiting out a retry's backoff (no owner).
+    """
 
     __tablename__ = "outbox_message"
     __table_args__ = (
@@ -366,6 +380,7 @@ class OutboxMessage(SQLModel, table=True):
     task_code: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = _ts()
+    lease_owner: str | None = Field(default=None, max_length=32)
 
 
 class DispatchClaim(SQLModel, table=True):

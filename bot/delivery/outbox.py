@@ -24,6 +24,9 @@ from storage.repositories import OutboxRepository
 
 
 class Receiver(Protocol):
+    # Names the process in the leases it is given (bot/leases.py).
+    lease_owner: str
+
     def lease_until(self, platform: str, at: datetime) -> datetime | None:
         """Until when a message due at `at` would be leased to the receiver; None when it takes none now."""
         ...
@@ -57,6 +60,7 @@ class Outbox:
             tenant_id=tenant_id, platform=conv.platform, tenant_key=conv.tenant_key, chat_id=conv.chat_id,
             idempotency_key=message.idempotency_key, payload=message_to_dict(message), at=at,
             task_code=task_code, lease_until=lease_until,
+            lease_owner=receiver.lease_owner if receiver is not None and lease_until is not None else None,
         )
         if queued is None:
             return False

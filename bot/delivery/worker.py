@@ -33,6 +33,7 @@ from bot.delivery.backoff import jittered_backoff
 from bot.delivery.leased import LaneKey, Leased
 from bot.delivery.outbox import Outbox
 from bot.delivery.unreachable import UnreachableNotices
+from bot.leases import new_lease_owner
 from bot.metrics import Metrics
 from bot.pressure import AckPressure
 from storage.batch import GroupCommit
@@ -61,7 +62,7 @@ class DeliveryWorker:
     def __init__(
         self, db: Database, outbox: Outbox, adapters: Mapping[str, PlatformAdapter], clock: Clock,
         metrics: Metrics, settings: DeliverySettings | None = None, *, poll_seconds: float = 1.0,
-        rng: random.Random | None = None, pressure: AckPressure | None = None,
+        rng: random.Random | None = None, pressure: AckPressure | None = None, lease_owner: str | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -72,6 +73,8 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.rng = rng or random.Random()
         self.pressure = pressure or AckPressure(0.0)
+        # Every outbox lease this process takes names it (bot/leases.py).
+        self.lease_owner = lease_owner or new_lease_owner()
         self._queues: dict[LaneKey, deque[Leased]] = {}
         self._queued = 0
         self._lanes: dict[LaneKey, asyncio.Task[None]] = {}
@@ -79,6 +82,8 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._gauge_at: datetime | None = None
         self._stopping = asyncio.Event()
+        # When a stop's grace ends (loop time): lanes then finish the send they are in and start no other.
+        self._stop_by: float | None = None
         self._closed = False
         # Lanes finishing sends at the same moment record them in one statement and one commit.
         self._sent = GroupCommit(self._mark_sent, max_batch=200)
@@ -101,8 +106,15 @@ class DeliveryWorker:
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
         self.outbox.attach(self)
 
-    async def stop(self) -> None:
-        # Rows leased to us by transactions that commit after this wait for their lease to run out.
+    async def stop(self, grace: float | None = None) -> None:
+        """Claim once more, send for `grace` seconds (None: until every lane is through), then stop.
+
+        A send under way when the grace ends still finishes (it has its timeout); rows not reached,
+        like rows leased to us by transactions that commit after this, stay leased to this process
+        for the app to give back once everything has stopped (bot/leases.py).
+        """
+        if grace is not None:
+            self._stop_by = asyncio.get_running_loop().time() + grace
         self.outbox.detach(self)
         self._stopping.set()
         self.outbox.wake()
@@ -146,8 +158,20 @@ class DeliveryWorker:
                 claimed = 0
             if claimed == 0 and not self._stopping.is_set():
                 await self.outbox.wait(self.poll_seconds)
-        # Last round at shutdown: send what is due, then wait for the lanes to finish.
-        await self.run_once()
+        # Last round at shutdown: send what is due, for as long as the grace allows.
+        if not self._past_grace():
+            try:
+                await self._claim_and_dispatch()
+            except Exception:
+                log.exception("delivery round failed")
+        while self._lanes:
+            await asyncio.gather(*list(self._lanes.values()), return_exceptions=True)
+        left = sum(len(queue) for queue in self._queues.values())
+        if left:
+            log.info("delivery stopped with rows not reached", extra={"count": left})
+
+    def _past_grace(self) -> bool:
+        return self._stop_by is not None and asyncio.get_running_loop().time() >= self._stop_by
 
     async def run_once(self) -> int:
         """Claim what is due now and wait until every lane is through; returns how many were claimed."""
@@ -163,7 +187,8 @@ class DeliveryWorker:
         rows: list[DueRow] = []
         if room > 0:
             async with self.db.engine.begin() as conn:
-                rows = await claim_due_rows(conn, now, limit=room, lease=self.lease, platforms=list(self.adapters))
+                rows = await claim_due_rows(conn, now, limit=room, lease=self.lease, platforms=list(self.adapters),
+                                            owner=self.lease_owner)
         for row in rows:
             self._enqueue(claimed(row))
         for key in list(self._queues):
@@ -175,7 +200,7 @@ class DeliveryWorker:
     async def _drain_lane(self, key: LaneKey) -> None:
         queue = self._queues[key]
         try:
-            while queue:
+            while queue and not self._past_grace():
                 row = queue.popleft()
                 self._queued -= 1
                 retry_at = await self._deliver(row)

@@ -1,16 +1,17 @@
-"""The words people read for the codes the core stores: a task's status and priority."""
+"""The words people read for the codes the core stores: a task's status and priority, a risk's level."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from storage.tables import Priority, TaskStatus
+from storage.tables import Priority, RiskLevel, TaskStatus
 
 STATUS_WORDS: Final = {
     TaskStatus.PENDING: "待启动", TaskStatus.IN_PROGRESS: "进行中", TaskStatus.IN_REVIEW: "待验收",
     TaskStatus.DONE: "已完成", TaskStatus.CANCELLED: "已取消",
 }
 PRIORITY_WORDS: Final = {Priority.HIGH: "高", Priority.MEDIUM: "中", Priority.LOW: "低"}
+RISK_LEVEL_WORDS: Final = {RiskLevel.HIGH: "高", RiskLevel.MEDIUM: "中", RiskLevel.LOW: "低"}
 
 
 def status_word(status: str) -> str:
@@ -19,6 +20,10 @@ def status_word(status: str) -> str:
 
 def priority_word(priority: str) -> str:
     return PRIORITY_WORDS.get(Priority(priority), priority) if priority in Priority._value2member_map_ else priority
+
+
+def risk_level_word(level: str) -> str:
+    return RISK_LEVEL_WORDS.get(RiskLevel(level), level) if level in RiskLevel._value2member_map_ else level
 
 
 def closed_phrase(status: str) -> str:

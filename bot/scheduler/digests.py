@@ -1,20 +1,25 @@
 """The weekly digest (Friday 17:00, with a 15:00 nudge to update progress) and the monthly review.
 
-When, in the team's calendar (TUIJIN_TIMEZONE):
+When, in the team's calendar and at each chat's local time (its timezone; TUIJIN_TIMEZONE for
+chats that keep none), so a chat abroad gets its digest at its own 17:00:
 - the week's digest goes at 17:00 on its last working day from Monday to Friday (Friday, or
   Thursday when Friday is a holiday); the nudge at 15:00 the same day, to the owners of open tasks
   not updated for a day (and not on leave);
 - the month's review (of the month before) goes at 10:00 on the month's first working day.
 After downtime a digest is caught up in working time until the end of the next working day, and a
 review within 5 working days; either is then marked 补发. A nudge is never caught up after 17:00.
-Each push is claimed per (kind, chat, period); once a tenant's chats are all done, a marker claim
-per (kind, tenant, period) lets every later minute skip the tenant with one read.
+Each push is claimed per (kind, chat, period); once a tenant's chats in one timezone are all done,
+a marker claim per (kind, tenant and timezone, period) lets every later minute skip them with one
+read. Each minute the sweep reads which timezones each tenant's chats keep (one statement across
+tenants) and works out from each tenant's calendar, per timezone, whether anything is due, before
+it opens a transaction; a tenant's chats are then read one timezone at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +41,7 @@ from storage.repositories import (
     TaskRepository,
     TenantRepository,
 )
+from storage.repositories.directory import chat_timezones_by_tenant
 from storage.repositories.reviews import ReviewRepository
 from storage.tables import Chat, Tenant
 
@@ -49,6 +55,18 @@ REVIEW_CATCH_UP_WORKING_DAYS = 5
 STALE_PROGRESS = timedelta(hours=24)
 
 Content = tuple[str | None, Card | None]
+# A timezone the chats of a tenant are in, and the values their rows hold for it ('' means the default).
+Zones = dict[str, list[str]]
+
+
+class Window(NamedTuple):
+    """A push whose window the sweep's instant is in, for the chats of one timezone."""
+
+    kind: str
+    period: str
+    scheduled: datetime
+    # The period's anchor day: the week's Monday, or a day of the month reviewed.
+    anchor: date
 
 
 def digest_day(calendar: TeamCalendar, monday: date) -> date | None:
@@ -72,37 +90,53 @@ class Digests:
         self._calendars = CalendarCache()
 
     async def run(self, at: datetime) -> int:
-        local = at.astimezone(ZoneInfo(self.settings.timezone)).time()
-        if not self.settings.workday_start <= local < self.settings.workday_end:
-            return 0  # outside working hours nothing is sent: no need to read anything
         # Most minutes no digest is due anywhere: that is decided from each tenant's calendar, kept
-        # in this process while the tenant's calendar_version stays, without a transaction per tenant.
+        # in this process while the tenant's calendar_version stays, and the timezones its chats
+        # keep, without a transaction per tenant.
         calendars: dict[int, TeamCalendar] = {}
+        zones: dict[int, Zones] = {}
         tenants: list[Tenant] = []
         async with self.db.session() as session:
+            kept = {tenant_id: self._zones(names)
+                    for tenant_id, names in (await chat_timezones_by_tenant(session)).items()}
+            if not any(self._in_hours(at, timezone) for tenant_zones in kept.values() for timezone in tenant_zones):
+                return 0  # outside working hours everywhere nothing is sent: no need to read more
             for tenant in await TenantRepository(session).all():
+                tenant_zones = kept.get(tenant.id or 0, {})
+                if not any(self._in_hours(at, timezone) for timezone in tenant_zones):
+                    continue
                 calendar = await self._calendars.get(session, tenant)
-                if self._windows(calendar, at):
-                    calendars[tenant.id or 0] = calendar
+                if any(self._windows(calendar, at, timezone) for timezone in tenant_zones):
+                    calendars[tenant.id or 0], zones[tenant.id or 0] = calendar, tenant_zones
                     tenants.append(tenant)
         self._budget = self.per_sweep
 
         async def work(session: AsyncSession, tenant: Tenant) -> int:
-            return await self._run_tenant(session, tenant, at, calendars[tenant.id or 0])
+            return await self._run_tenant(session, tenant, at, calendars[tenant.id or 0], zones[tenant.id or 0])
 
         queued = await per_tenant(self.db, "digests", tenants, work)
         if queued:
             self.outbox.wake()
         return queued
 
-    def _windows(self, calendar: TeamCalendar, at: datetime) -> list[tuple[str, str, datetime, date]]:
-        """(kind, period, scheduled instant, period's anchor day) of the pushes whose window `at` is in."""
+    def _zones(self, names: set[str]) -> Zones:
+        zones: Zones = {}
+        for name in sorted(names):
+            zones.setdefault(name or self.settings.timezone, []).append(name)
+        return zones
+
+    def _in_hours(self, at: datetime, timezone: str) -> bool:
+        local = at.astimezone(ZoneInfo(timezone)).time()
+        return self.settings.workday_start <= local < self.settings.workday_end
+
+    def _windows(self, calendar: TeamCalendar, at: datetime, timezone: str) -> list[Window]:
+        """The pushes whose window `at` is in, for chats in `timezone`."""
         settings = self.settings
-        tz = ZoneInfo(settings.timezone)
+        tz = ZoneInfo(timezone)
         today = at.astimezone(tz).date()
-        if not calendar.is_working_time(at, settings.timezone, settings.workday_start, settings.workday_end):
+        if not calendar.is_working_time(at, timezone, settings.workday_start, settings.workday_end):
             return []
-        found: list[tuple[str, str, datetime, date]] = []
+        found: list[Window] = []
         this_monday = today - timedelta(days=today.weekday())
         for monday in (this_monday, this_monday - timedelta(days=7)):
             day = digest_day(calendar, monday)
@@ -112,36 +146,39 @@ class Digests:
             nudge_at = datetime.combine(day, NUDGE_AT, tzinfo=tz)
             catch_up_end = datetime.combine(calendar.next_working_day(day), settings.workday_end, tzinfo=tz)
             if nudge_at <= at < weekly_at:
-                found.append((NUDGE_KIND, monday.isoformat(), nudge_at, monday))
+                found.append(Window(NUDGE_KIND, monday.isoformat(), nudge_at, monday))
             if weekly_at <= at < catch_up_end:
-                found.append((WEEKLY_KIND, monday.isoformat(), weekly_at, monday))
+                found.append(Window(WEEKLY_KIND, monday.isoformat(), weekly_at, monday))
         first = calendar.first_working_day_of_month(today.year, today.month)
         review_at = datetime.combine(first, MONTHLY_AT, tzinfo=tz)
         review_end = datetime.combine(calendar.add_working_days(first, REVIEW_CATCH_UP_WORKING_DAYS),
                                       settings.workday_end, tzinfo=tz)
         if review_at <= at < review_end:
             previous = first.replace(day=1) - timedelta(days=1)
-            found.append((MONTHLY_KIND, f"{previous.year}-{previous.month:02d}", review_at, previous))
+            found.append(Window(MONTHLY_KIND, f"{previous.year}-{previous.month:02d}", review_at, previous))
         return found
 
     async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime,
-                          calendar: TeamCalendar) -> int:
+                          calendar: TeamCalendar, zones: Zones) -> int:
         assert tenant.id is not None
-        windows = self._windows(calendar, at)
-        if not windows:
+        # Per timezone its own windows and its own marker: the chats of one are done hours before
+        # (or after) those of another.
+        due = [(timezone, f"tenant:{tenant.id}:{timezone}", window)
+               for timezone in zones for window in self._windows(calendar, at, timezone)]
+        if not due:
             return 0
         claims = DispatchRepository(session)
-        marker = f"tenant:{tenant.id}"
-        done = await claims.already_claimed((f"{kind}_done", marker, period) for kind, period, _, _ in windows)
+        done = await claims.already_claimed((f"{window.kind}_done", marker, window.period)
+                                            for _, marker, window in due)
         directory = DirectoryRepository(session, tenant.id)
         tasks = TaskRepository(session, tenant.id)
         queued = 0
-        for kind, period, scheduled, anchor in windows:
+        for timezone, marker, (kind, period, scheduled, anchor) in due:
             if (f"{kind}_done", marker, period) in done:
                 continue
             since = datetime.combine(anchor.replace(day=1) if kind == MONTHLY_KIND else anchor, time(0),
-                                     tzinfo=ZoneInfo(self.settings.timezone))
-            chat_ids = await tasks.active_chats(since)
+                                     tzinfo=ZoneInfo(timezone))
+            chat_ids = await tasks.active_chats(since, timezones=zones[timezone])
             sent = await claims.already_claimed((kind, f"chat:{chat_id}", period) for chat_id in chat_ids)
             pending = [c for c in chat_ids if (kind, f"chat:{c}", period) not in sent]
             if len(pending) > self._budget:

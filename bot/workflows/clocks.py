@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.scope import Scope
 from bot.workdays import TeamCalendar
-from storage.tables import Decision
+from storage.tables import Decision, RiskLevel
 
 # A department answers a request, and a reviewer a deliverable, within 2 working days.
 ANSWER_WORKING_DAYS = 2
@@ -21,6 +21,11 @@ OTHER_RISK_HOURS = 24
 def working_days_from(scope: Scope, days: int) -> datetime:
     """The end of the working day `days` working days from now, in the team's calendar and timezone."""
     return scope.calendar.deadline_after(scope.clock.now(), days, scope.timezone, scope.workday_end)
+
+
+def risk_hours(level: str | None) -> int:
+    """How long a risk of this level (a RiskLevel code) may wait for its answer."""
+    return HIGH_RISK_HOURS if level == RiskLevel.HIGH else OTHER_RISK_HOURS
 
 
 def hours_from(scope: Scope, hours: int) -> datetime:
@@ -42,8 +47,7 @@ def escalation_at(decision: Decision, calendar: TeamCalendar, timezone: str, wor
     if decision.kind in WORKING_DAY_KINDS:
         return calendar.deadline_after(decision.due_at, WORKING_DAY_KINDS[decision.kind], timezone, workday_end)
     if decision.kind == "risk":
-        hours = HIGH_RISK_HOURS if (decision.data or {}).get("level") == "高" else OTHER_RISK_HOURS
-        return decision.due_at + timedelta(hours=hours)
+        return decision.due_at + timedelta(hours=risk_hours((decision.data or {}).get("level")))
     if decision.kind in HOUR_KINDS:
         return decision.due_at + timedelta(hours=HOUR_KINDS[decision.kind])
     return None

@@ -207,3 +207,12 @@ class DirectoryRepository:
             select(Chat).where(Chat.tenant_id == self.tenant_id).order_by(Chat.id)  # type: ignore[arg-type]
         )
         return list(result.scalars())
+
+
+async def chat_timezones_by_tenant(session: AsyncSession) -> dict[int, set[str]]:
+    """The timezones each tenant's chats keep, across tenants, in one statement: a sweep's first read."""
+    result = await session.execute(select(Chat.tenant_id, Chat.timezone).distinct())
+    zones: dict[int, set[str]] = {}
+    for tenant_id, timezone in result.all():
+        zones.setdefault(int(tenant_id), set()).add(str(timezone))
+    return zones

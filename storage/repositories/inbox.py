@@ -2,7 +2,9 @@
 
 A row is `received` until its effect commits (`done`) or it is given up (`failed`). The row holds
 the neutral event, so whatever was acknowledged can be replayed after a crash; `lease_until` says
-until when one process owns the work, so replicas and the recovery loop never replay it together.
+until when one process owns the work, so replicas and the recovery loop never replay it together,
+and `lease_owner` which process that is (a token per process), so a graceful stop gives back
+exactly what it held (`release_leases`) while a crash still waits for the lease to run out.
 """
 
 from __future__ import annotations
@@ -44,18 +46,19 @@ def _record_statement(dialect: str) -> Any:
 # processes every row's parameters; on the ack path that cost more than the insert.
 _RECORD_UNNEST = text(
     "INSERT INTO inbox_event (platform, tenant_key, event_id, kind, received_at, status, payload, attempts,"
-    " lease_until) "
-    "SELECT p, t, e, k, r, :status, CAST(pl AS JSON), 0, l FROM unnest("
+    " lease_until, lease_owner) "
+    "SELECT p, t, e, k, r, :status, CAST(pl AS JSON), 0, l, o FROM unnest("
     "CAST(:platforms AS TEXT[]), CAST(:tenants AS TEXT[]), CAST(:events AS TEXT[]), CAST(:kinds AS TEXT[]),"
-    " CAST(:received AS TIMESTAMPTZ[]), CAST(:payloads AS TEXT[]), CAST(:leases AS TIMESTAMPTZ[]))"
-    " AS batch(p, t, e, k, r, pl, l) "
+    " CAST(:received AS TIMESTAMPTZ[]), CAST(:payloads AS TEXT[]), CAST(:leases AS TIMESTAMPTZ[]),"
+    " CAST(:owners AS TEXT[]))"
+    " AS batch(p, t, e, k, r, pl, l, o) "
     "ON CONFLICT (platform, tenant_key, event_id) DO NOTHING "
     "RETURNING id, platform, tenant_key, event_id"
 ).bindparams(
     bindparam("platforms", type_=ARRAY(Text)), bindparam("tenants", type_=ARRAY(Text)),
     bindparam("events", type_=ARRAY(Text)), bindparam("kinds", type_=ARRAY(Text)),
     bindparam("received", type_=ARRAY(UTCDateTime())), bindparam("payloads", type_=ARRAY(Text)),
-    bindparam("leases", type_=ARRAY(UTCDateTime())),
+    bindparam("leases", type_=ARRAY(UTCDateTime())), bindparam("owners", type_=ARRAY(Text)),
 )
 
 
@@ -77,6 +80,7 @@ class NewInboxRow:
     received_at: datetime
     payload: dict[str, Any] | None = None
     lease_until: datetime | None = None
+    lease_owner: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -101,7 +105,8 @@ async def record_many(conn: AsyncConnection, rows: Sequence[NewInboxRow]) -> lis
     params = [
         {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2], "kind": rows[i].kind,
          "received_at": rows[i].received_at, "status": RECEIVED, "payload": rows[i].payload, "attempts": 0,
-         "lease_until": rows[i].lease_until, "processed_at": None, "last_error": None}
+         "lease_until": rows[i].lease_until, "lease_owner": rows[i].lease_owner, "processed_at": None,
+         "last_error": None}
         for key, i in first.items()
     ]
     result = await conn.execute(stmt, params)
@@ -116,7 +121,7 @@ def _unnest_params(rows: list[tuple[tuple[str, str, str], NewInboxRow]]) -> dict
         "events": [key[2] for key, _ in rows], "kinds": [row.kind for _, row in rows],
         "received": [row.received_at for _, row in rows],
         "payloads": [None if row.payload is None else dumps(row.payload) for _, row in rows],
-        "leases": [row.lease_until for _, row in rows],
+        "leases": [row.lease_until for _, row in rows], "owners": [row.lease_owner for _, row in rows],
     }
 
 
@@ -126,13 +131,14 @@ class InboxRepository:
 
     async def record_once(
         self, platform: str, tenant_key: str, event_id: str, kind: str, at: datetime, *,
-        payload: dict[str, Any] | None = None, lease_until: datetime | None = None,
+        payload: dict[str, Any] | None = None, lease_until: datetime | None = None, lease_owner: str | None = None,
     ) -> int | None:
         """The new row's id the first time the event is seen; None when it was seen before."""
         stmt = (
             insert_for(self.session, InboxEvent)
             .values(platform=platform, tenant_key=tenant_key, event_id=event_id[:MAX_EVENT_ID], kind=kind,
-                    received_at=at, status=RECEIVED, payload=payload, attempts=0, lease_until=lease_until)
+                    received_at=at, status=RECEIVED, payload=payload, attempts=0, lease_until=lease_until,
+                    lease_owner=lease_owner)
             .on_conflict_do_nothing(index_elements=["platform", "tenant_key", "event_id"])
             .returning(InboxEvent.id)
         )
@@ -162,17 +168,20 @@ class InboxRepository:
         row.attempts += 1
         row.last_error = error[:500]
         if row.attempts >= max_attempts:
-            row.status, row.processed_at, row.lease_until = FAILED, at, None
+            row.status, row.processed_at, row.lease_until, row.lease_owner = FAILED, at, None, None
             return row.attempts, True
-        row.lease_until = retry_at
+        # Waiting out the backoff is nobody's lease: a graceful stop must not cut it short.
+        row.lease_until, row.lease_owner = retry_at, None
         return row.attempts, False
 
     async def attempts(self, row_id: int) -> int:
         row = await self.session.get(InboxEvent, row_id)
         return row.attempts if row is not None else 0
 
-    async def claim_unfinished(self, now: datetime, *, limit: int, lease: timedelta) -> list[InboxEvent]:
-        """Rows acknowledged but not finished whose lease ran out, leased to the caller for `lease`.
+    async def claim_unfinished(
+        self, now: datetime, *, limit: int, lease: timedelta, owner: str | None = None
+    ) -> list[InboxEvent]:
+        """Rows acknowledged but not finished whose lease ran out, leased to `owner` for `lease`.
 
         PostgreSQL skips rows another replica is claiming; SQLite has one writer, so the guarded
         update alone is enough there.
@@ -196,12 +205,29 @@ class InboxRepository:
                 update(InboxEvent)
                 .where(InboxEvent.id == row.id, InboxEvent.status == RECEIVED)  # type: ignore[arg-type]
                 .where(or_(col(InboxEvent.lease_until).is_(None), col(InboxEvent.lease_until) <= now))
-                .values(lease_until=now + lease)
+                .values(lease_until=now + lease, lease_owner=owner)
                 .execution_options(synchronize_session=False)
             )
             if won.rowcount:  # type: ignore[attr-defined]
                 claimed.append(row)
         return claimed
+
+    async def release_leases(self, owner: str) -> int:
+        """Give back every unfinished row `owner` holds, for any process to take at once: one statement.
+
+        Only `received` rows still leased to `owner` are touched (a row finished, failed, waiting
+        out a retry's backoff, or claimed since by another process is not), through the status
+        index, so the statement reads no more than the unfinished rows. The caller must have
+        stopped this process's work on them first: a release racing a replay of the same row would
+        let a second process start it while the first still runs.
+        """
+        result = await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.status == RECEIVED, InboxEvent.lease_owner == owner)  # type: ignore[arg-type]
+            .values(lease_until=None, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def mark(self, platform: str, tenant_key: str, event_id: str, status: str, at: datetime) -> None:
         await self.session.execute(

@@ -1,4 +1,10 @@
-"""The outbox: outgoing messages that survive a crash until the platform has them."""
+"""The outbox: outgoing messages that survive a crash until the platform has them.
+
+A claim leases a row to one process: `next_attempt_at` moves to the lease's end, `attempts` counts
+the claim (a fencing token: the lease is the claimer's while the row still says so) and
+`lease_owner` names the process, so a graceful stop gives back exactly what it held
+(`release_leases`). A retry's backoff also moves `next_attempt_at`, with no owner.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, case, exists, func, text, update
+from sqlalchemy import String, Table, bindparam, case, exists, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
@@ -62,7 +68,8 @@ async def mark_many_sent(conn: AsyncConnection, sent: Collection[tuple[int, str 
 
 
 async def claim_due_rows(
-    conn: AsyncConnection, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None
+    conn: AsyncConnection, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None,
+    owner: str | None = None,
 ) -> list[DueRow]:
     """Claim due rows, each leased until `now + lease` with one more attempt, oldest first: one statement.
 
@@ -79,7 +86,8 @@ async def claim_due_rows(
     )
     if platforms is not None:
         due = due.where(TABLE.c.platform.in_(list(platforms)))
-    stmt = update(TABLE).values(next_attempt_at=now + lease, attempts=TABLE.c.attempts + 1).returning(*_DUE_COLUMNS)
+    stmt = update(TABLE).values(next_attempt_at=now + lease, attempts=TABLE.c.attempts + 1, lease_owner=owner) \
+        .returning(*_DUE_COLUMNS)
     if conn.dialect.name == "postgresql":
         picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
         stmt = stmt.where(TABLE.c.id == picked.c.id)
@@ -105,12 +113,14 @@ def _insert_statement(dialect: str, *, leased: bool) -> Any:
     at = bindparam("at", type_=UTCDateTime())
     next_attempt_at: Any = at
     attempts: Any = 0
+    lease_owner: Any = None
     if leased:
         same_chat = (TABLE.c.platform == bindparam("platform")) & (TABLE.c.tenant_key == bindparam("tenant_key")) \
             & (TABLE.c.chat_id == bindparam("chat_id"))
         waiting = exists().where(is_open(TABLE.c.status, PENDING), TABLE.c.next_attempt_at <= at, same_chat)
         next_attempt_at = case((waiting, at), else_=bindparam("lease_until", type_=UTCDateTime()))
         attempts = case((waiting, 0), else_=1)
+        lease_owner = case((waiting, None), else_=bindparam("lease_owner", type_=String()))
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(TABLE)
@@ -119,6 +129,7 @@ def _insert_statement(dialect: str, *, leased: bool) -> Any:
             chat_id=bindparam("chat_id"), idempotency_key=bindparam("idempotency_key"),
             payload=bindparam("payload", type_=TABLE.c.payload.type), status=PENDING,
             next_attempt_at=next_attempt_at, created_at=at, task_code=bindparam("task_code"), attempts=attempts,
+            lease_owner=lease_owner,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(TABLE.c.id, TABLE.c.attempts)
@@ -148,11 +159,11 @@ class OutboxRepository:
     async def enqueue_leased(
         self, *, tenant_id: int | None, platform: str, tenant_key: str, chat_id: str,
         idempotency_key: str, payload: dict[str, Any], at: datetime, task_code: str | None = None,
-        lease_until: datetime | None = None,
+        lease_until: datetime | None = None, lease_owner: str | None = None,
     ) -> Queued | None:
         """Queue a message; None when a message with this idempotency key was queued before.
 
-        With `lease_until` the new row is born claimed (leased until then, one attempt), for the
+        With `lease_until` the new row is born claimed (leased to `lease_owner` until then, one attempt), for the
         caller to send itself after its transaction commits; unless an older row of the same chat
         is due and unclaimed: that one must go first, so the new row is then queued as usual, for
         a claim round to take both in order. One statement either way.
@@ -162,7 +173,7 @@ class OutboxRepository:
         params = dict(
             tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
             idempotency_key=idempotency_key[:191], payload=payload, at=at, task_code=task_code,
-            lease_until=lease_until,
+            lease_until=lease_until, lease_owner=lease_owner,
         )
         # Core on the session's connection: no ORM statement machinery on the hot path.
         row = (await conn.execute(stmt, params)).first()
@@ -191,11 +202,12 @@ class OutboxRepository:
         return len(result.all())
 
     async def claim_due(
-        self, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None
+        self, now: datetime, *, limit: int, lease: timedelta, platforms: Collection[str] | None = None,
+        owner: str | None = None,
     ) -> list[DueRow]:
         """Claim due rows on the session's connection (see claim_due_rows)."""
         return await claim_due_rows(await self.session.connection(), now, limit=limit, lease=lease,
-                                    platforms=platforms)
+                                    platforms=platforms, owner=owner)
 
     async def release(self, message_ids: Collection[int], at: datetime) -> None:
         """Give claimed rows back, due again at `at` (their lane stopped before reaching them)."""
@@ -204,9 +216,26 @@ class OutboxRepository:
         await self.session.execute(
             update(OutboxMessage)
             .where(col(OutboxMessage.id).in_(list(message_ids)), OutboxMessage.status == PENDING)  # type: ignore[arg-type]
-            .values(next_attempt_at=at)
+            .values(next_attempt_at=at, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def release_leases(self, owner: str, at: datetime) -> int:
+        """Give back every pending row `owner` holds, due again at `at`: one statement.
+
+        Only rows still leased to `owner` are touched: a row sent or dead, waiting out a retry's
+        backoff (no owner), or claimed since by another process (its owner) is not. The due index
+        narrows it to pending rows whose time lies ahead. The caller must have stopped sending
+        first, so no send of this process finishes after its row was given back.
+        """
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at > at)  # type: ignore[arg-type]
+            .where(OutboxMessage.lease_owner == owner)  # type: ignore[arg-type]
+            .values(next_attempt_at=at, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def expire_unsendable(self, now: datetime, max_age: timedelta, platforms: Collection[str]) -> int:
         """Rows no running process can send (their platform is not configured), once too old, are dead."""
@@ -230,7 +259,7 @@ class OutboxRepository:
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id)  # type: ignore[arg-type]
-            .values(next_attempt_at=next_attempt_at, last_error=error[:500])
+            .values(next_attempt_at=next_attempt_at, last_error=error[:500], lease_owner=None)
         )
 
     async def mark_dead(self, message_id: int, error: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
-from storage.tables import OPEN_STATUSES, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
+from storage.tables import OPEN_STATUSES, Chat, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
 
 
@@ -234,14 +234,18 @@ class TaskRepository:
         )
         return list(result.scalars())
 
-    async def active_chats(self, since: datetime) -> list[int]:
-        """Chats with an open task, or a task finished or due since `since`: the ones a digest is about."""
-        result = await self.session.execute(
-            select(Task.chat_id).where(
-                Task.tenant_id == self.tenant_id, col(Task.chat_id).is_not(None),
-                col(Task.status).in_(OPEN_STATUSES) | (col(Task.completed_at) >= since) | (col(Task.due_at) >= since),
-            ).distinct()
+    async def active_chats(self, since: datetime, *, timezones: Collection[str] | None = None) -> list[int]:
+        """Chats with an open task, or a task finished or due since `since`: the ones a digest is about.
+
+        With `timezones`, only the chats kept in one of them (a digest is due at each chat's local time).
+        """
+        query = select(Task.chat_id).where(
+            Task.tenant_id == self.tenant_id, col(Task.chat_id).is_not(None),
+            col(Task.status).in_(OPEN_STATUSES) | (col(Task.completed_at) >= since) | (col(Task.due_at) >= since),
         )
+        if timezones is not None:
+            query = query.join(Chat, col(Chat.id) == col(Task.chat_id)).where(col(Chat.timezone).in_(list(timezones)))
+        result = await self.session.execute(query.distinct())
         return sorted(chat_id for chat_id in result.scalars() if chat_id is not None)
 
     async def latest_events(self, task_ids: Sequence[int], kind: str) -> dict[int, TaskEvent]:

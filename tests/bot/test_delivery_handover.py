@@ -19,6 +19,7 @@ from bot.core import ConversationRef, OutboundMessage
 from bot.delivery.leased import Leased
 from bot.delivery.outbox import Outbox
 from bot.delivery.worker import DeliveryWorker
+from bot.leases import release_leases
 from bot.metrics import Metrics
 from storage.repositories import OutboxRepository
 from storage.repositories.outbox import SENT
@@ -72,6 +73,8 @@ class HeldBack:
 
 class DiesAfterCommit:
     """A process that took the lease and died before sending: it never sends what it is handed."""
+
+    lease_owner = "died-after-commit"
 
     def __init__(self, clock, lease: timedelta) -> None:
         self.clock, self.lease = clock, lease
@@ -208,3 +211,55 @@ async def test_a_lane_that_waited_past_its_lease_leaves_the_row_to_the_worker_th
     async with any_db.session() as session:
         fresh = await OutboxRepository(session).by_key("fresh")
     assert fresh is not None and fresh.attempts == 1
+
+
+async def test_a_reply_handed_over_after_the_worker_stopped_is_given_back_at_once(any_db, clock, claims) -> None:
+    """A transaction that took the lease while the worker ran but committed after it stopped."""
+    if any_db.is_sqlite:
+        pytest.skip("one SQLite connection: the stop's last claim round waits for the commit, so the worker takes it")
+    platform = RecordingPlatform()
+    stopping, _ = make_worker(any_db, clock, platform)
+    stopping.start()
+    async with any_db.transaction() as session:
+        assert await stopping.outbox.enqueue(session, message("late"), tenant_id=None, at=clock.now())
+        await stopping.stop()
+    leased = await row(any_db, "late")
+    assert (leased.lease_owner, leased.next_attempt_at) == (stopping.lease_owner, clock.now() + stopping.handover_lease)
+
+    sibling, _ = make_worker(any_db, clock, platform)
+    assert await sibling.run_once() == 0  # still the stopped worker's
+    assert (await release_leases(any_db, stopping.lease_owner, clock.now())).outbox == 1
+    assert await sibling.run_once() == 1  # at the same instant: no wait for the lease to run out
+    assert [m.text for m in platform.sent] == ["late"]
+
+
+class Entered(RecordingPlatform):
+    """Tells when a send has started (and is hanging, for a hanging chat)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+
+    async def deliver(self, message: OutboundMessage):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        return await super().deliver(message)
+
+
+async def test_a_stop_past_its_grace_sends_no_further_and_gives_back_the_rest(any_db, clock) -> None:
+    platform = Entered()
+    platform.hanging.add("chat-1")
+    stopping, _ = make_worker(any_db, clock, platform)
+    await commit(any_db, stopping.outbox, clock, message("k1"), message("k2"), message("k3"))
+    stopping.start()
+    await asyncio.wait_for(platform.entered.wait(), 10)  # k1 is being sent, k2 and k3 wait behind it
+
+    stop = asyncio.ensure_future(stopping.stop(grace=0))
+    await asyncio.sleep(0)  # the stop begins while k1 hangs
+    platform.release.set()
+    await asyncio.wait_for(stop, 10)
+    assert [m.text for m in platform.sent] == ["k1"]  # the send under way finished; no other began
+
+    assert (await release_leases(any_db, stopping.lease_owner, clock.now())).outbox == 2
+    sibling, _ = make_worker(any_db, clock, platform)
+    assert await sibling.run_once() == 2  # at the same instant
+    assert [m.text for m in platform.sent] == ["k1", "k2", "k3"]

@@ -19,6 +19,8 @@ from bot.commands import (
     help_text,
     parse_command,
 )
+from bot.workflows.issues.commands import RaiseRisk
+from storage.tables import RiskLevel
 from tests.commands.moments import CTX, at
 
 LARK_ID = "ou_7d8a6e6df7621556ce0d21922b676706ccs"
@@ -417,3 +419,13 @@ def test_help_text() -> None:
     assert "交付标准" in one and "下班前" in one
     assert "指派 XZB20231001-01 @王五" not in one
     assert help_text("没有的命令").startswith("没有找到这个命令")
+
+
+@pytest.mark.parametrize(("written", "level"), [
+    ("高", RiskLevel.HIGH), ("严重", RiskLevel.HIGH), ("紧急", RiskLevel.HIGH), ("HIGH", RiskLevel.HIGH),
+    ("高风险", RiskLevel.HIGH), ("中", RiskLevel.MEDIUM), ("medium", RiskLevel.MEDIUM), ("低", RiskLevel.LOW),
+    ("low", RiskLevel.LOW),
+])
+def test_a_risk_level_is_read_into_its_code(written: str, level: RiskLevel) -> None:
+    command = parse(f"风险 {written} XZB20231001 供应商可能延期 影响 海报延期3天 建议 启用备选供应商")
+    assert isinstance(command, RaiseRisk) and command.level is level

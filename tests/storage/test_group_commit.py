@@ -71,6 +71,28 @@ async def test_a_failed_flush_fails_every_caller_of_that_batch_only() -> None:
     assert await writer.submit(9) == 9
 
 
+async def test_settled_waits_for_a_flush_whose_caller_gave_up() -> None:
+    """A request cancelled mid-ack leaves its insert running: a stop must wait for it to land."""
+    release = asyncio.Event()
+    stored: list[int] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        await release.wait()
+        stored.extend(items)
+        return items
+
+    writer: GroupCommit[int, int] = GroupCommit(flush)
+    caller = asyncio.ensure_future(writer.submit(1))
+    await asyncio.sleep(0)
+    caller.cancel()
+    settled = asyncio.ensure_future(writer.settled())
+    await asyncio.sleep(0.01)
+    assert not settled.done()
+    release.set()
+    await asyncio.wait_for(settled, 1)
+    assert stored == [1]
+
+
 async def test_record_many_is_exact_about_what_is_new(any_db: Database) -> None:
     async with any_db.engine.begin() as conn:
         first = await record_many(conn, [_row("ev-1"), _row("ev-2"), _row("ev-1"), _row("ev-1", "t2")])

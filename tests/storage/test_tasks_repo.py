@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.repositories import DirectoryRepository, TaskRepository, TenantRepository
+from storage.repositories.directory import chat_timezones_by_tenant
 from storage.tables import Task
 
 from .conftest import TwoTenants
@@ -120,6 +121,30 @@ async def test_in_chat_excludes_closed_tasks_unless_asked(any_db: Database, tena
         everything = await repo.in_chat(chat.id or 0, include_closed=True)
     assert [t.status for t in open_tasks] == ["pending", "in_progress", "in_review"]
     assert [t.status for t in everything] == statuses
+
+
+async def test_active_chats_by_timezone_and_the_timezones_of_every_tenant(
+    any_db: Database, tenants: TwoTenants
+) -> None:
+    async with any_db.transaction() as session:
+        directory = DirectoryRepository(session, tenants.a)
+        shanghai = await directory.ensure_chat("oc_sh")
+        london = await directory.ensure_chat("oc_ldn", timezone="Europe/London")
+        await directory.ensure_chat("oc_quiet", timezone="America/New_York")  # no task: no digest
+        repo = TaskRepository(session, tenants.a)
+        await repo.add(Task(code="XZB20261101", title="上海", chat_id=shanghai.id))
+        await repo.add(Task(code="XZB20261102", title="伦敦", chat_id=london.id))
+        await DirectoryRepository(session, tenants.b).ensure_chat("oc_b")
+    since = datetime(2026, 11, 23, tzinfo=UTC)
+    async with any_db.session() as session:
+        repo = TaskRepository(session, tenants.a)
+        assert await repo.active_chats(since) == sorted([shanghai.id or 0, london.id or 0])
+        assert await repo.active_chats(since, timezones=["Europe/London"]) == [london.id]
+        assert await repo.active_chats(since, timezones=["Asia/Shanghai", "Europe/London"]) == sorted(
+            [shanghai.id or 0, london.id or 0])
+        assert await repo.active_chats(since, timezones=["America/New_York"]) == []
+        zones = await chat_timezones_by_tenant(session)
+    assert zones == {tenants.a: {"Asia/Shanghai", "Europe/London", "America/New_York"}, tenants.b: {"Asia/Shanghai"}}
 
 
 async def test_involving_finds_owned_and_collaborating_tasks(any_db: Database, tenants: TwoTenants) -> None:

@@ -85,6 +85,26 @@ async def test_risks_go_to_the_initiator_with_a_four_hour_clock_when_high(room: 
     assert "只有负责人、协作人、发起人或审批人可以上报卡点或风险" in outsider[0]["text"]
 
 
+async def test_a_risks_level_is_stored_as_a_code_and_shown_as_a_word(
+    room: Room, any_db: Database, clock: FrozenClock
+) -> None:
+    await room.say("u_zhangmin", TASK)
+    severe = card_text((await room.say("u_zhaolei", "风险 严重 XZB20261101 供应商倒闭 影响 无法交付 建议 换供应商"))[0])
+    assert "已上报高风险 #1，需在 4 小时内答复" in severe and "级别:高风险" in severe
+    urgent = card_text((await room.say("u_zhaolei", "风险 紧急 XZB20261101 版权纠纷 影响 下架 建议 法务介入"))[0])
+    assert "已上报高风险 #2，需在 4 小时内答复" in urgent
+    medium = card_text((await room.say("u_zhaolei", "risk medium XZB20261101 预算紧张 影响 少做一条 建议 追加"))[0])
+    assert "已上报中风险 #3，需在 24 小时内答复" in medium and "级别:中风险" in medium
+    await room.say("u_zhaolei", "风险 低 XZB20261101 字体授权待续 影响 无 建议 续费")
+
+    async with any_db.session() as session:
+        stored = {d.number: d.data["level"] for d in (await session.execute(select(Decision))).scalars()}
+    assert stored == {1: "high", 2: "high", 3: "medium", 4: "low"}
+    listing = card_text((await room.say("u_zhangmin", "问题 XZB20261101"))[0])
+    assert all(f"风险 #{n}（{word}）" in listing for n, word in ((1, "高"), (3, "中"), (4, "低"))), listing
+    assert "high" not in listing and "medium" not in listing
+
+
 async def test_two_blockers_for_one_person_need_a_number(room: Room) -> None:
     await room.say("u_zhangmin", TASK)
     await room.say("u_zhaolei", "卡点 XZB20261101 素材未到 需要 @王强")

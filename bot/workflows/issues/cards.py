@@ -8,6 +8,7 @@ from bot.core import Card, CardElement, Note, Text
 from bot.core.cards import Template
 from bot.decisions.flow import flow_for
 from bot.presentation.format import short_due
+from bot.presentation.words import risk_level_word
 from storage.tables import Decision, Task
 
 STATES = {"open": "待处理", "acknowledged": "已知悉，处理中", "decided": "已解决", "withdrawn": "已撤销"}
@@ -24,7 +25,7 @@ def issues_card(task: Task, issues: list[Decision], names: dict[int, str], timez
     for issue in issues:
         flow = flow_for(issue.kind)
         name = flow.name(issue) if flow is not None else issue.kind
-        level = f"（{issue.data['level']}）" if issue.data.get("level") else ""
+        level = f"（{risk_level_word(issue.data['level'])}）" if issue.data.get("level") else ""
         state = STATES.get(issue.state, issue.state)
         line = f"**{name}{level}** · {state} · 处理人 {names.get(issue.decider_id, '')}"
         line += f"\n{issue.data.get('description', '')}"

@@ -13,9 +13,11 @@ from bot.commands.keyed import KeyedFields, Rejected, missing, people_of, task_c
 from bot.commands.model import Command, ParseError, PersonRef, WorkflowCommand
 from bot.commands.text import Folded
 from bot.decisions.commands import answer_command
+from storage.tables import RiskLevel
 
-LEVELS: Final = {"高": "高", "中": "中", "低": "低", "严重": "高", "紧急": "高", "high": "高", "medium": "中",
-                 "low": "低"}
+# What people write for a risk's level (严重 and 紧急 are high): the stored codes.
+LEVELS: Final = {"高": RiskLevel.HIGH, "严重": RiskLevel.HIGH, "紧急": RiskLevel.HIGH, "high": RiskLevel.HIGH,
+                 "中": RiskLevel.MEDIUM, "medium": RiskLevel.MEDIUM, "低": RiskLevel.LOW, "low": RiskLevel.LOW}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class RaiseBlocker(WorkflowCommand):
 @dataclass(frozen=True, slots=True)
 class RaiseRisk(WorkflowCommand):
     code: str
-    level: str
+    level: RiskLevel
     description: str
     impact: str
     suggestion: str

@@ -6,6 +6,7 @@ from bot.core import CardElement, Fields, Text
 from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, register_flow
 from bot.decisions.flow import Answer
 from bot.engine.people import mention
+from bot.presentation.words import risk_level_word
 from bot.router import Post
 from storage.tables import Decision, Task
 
@@ -27,7 +28,7 @@ class IssueFlow(DecisionFlow):
     def describe(self, decision: Decision, task: Task, names: dict[int, str], timezone: str) -> list[CardElement]:
         fields = [("上报人", names.get(decision.requester_id or 0, "")), ("任务", f"{task.code} {task.title}")]
         if decision.data.get("level"):
-            fields.insert(0, ("级别", f"{decision.data['level']}风险"))
+            fields.insert(0, ("级别", f"{risk_level_word(decision.data['level'])}风险"))
         lines = [f"**{self.noun}**：{decision.data.get('description', '')}"]
         if decision.data.get("impact"):
             lines.append(f"**影响**：{decision.data['impact']}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from bot.core import Card, Text
 from bot.decisions import DecisionService
 from bot.engine.task_views import display_name
+from bot.presentation.words import risk_level_word
 from bot.router import Reply, Router
 from bot.scope import Scope
-from bot.workflows.clocks import BLOCKER_HOURS, HIGH_RISK_HOURS, OTHER_RISK_HOURS
+from bot.workflows.clocks import BLOCKER_HOURS, risk_hours
 from bot.workflows.issues.cards import issues_card
 from bot.workflows.issues.commands import RaiseBlocker, RaiseRisk, ShowIssues
 from bot.workflows.issues.service import IssueService
@@ -32,8 +33,8 @@ async def blocker(command: RaiseBlocker, scope: Scope) -> Reply:
 @router.command(RaiseRisk)
 async def risk(command: RaiseRisk, scope: Scope) -> Reply:
     decision = await IssueService(scope).risk(command)
-    hours = HIGH_RISK_HOURS if command.level == "高" else OTHER_RISK_HOURS
-    return await _asked(scope, decision, f"已上报{command.level}风险 #{decision.number}，需在 {hours} 小时内答复。")
+    return await _asked(scope, decision, f"已上报{risk_level_word(command.level)}风险 #{decision.number}，"
+                                         f"需在 {risk_hours(command.level)} 小时内答复。")
 
 
 @router.command(ShowIssues)

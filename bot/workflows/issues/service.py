@@ -5,8 +5,9 @@ from __future__ import annotations
 from bot.decisions import DecisionService
 from bot.engine.errors import DomainError
 from bot.engine.policy import TaskAction, issue_receiver
+from bot.presentation.words import risk_level_word
 from bot.scope import Scope
-from bot.workflows.clocks import BLOCKER_HOURS, HIGH_RISK_HOURS, OTHER_RISK_HOURS, hours_from
+from bot.workflows.clocks import BLOCKER_HOURS, hours_from, risk_hours
 from bot.workflows.issues.commands import RaiseBlocker, RaiseRisk
 from bot.workflows.issues.flow import BLOCKER, RISK
 from storage.tables import Decision, Task, User
@@ -44,11 +45,11 @@ class IssueService:
 
     async def risk(self, command: RaiseRisk) -> Decision:
         task = await self._task(command.code)
-        receiver = await self._receiver(task, None, f"风险 {command.level} {task.code} …… 影响 …… 建议 ……")
-        hours = HIGH_RISK_HOURS if command.level == "高" else OTHER_RISK_HOURS
+        example = f"风险 {risk_level_word(command.level)} {task.code} …… 影响 …… 建议 ……"
+        receiver = await self._receiver(task, None, example)
         return await self.decisions.ask(
-            RISK, task, decider=receiver, due_at=hours_from(self.scope, hours),
-            data={"level": command.level, "description": command.description, "impact": command.impact,
+            RISK, task, decider=receiver, due_at=hours_from(self.scope, risk_hours(command.level)),
+            data={"level": command.level.value, "description": command.description, "impact": command.impact,
                   "suggestion": command.suggestion},
         )
 
