@@ -216,14 +216,14 @@ class InboxRepository:
         """Give back every unfinished row `owner` holds, for any process to take at once: one statement.
 
         Only `received` rows still leased to `owner` are touched (a row finished, failed, waiting
-        out a retry's backoff, or claimed since by another process is not), through the status
+        out a retry's backoff, or claimed since by another process is not), through the open rows'
         index, so the statement reads no more than the unfinished rows. The caller must have
         stopped this process's work on them first: a release racing a replay of the same row would
         let a second process start it while the first still runs.
         """
         result = await self.session.execute(
             update(InboxEvent)
-            .where(InboxEvent.status == RECEIVED, InboxEvent.lease_owner == owner)  # type: ignore[arg-type]
+            .where(is_open(InboxEvent.status, RECEIVED), col(InboxEvent.lease_owner) == owner)
             .values(lease_until=None, lease_owner=None)
             .execution_options(synchronize_session=False)
         )

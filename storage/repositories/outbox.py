@@ -224,14 +224,14 @@ class OutboxRepository:
         """Give back every pending row `owner` holds, due again at `at`: one statement.
 
         Only rows still leased to `owner` are touched: a row sent or dead, waiting out a retry's
-        backoff (no owner), or claimed since by another process (its owner) is not. The due index
-        narrows it to pending rows whose time lies ahead. The caller must have stopped sending
+        backoff (no owner), or claimed since by another process (its owner) is not. The open rows'
+        index narrows it to pending rows. The caller must have stopped sending
         first, so no send of this process finishes after its row was given back.
         """
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at > at)  # type: ignore[arg-type]
-            .where(OutboxMessage.lease_owner == owner)  # type: ignore[arg-type]
+            .where(is_open(OutboxMessage.status, PENDING), col(OutboxMessage.next_attempt_at) > at)
+            .where(col(OutboxMessage.lease_owner) == owner)
             .values(next_attempt_at=at, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
