@@ -169,7 +169,8 @@ def one_code_at_a_time(spec: CommandSpec, codes: list[str]) -> ParseError:
     return ParseError("bad_value", f"一次只能{spec.name}一个任务，请分开发送：{each}。")
 
 
-_ENGLISH_TAIL: Final = re.compile(r"\s*/\s*(?:[A-Za-z][^。\n]*)")
+# A slash right after a letter joins words (high/medium/low, Europe/London); it starts no English half.
+_ENGLISH_TAIL: Final = re.compile(r"\s*(?<![A-Za-z])/\s*(?:[A-Za-z][^。\n]*)")
 
 
 def chinese_only(message: str) -> str:
