@@ -403,7 +403,7 @@ def test_help_entries_cover_every_command_and_parse() -> None:
                      "设置部门", "加入部门", "设置上级", "组织", "设置管理员", "绑定推送",
                      "待我处理", "发起协作", "协作", "接受", "拒绝", "卡点", "风险", "问题", "已知悉", "已解决", "转交",
                      "变更", "同意", "驳回", "提交验收", "通过", "不通过", "延期原因",
-                     "假期", "调休", "日历", "请假", "销假", "站会", "周报", "月报", "复盘", "帮助"]
+                     "假期", "调休", "日历", "请假", "销假", "时区", "站会", "周报", "月报", "复盘", "帮助"]
     for name, alias, description, example in help_entries():
         assert description and alias
         assert not isinstance(parse(example), ParseError), example

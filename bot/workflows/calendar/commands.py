@@ -1,4 +1,4 @@
-"""假期, 调休, 日历, 请假 and 销假."""
+"""假期, 调休, 日历, 请假, 销假 and 时区."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.commands.keyed import Rejected
 from bot.commands.model import Command, ParseError, PersonRef, WorkflowCommand
 from bot.commands.people import parse_people
 from bot.commands.text import SEPARATORS, Folded
+from bot.workflows.calendar.zones import resolve_zone
 
 # The longest holiday or leave one command may set; longer is almost certainly a typo.
 MAX_SPAN_DAYS: Final = 62
@@ -51,6 +52,12 @@ class EndLeave(WorkflowCommand):
     person: PersonRef | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SetTimezone(WorkflowCommand):
+    # The IANA name; None only shows the chat's current one.
+    timezone: str | None = None
+
+
 HOLIDAY: Final = CommandSpec(
     "假期", "holiday", ("假期", "放假", "holiday"),
     "（管理员）把一天或一段日期设为本公司的休息日，提醒和时限都会跳过这些天",
@@ -75,6 +82,12 @@ BACK: Final = CommandSpec(
     "销假", "back", ("销假", "back", "back from leave"),
     "结束请假，今天起照常参加站会和提醒",
     "销假",
+)
+
+TIMEZONE: Final = CommandSpec(
+    "时区", "timezone", ("时区", "timezone", "time zone"),
+    "查看本群的时区；管理员可修改（站会、到期提醒、周报月报都按本群当地时间发送）",
+    "时区 伦敦",
 )
 
 _RANGE: Final = re.compile(r"(?P<a>[^\s至到~]+)\s*(?:(?:至|到|~)\s*(?P<b>[^\s至到~]+))?\s*(?P<rest>.*)$", re.DOTALL)
@@ -160,10 +173,22 @@ def _back(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return EndLeave(person=person)
 
 
+def _timezone(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
+    text = args.orig.strip()
+    if not text:
+        return SetTimezone()
+    zone = resolve_zone(text)
+    if zone is None:
+        raise Rejected(ParseError("bad_value", f"不认识时区「{text[:40]}」。请写城市（如 伦敦、东京、纽约）"
+                                               "或时区名（如 Europe/London）。"))
+    return SetTimezone(timezone=zone)
+
+
 GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
     (HOLIDAY, _holiday),
     (WORKDAY, _workday),
     (CALENDAR, _calendar),
     (LEAVE, _leave),
     (BACK, _back),
+    (TIMEZONE, _timezone),
 )

@@ -11,7 +11,14 @@ from bot.engine.task_views import display_name
 from bot.router import Reply, Router
 from bot.scope import Scope
 from bot.workflows.calendar.cards import day_label, month_card, span_label
-from bot.workflows.calendar.commands import EndLeave, SetHoliday, SetWorkday, ShowCalendar, TakeLeave
+from bot.workflows.calendar.commands import (
+    EndLeave,
+    SetHoliday,
+    SetTimezone,
+    SetWorkday,
+    ShowCalendar,
+    TakeLeave,
+)
 from bot.workflows.calendar.service import CalendarService
 
 router = Router("calendar")
@@ -59,3 +66,17 @@ async def end_leave(command: EndLeave, scope: Scope) -> Reply:
     if not ended:
         return Reply(text=f"{name}目前没有请假。")
     return Reply(text=f"已销假：{name}今天起照常参加站会和提醒。")
+
+
+@router.command(SetTimezone)
+async def set_timezone(command: SetTimezone, scope: Scope) -> Reply:
+    if command.timezone is None:
+        local = scope.clock.now().astimezone(ZoneInfo(scope.timezone))
+        return Reply(text=f"本群时区：{scope.timezone}（当地时间 {local:%m月%d日 %H:%M}）。"
+                          "管理员可发送「时区 伦敦」或「时区 Europe/London」修改。")
+    changed = await CalendarService(scope).set_timezone(command)
+    local = scope.clock.now().astimezone(ZoneInfo(command.timezone))
+    if not changed:
+        return Reply(text=f"本群时区已经是 {command.timezone}（当地时间 {local:%H:%M}）。")
+    return Reply(text=f"已将本群时区设为 {command.timezone}（当地时间 {local:%m月%d日 %H:%M}）。"
+                      "站会、到期提醒、周报和月报都按这个时区的时间发送。")

@@ -12,7 +12,7 @@ from bot.engine.policy import may_manage_organisation, may_record_leave
 from bot.engine.task_views import display_name
 from bot.scope import Scope
 from bot.workdays import tenant_calendar
-from bot.workflows.calendar.commands import EndLeave, SetHoliday, SetWorkday, TakeLeave
+from bot.workflows.calendar.commands import EndLeave, SetHoliday, SetTimezone, SetWorkday, TakeLeave
 from bot.workflows.standup.schedule import next_due
 from storage.repositories import CalendarRepository, LeaveRepository
 from storage.repositories.standups import StandupRepository
@@ -36,11 +36,25 @@ class CalendarService:
     def today(self) -> date:
         return self.scope.clock.now().astimezone(ZoneInfo(self.scope.timezone)).date()
 
-    async def _require_admin(self) -> None:
+    async def _require_admin(self, what: str = "公司日历") -> None:
         if may_manage_organisation(self.scope.user.is_admin):
             return
         admins = "、".join(display_name(a) for a in await self.scope.directory.admins()) or "（暂无）"
-        raise DomainError(f"只有管理员可以修改公司日历。当前管理员：{admins}。")
+        raise DomainError(f"只有管理员可以修改{what}。当前管理员：{admins}。")
+
+    async def set_timezone(self, command: SetTimezone) -> bool:
+        """The chat's own time zone, its stand-up rescheduled by it; False when it was that already."""
+        assert command.timezone is not None
+        await self._require_admin("本群的时区")
+        if self.scope.timezone == command.timezone:
+            return False
+        self.scope.chat.timezone = command.timezone
+        self.scope.timezone = command.timezone
+        standup = await StandupRepository(self.scope.session, self.scope.tenant.id or 0).for_chat(
+            self.scope.chat.id or 0)
+        if standup is not None and standup.enabled:
+            standup.next_at = next_due(standup, self.scope.clock.now(), self.scope.calendar, command.timezone)
+        return True
 
     async def _reload(self) -> None:
         """The new calendar for this command, and every stand-up of the tenant rescheduled by it."""
