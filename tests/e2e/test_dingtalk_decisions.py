@@ -76,7 +76,7 @@ async def ask_design(app: DingTalkE2E) -> tuple[dict[str, Any], dict[str, Any], 
     [group] = [c for c in asked if c["conversationType"] == 1]
     [direct] = [c for c in asked if c["conversationType"] == 0]
     assert group["openConversationId"] == CHAT and direct["receiverUserIdList"] == [OWNER[0]]
-    assert "请 @李四 处理" in text_of(group["card"]) and labels(group["card"]) == ["接受", "拒绝"]
+    assert "请 @李四 处理" in text_of(group["card"]) and labels(group["card"]) == ["接受", "拒绝", "转交"]
     return overview, group, direct
 
 
@@ -136,7 +136,7 @@ async def test_a_collaboration_request_and_its_review_decided_on_dingtalk_cards(
     await say(app, "提交验收 XZB20261101-01 交付物 https://pan.example.com/poster 自检 3张海报已按规范完成",
               sender=OWNER)
     [review] = [c for c in cards_with(app, "待验收") if c["conversationType"] == 1]
-    assert "请 @张三 处理" in text_of(review["card"]) and labels(review["card"]) == ["通过", "不通过"]
+    assert "请 @张三 处理" in text_of(review["card"]) and labels(review["card"]) == ["通过", "不通过", "转交"]
     assert await press(app, app.click(review, "通过", operator=OWNER)) == {}  # not 李四's to accept
     passed = shown(await press(app, app.click(review, "通过", operator=INITIATOR)))
     assert "结果：已通过" in text_of(passed)
@@ -152,7 +152,7 @@ async def test_a_refusal_is_typed_as_the_card_says(dingtalk_app: DingTalkE2E) ->
     # 拒绝 needs a reason and the card has no field: the card says what to send, and waits.
     prompted = shown(await press(app, app.click(direct, "拒绝", operator=OWNER)))
     assert "拒绝需要写明原因，请发送：拒绝 XZB20261101 原因 ……" in text_of(prompted)
-    assert labels(prompted) == ["接受", "拒绝"]
+    assert labels(prompted) == ["接受", "拒绝", "转交"]
     assert await decisions(app) == [("collaboration", "open", None, None)]
 
     await say(app, "拒绝 XZB20261101 原因 人力饱和 可启动 12月20日", sender=OWNER)

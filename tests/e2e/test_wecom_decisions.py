@@ -106,7 +106,7 @@ async def ask_design(app: WeComE2E) -> tuple[dict[str, Any], dict[str, Any], dic
     [sent] = [m for m in app.fake.app_messages if m.get("msgtype") == "template_card"]
     assert sent["touser"] == OWNER[0]
     direct = sent["template_card"]
-    assert direct["card_type"] == "button_interaction" and labels(direct) == ["接受", "拒绝"]
+    assert direct["card_type"] == "button_interaction" and labels(direct) == ["接受", "拒绝", "转交"]
     [notice] = notices(app, "协作请求（设计部）")
     assert notice["card_type"] == "text_notice" and "button_list" not in notice
     assert "也可以发送：接受 XZB20261101；拒绝 XZB20261101 原因 ……" in text_of(notice)
@@ -149,7 +149,7 @@ async def test_a_collaboration_request_and_its_review_decided_on_wecom_cards(wec
               sender=OWNER)
     [(_code, reply)] = app.fake.responses
     review = reply["template_card"]
-    assert "待验收" in text_of(review) and labels(review) == ["通过", "不通过"]
+    assert "待验收" in text_of(review) and labels(review) == ["通过", "不通过", "转交"]
     # On the AI bot's card in the group: 李四 may not accept his own delivery.
     refused = await app.post(app.click(review, "通过", operator=OWNER))
     assert (refused.status, await refused.text()) == (200, "")
@@ -182,7 +182,7 @@ async def test_a_refusal_is_typed_as_the_card_says(wecom_app: WeComE2E) -> None:
     [prompted] = app.fake.card_updates
     assert prompted["response_code"] == "rc-reject"
     assert "拒绝需要写明原因，请发送：拒绝 XZB20261101 原因 ……" in text_of(prompted)
-    assert labels(prompted["template_card"]) == ["接受", "拒绝"]
+    assert labels(prompted["template_card"]) == ["接受", "拒绝", "转交"]
     assert await decisions(app) == [("collaboration", "open", None, None)]
 
     app.fake.app_messages.clear()
@@ -232,7 +232,7 @@ async def test_over_the_long_connection_the_groups_card_has_buttons(wecom_app_fa
     await send_frame(app, "req-ask", app.message(f"@推进助手 {REQUEST}"))
     [group] = pushed(app, CHAT, "协作请求（设计部）")
     [direct] = pushed(app, OWNER[0], "协作请求（设计部）")
-    assert labels(group) == labels(direct) == ["接受", "拒绝"]
+    assert labels(group) == labels(direct) == ["接受", "拒绝", "转交"]
     accept = button(group, "接受")["key"]
 
     await send_frame(app, "req-stranger", app.click(group, "接受", operator=STRANGER))
@@ -374,7 +374,7 @@ async def test_a_blocker_and_a_vetoed_change_on_wecom(wecom_app: WeComE2E) -> No
     [notice] = notices(app, "也可以发送：同意 XZB20261101；驳回 XZB20261101 原因 ……")
     assert "button_list" not in notice
     direct = app_card(app, INITIATOR[0], "变更 #1")
-    assert labels(direct) == ["同意", "驳回"]
+    assert labels(direct) == ["同意", "驳回", "转交"]
     await press_app_as_wecom(app, app_click(app, direct, button(direct, "驳回")["key"], operator=INITIATOR,
                                             at=now + 60, code="rc-veto"))
     [prompted] = [u for u in app.fake.card_updates if u["response_code"] == "rc-veto"]
