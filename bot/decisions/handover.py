@@ -87,8 +87,8 @@ class HandOvers:
         try:
             person = await self.scope.people.resolve(named)
         except DomainError:
-            who = f"「{named.name}」" if named.name else "这个人"
-            raise HandOverRefused(f"{who}不是本企业通讯录里的成员，只能转交给本企业的同事（输入 @ 后从列表中选人）。"
+            who = f"成员「{named.name}」" if named.name else "这位成员"
+            raise HandOverRefused(f"找不到{who}：只能转交给本企业的同事（在输入框里输入 @ 后从列表中选人）。"
                                   f"{send}") from None
         fellows = [d.decider_id for d in await self.decisions.repo.in_request(task.id or 0, decision.request)
                    if d.id != decision.id and d.kind == decision.kind and d.state in LIVE_STATES] \
@@ -129,5 +129,5 @@ class HandOvers:
                                     f"{flow.name(decision)} 由 {display_name(actor)}{by} 转交给 {target}{due}")
         handed = Card(title=card.title, template="grey",
                       elements=(*(e for e in card.elements if not isinstance(e, Buttons)),
-                                Note(f"已转交给 {target}，由 {target} 处理{due}。")))
+                                Note(f"已转交给 {target}{due}，由 {target} 处理。")))
         return handed, f"已转交给 {target}{due}", await self.decisions.posts(decision, card)
