@@ -420,3 +420,28 @@ async def test_a_refusal_typed_to_the_app_updates_the_heads_card_in_place(wecom_
     assert "结果：已拒绝" in text_of(answered)
     assert notices(app, "结果：已拒绝")  # the group's notice is followed by one showing the outcome
     assert await app.rows("SELECT idempotency_key FROM outbox_message WHERE status != 'sent'") == []
+
+
+async def test_a_change_handed_over_by_message_and_approved_by_the_deputy_on_wecom(wecom_app: WeComE2E) -> None:
+    app = wecom_app
+    await app.create_task()  # XZB20261101: 张三 initiates (and so confirms 李四's change), 李四 owns
+    await say(app, "帮助", sender=STRANGER)  # 王五 talks to the bot, so his name is known
+    await say(app, "变更 XZB20261101 截止 12月20日 原因 素材延误", sender=OWNER)
+    direct = app_card(app, INITIATOR[0], "变更 #1")
+    assert labels(direct) == ["同意", "驳回", "转交"]
+
+    await say(app, "转交 XZB20261101 @王五")
+    assert any("已转交给 王五，回复时限" in text_of(b) for _c, b in app.fake.responses)
+    handed = app_card(app, STRANGER[0], "变更 #1")
+    assert "请 @王五 处理" in text_of(handed) and labels(handed) == ["同意", "驳回", "转交"]
+
+    now = int(app.clock.now().timestamp())
+    # 张三's old card carries the old token: his 同意 changes nothing.
+    await press_app_as_wecom(app, app_click(app, direct, button(direct, "同意")["key"], operator=INITIATOR,
+                                            at=now, code="rc-old"))
+    assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "open", None, None)]
+    await press_app_as_wecom(app, app_click(app, handed, button(handed, "同意")["key"], operator=STRANGER,
+                                            at=now + 60, code="rc-deputy"))
+    assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "decided", "approve", None)]
+    [task] = await app.tasks()
+    assert task.due_at is not None and task.due_at.day == 20
