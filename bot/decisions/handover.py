@@ -23,7 +23,6 @@ from bot.engine.policy import HandOverBar, HandOverTarget, hand_over_bar, may_ha
 from bot.engine.task_views import display_name
 from bot.presentation.format import short_due
 from bot.router import Post
-from bot.workflows.clocks import response_due
 from storage.repositories import LeaveRepository
 from storage.tables import Decision, Task, User
 
@@ -120,7 +119,7 @@ class HandOvers:
         decision.token = secrets.token_hex(8)
         decision.responded_at = None
         decision.state = DecisionState.OPEN
-        decision.due_at = response_due(self.scope, decision.kind, decision.data)
+        decision.due_at = await self.decisions.due(decision.kind, decision.data, decision.chat_id)
         card = await self.decisions.card(decision)
         target = display_name(person)
         by = "" if actor.id == previous else f"（代 {display_name(await self.scope.directory.user(previous))}）"

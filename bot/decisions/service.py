@@ -64,17 +64,24 @@ class DecisionService:
         """Store a decision for `decider` (the caller holds the task's lock) and note it in the timeline.
 
         Its deadline is the flow's response window from now (bot/workflows/clocks.py)."""
-        due_at = response_due(self.scope, flow.kind, data)
+        chat_id = task.chat_id or self.scope.chat.id
+        due_at = await self.due(flow.kind, data, chat_id)
         decision = await self.repo.add(Decision(
             tenant_id=self.scope.tenant.id or 0, task_id=task.id or 0, kind=flow.kind,
             number=await self.repo.next_number(task.id or 0, flow.kind), request=request,
             decider_id=decider.id or 0, requester_id=self.scope.user.id, department_id=department_id,
-            chat_id=task.chat_id or self.scope.chat.id, data=dict(data), token=secrets.token_hex(8),
+            chat_id=chat_id, data=dict(data), token=secrets.token_hex(8),
             due_at=due_at, created_at=self.now(),
         ))
         await self.scope.tasks.note(task, self.scope.user, f"{flow.kind}_asked",
                                     f"{flow.name(decision)} 请 {display_name(decider)} 处理")
         return decision
+
+    async def due(self, kind: str, data: dict[str, object], chat_id: int | None) -> datetime | None:
+        """The flow's answer window from now, ending in the time zone of the decision's chat (where its
+        reminders go), whichever chat it is asked or handed over from."""
+        chat = await self.scope.directory.chat(chat_id) if chat_id not in (None, self.scope.chat.id) else None
+        return response_due(self.scope, kind, data, timezone=chat.timezone if chat is not None else None)
 
     def card_key(self, decision: Decision) -> str:
         conv = self.scope.conversation

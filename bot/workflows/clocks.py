@@ -60,12 +60,14 @@ def response_window(kind: str, data: Mapping[str, object] | None = None) -> Wind
     return None
 
 
-def response_due(scope: Scope, kind: str, data: Mapping[str, object] | None = None) -> datetime | None:
-    """The deadline of a decision asked (or handed over) now, in the team's calendar and timezone."""
+def response_due(scope: Scope, kind: str, data: Mapping[str, object] | None = None, *,
+                 timezone: str | None = None) -> datetime | None:
+    """The deadline of a decision asked (or handed over) now, in the team's calendar and the time
+    zone given (the decision's chat's), else the scope's."""
     window = response_window(kind, data)
     if window is None:
         return None
-    return window.after(scope.clock.now(), scope.calendar, scope.timezone, scope.workday_end)
+    return window.after(scope.clock.now(), scope.calendar, timezone or scope.timezone, scope.workday_end)
 
 
 # Escalation (bot/scheduler/escalations.py): a decision still open (not even acknowledged) at its

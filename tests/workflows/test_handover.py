@@ -204,3 +204,21 @@ async def test_concurrent_hand_over_presses_apply_once(room: Room, any_db: Datab
     taken = "赵磊" if "赵磊" in applied[0] else "周杰"
     assert len(live_cards_for(await room.history(), taken)) == 1
     assert decision.data["handed_from"] != decision.decider_id
+
+
+async def test_handed_over_from_a_direct_chat_the_window_ends_in_the_requests_chat(
+    room: Room, any_db: Database
+) -> None:
+    await organise(room)
+    assert "Europe/London" in (await room.say("u_zhangmin", "时区 伦敦"))[0]["text"]
+    await room.say("u_zhangmin", REQUEST.replace("设计部,品牌部", "设计部"))
+    asked = (await decision_of(any_db, "collaboration")).due_at
+    assert asked == datetime(2026, 11, 25, 18, tzinfo=ZoneInfo("Europe/London"))
+    # 李娜 hands it over in her one-to-one chat with the bot (a Shanghai chat): the new window still
+    # ends at 18:00 in the request's chat, where its reminders are sent.
+    response = await room.client.post("/console/api/messages", json={
+        "chat_id": "u_lina", "user_id": "u_lina", "text": "转交 XZB20261101 @赵磊"})
+    assert response.status == 202
+    await settle(room.services)
+    handed = await decision_of(any_db, "collaboration")
+    assert "handed_from" in handed.data and handed.due_at == asked
