@@ -43,11 +43,13 @@ def decision_card(
     if live:
         options = [o for o in flow.options if o.closes or decision.state == "open"]
         styles = tuple(Button(o.label, button_payload(decision, o.key), o.style) for o in options)
-        needs = [o for o in options if o.needs]
+        # One field serves every option: the reason an answer needs, or the person a 转交 names.
+        wants = {o.label: (f"必填{o.needs}", o.needs) if o.needs else ("填写接手人姓名", "接手人")
+                 for o in options if o.needs or o.hands_over}
         field = None
-        if needs:
-            hint = "；".join(f"{o.label}时必填{o.needs}" for o in needs)
-            field = Input(ANSWER_FIELD, f"{'/'.join(dict.fromkeys(o.needs or '' for o in needs))}（{hint}）")
+        if wants:
+            hint = "；".join(f"{label}时{said}" for label, (said, _) in wants.items())
+            field = Input(ANSWER_FIELD, f"{'/'.join(dict.fromkeys(w for _, w in wants.values()))}（{hint}）")
         elements.append(Buttons(styles, field))
         if decision.state == "acknowledged":
             elements.append(Note(f"{display_name(decider)} 已知悉，处理中。"))

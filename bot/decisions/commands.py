@@ -87,4 +87,13 @@ def _waiting(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
     return ShowWaiting()
 
 
-GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = ((WAITING, _waiting),)
+# 转交 is offered by every flow: the same word hands over a request, blocker, risk, change or review.
+HAND_OVER: Final = answer_command(CommandSpec(
+    "转交", "hand over", ("转交", "hand over", "handover"),
+    "把等你处理的事（协作请求、卡点、风险、变更、验收）转交给其他同事，对方获得完整的答复时限"
+    "（你请假时，提出人、你的上级、部门负责人或管理员可代为转交）",
+    "转交 XZB20231001-01 @陈静",
+))
+
+# In the order 帮助 lists them.
+GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = ((WAITING, _waiting), HAND_OVER)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.core.cards import ButtonStyle, CardElement
+from bot.engine.errors import DomainError
 from bot.router import CardRefresh, Post
 from storage.tables import Decision, Task, User
 
@@ -28,6 +29,10 @@ class DecisionState(StrEnum):
 LIVE_STATES = (DecisionState.OPEN.value, DecisionState.ACKNOWLEDGED.value)
 
 
+class AnswerIncomplete(DomainError):
+    """What an answer still lacks (a reason, the person to hand over to), as the message that supplies it."""
+
+
 @dataclass(frozen=True)
 class Option:
     """A button on the card and the word that does the same by message (拒绝 XZB… 原因 …)."""
@@ -42,6 +47,10 @@ class Option:
     closes: bool = True
     # The answer names the next person to decide (转交).
     hands_over: bool = False
+
+
+# 转交: every flow offers it (bot/decisions/handover.py moves the decision and restarts its clock).
+HAND_OVER = Option("hand", "转交", "已转交", hands_over=True)
 
 
 @dataclass
@@ -91,6 +100,10 @@ class DecisionFlow(ABC):
     @abstractmethod
     async def after(self, answer: Answer, decisions: DecisionService) -> FlowEffects:
         """Apply the answer's consequences to the task (inside the answer's transaction)."""
+
+    async def handed_over(self, answer: Answer, decisions: DecisionService) -> FlowEffects:
+        """What else shows who now decides (an overview card); the task itself does not change."""
+        return FlowEffects()
 
 
 _FLOWS: dict[str, DecisionFlow] = {}

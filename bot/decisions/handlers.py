@@ -8,7 +8,8 @@ from bot.commands.keyed import Rejected
 from bot.core import ActionPayload, Card, Fields, Note, Text
 from bot.decisions.cards import ACTION, ANSWER_FIELD
 from bot.decisions.commands import AnswerDecision, ShowWaiting, answer_from_card
-from bot.decisions.flow import LIVE_STATES, flow_for
+from bot.decisions.flow import HAND_OVER, LIVE_STATES, flow_for
+from bot.decisions.handover import HandOvers, person_in_field
 from bot.decisions.service import STALE, Answered, DecisionService
 from bot.engine.errors import DomainError
 from bot.engine.task_views import display_name
@@ -38,13 +39,19 @@ async def press(action: ActionPayload, scope: Scope) -> Reply:
     if not action.ref.isdigit() or not token:
         raise DomainError(STALE)
     typed = scope.inputs.get(ANSWER_FIELD, "").strip()
+    service = DecisionService(scope)
+    if option == HAND_OVER.key:
+        # The field names who takes over; checked against the directory, never trusted as an id.
+        answered = await service.answer(int(action.ref), option, token=token, by_button=True,
+                                        handed_to=person_in_field(typed) if typed else None)
+        return _reply(answered, inline=True)
     try:
         text, proposed = answer_from_card(typed, scope.parse_context()) if typed else (None, None)
     except Rejected:
         # A toast is one short line: the grammar's full list of date forms does not fit there.
         raise DomainError("没有看懂「可启动」后的日期，例如写：可启动 12月20日。改好后再点一次。") from None
-    answered = await DecisionService(scope).answer(int(action.ref), option, token=token, text=text,
-                                                   proposed=proposed, by_button=True)
+    answered = await service.answer(int(action.ref), option, token=token, text=text,
+                                    proposed=proposed, by_button=True)
     return _reply(answered, inline=True)
 
 
@@ -62,10 +69,10 @@ async def answer(command: AnswerDecision, scope: Scope) -> Reply:
         raise DomainError(f"任务 {task.code} 没有可以「{command.word}」的待处理事项。"
                           "发送「待我处理」查看等你处理的事项。")
     mine = [d for d in waiting if d.decider_id == scope.user.id]
-    if not mine and any(o.hands_over for d in waiting if (f := flow_for(d.kind)) is not None
-                        for o in f.options if o.label == command.word):
+    if not mine and command.word == HAND_OVER.label:
         # 转交 for a decider on leave, by the person who asked, their superior or head, or an admin.
-        mine = [d for d in waiting if await service.acts_for_absent(d)]
+        hand_overs = HandOvers(service)
+        mine = [d for d in waiting if await hand_overs.acts_for_absent(d)]
     if not mine:
         deciders = await scope.directory.users_by_ids([d.decider_id for d in waiting])
         names = "、".join(dict.fromkeys(display_name(deciders.get(d.decider_id)) for d in waiting))
@@ -79,6 +86,10 @@ async def answer(command: AnswerDecision, scope: Scope) -> Reply:
     assert flow is not None
     option = flow.option_named(command.word)
     assert option is not None
+    if option.hands_over:
+        answered = await service.answer(decision.id or 0, option.key, token=None, by_button=False,
+                                        handed_to=command.people[0] if command.people else None)
+        return _reply(answered, inline=False)
     person = await scope.people.resolve(command.people[0]) if command.people else None
     answered = await service.answer(decision.id or 0, option.key, token=None, text=command.text, person=person,
                                     proposed=command.proposed, by_button=False)

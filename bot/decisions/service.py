@@ -11,18 +11,18 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from bot.core import Buttons, Card, Note
+from bot.commands.model import PersonRef
+from bot.core import Card
 from bot.decisions.cards import decision_card
-from bot.decisions.flow import LIVE_STATES, Answer, DecisionFlow, DecisionState, Option, flow_for
-from bot.engine.availability import Availability
+from bot.decisions.flow import LIVE_STATES, Answer, AnswerIncomplete, DecisionFlow, DecisionState, Option, flow_for
+from bot.decisions.handover import HandOvers, reference
 from bot.engine.errors import DomainError
-from bot.engine.policy import may_hand_over_for_absent
 from bot.engine.task_views import display_name
 from bot.router import CardRefresh, Post
 from bot.scope import Scope
-from storage.repositories import DecisionRepository, LeaveRepository, TaskRepository
+from bot.workflows.clocks import response_due
+from storage.repositories import DecisionRepository, TaskRepository
 from storage.tables import Decision, Task, User
 
 DIRECT = ":direct"
@@ -58,20 +58,30 @@ class DecisionService:
     # Asking -----------------------------------------------------------------------------------------
 
     async def ask(
-        self, flow: DecisionFlow, task: Task, *, decider: User, due_at: datetime | None, data: dict[str, object],
+        self, flow: DecisionFlow, task: Task, *, decider: User, data: dict[str, object],
         request: str = "", department_id: int | None = None,
     ) -> Decision:
-        """Store a decision for `decider` (the caller holds the task's lock) and note it in the timeline."""
+        """Store a decision for `decider` (the caller holds the task's lock) and note it in the timeline.
+
+        Its deadline is the flow's response window from now (bot/workflows/clocks.py)."""
+        chat_id = task.chat_id or self.scope.chat.id
+        due_at = await self.due(flow.kind, data, chat_id)
         decision = await self.repo.add(Decision(
             tenant_id=self.scope.tenant.id or 0, task_id=task.id or 0, kind=flow.kind,
             number=await self.repo.next_number(task.id or 0, flow.kind), request=request,
             decider_id=decider.id or 0, requester_id=self.scope.user.id, department_id=department_id,
-            chat_id=task.chat_id or self.scope.chat.id, data=dict(data), token=secrets.token_hex(8),
+            chat_id=chat_id, data=dict(data), token=secrets.token_hex(8),
             due_at=due_at, created_at=self.now(),
         ))
         await self.scope.tasks.note(task, self.scope.user, f"{flow.kind}_asked",
                                     f"{flow.name(decision)} 请 {display_name(decider)} 处理")
         return decision
+
+    async def due(self, kind: str, data: dict[str, object], chat_id: int | None) -> datetime | None:
+        """The flow's answer window from now, ending in the time zone of the decision's chat (where its
+        reminders go), whichever chat it is asked or handed over from."""
+        chat = await self.scope.directory.chat(chat_id) if chat_id not in (None, self.scope.chat.id) else None
+        return response_due(self.scope, kind, data, timezone=chat.timezone if chat is not None else None)
 
     def card_key(self, decision: Decision) -> str:
         conv = self.scope.conversation
@@ -123,9 +133,13 @@ class DecisionService:
 
     async def answer(
         self, decision_id: int, option_key: str, *, token: str | None, text: str | None = None,
-        person: User | None = None, proposed: datetime | None = None, by_button: bool,
+        person: User | None = None, handed_to: PersonRef | None = None, proposed: datetime | None = None,
+        by_button: bool,
     ) -> Answered:
-        """Apply one answer; `token` (from a button) must match the stored one, or it is refused."""
+        """Apply one answer; `token` (from a button) must match the stored one, or it is refused.
+
+        `person` is who an answer names (the owner of an accepted part); `handed_to`, who a 转交
+        names, is resolved and checked here, against the policy, once the row is locked."""
         actor = self.scope.user
         found = await self.repo.by_id(decision_id)
         if found is None:
@@ -140,45 +154,30 @@ class DecisionService:
             raise DomainError(STALE)
         if decision.state not in LIVE_STATES:
             return await self._already(flow, decision)
-        if actor.id != decision.decider_id and not (option.hands_over and await self.acts_for_absent(decision)):
+        hand_overs = HandOvers(self)
+        allowed = await hand_overs.may(decision) if option.hands_over else actor.id == decision.decider_id
+        if not allowed:
             decider = await self.scope.directory.user(decision.decider_id)
             raise DomainError(f"只有 {display_name(decider)} 可以处理{flow.name(decision)}（任务 {task.code}），"
                               "你的点击没有改变任何内容。")
         if not option.closes and decision.state == DecisionState.ACKNOWLEDGED:
             return Answered(decision, await self.card(decision), f"{option.outcome}，无需重复。处理完后请回复结果。",
                             "info")
-        missing = self._missing(flow, decision, task, option, text, person)
-        if missing is not None:
+        try:
+            if option.hands_over:
+                person = await hand_overs.target(flow, decision, task, option, handed_to)
+            self._check_text(decision, task, option, text)
+        except AnswerIncomplete as missing:
             if by_button:
-                return Answered(decision, await self.card(decision, prompt=missing), missing, "info")
-            raise DomainError(missing)
+                return Answered(decision, await self.card(decision, prompt=missing.message), missing.message, "info")
+            raise
         return await self._apply(flow, Answer(decision, task, option, actor, text, person, proposed))
 
-    async def acts_for_absent(self, decision: Decision) -> bool:
-        """The decider is on leave today and the actor may 转交 for them (bot/engine/policy.py)."""
-        decider = await self.scope.directory.user(decision.decider_id)
-        if decider is None:
-            return False
-        today = self.now().astimezone(ZoneInfo(self.scope.timezone)).date()
-        leaves = LeaveRepository(self.scope.session, self.scope.tenant.id or 0)
-        if await Availability(self.scope.directory, leaves, today).away(decider) is None:
-            return False
-        department = await self.scope.directory.department(decider.department_id) if decider.department_id else None
-        actor = self.scope.user
-        return may_hand_over_for_absent(actor.id or 0, actor.is_admin, decision.requester_id, decider.leader_user_id,
-                                        department.head_user_id if department else None)
-
-    def _missing(self, flow: DecisionFlow, decision: Decision, task: Task, option: Option,
-                 text: str | None, person: User | None) -> str | None:
-        """What the answer still lacks, as the message that supplies it."""
-        ref = f"{task.code} #{decision.number}" if decision.number > 1 else task.code
-        if option.hands_over and person is None:
-            return f"{option.label}给谁？请发送：{option.label} {ref} @某人"
+    def _check_text(self, decision: Decision, task: Task, option: Option, text: str | None) -> None:
+        """An answer that must say why (原因, 方案, 意见) and does not is asked for it."""
         if option.needs and not (text and text.strip()):
-            return f"{option.label}需要写明{option.needs}，请发送：{option.label} {ref} {option.needs} ……"
-        if option.hands_over and person is not None and person.id == decision.decider_id:
-            return f"{flow.name(decision)} 已经由 {display_name(person)} 处理，请转交给其他人。"
-        return None
+            raise AnswerIncomplete(f"{option.label}需要写明{option.needs}，"
+                                  f"请发送：{option.label} {reference(decision, task)} {option.needs} ……")
 
     async def _already(self, flow: DecisionFlow, decision: Decision) -> Answered:
         decider = await self.scope.directory.user(decision.decided_by_id or decision.decider_id)
@@ -193,32 +192,15 @@ class DecisionService:
     async def _apply(self, flow: DecisionFlow, answer: Answer) -> Answered:
         copies = self.copies(decision := answer.decision)
         decision.responded_at = decision.responded_at or self.now()
-        if answer.option.hands_over and answer.person is not None:
-            card, toast, posts = await self._hand_over(flow, answer)
+        if answer.option.hands_over:
+            card, toast, posts = await HandOvers(self).apply(flow, answer)
+            effects = await flow.handed_over(answer, self)
         else:
             await self._decide(flow, answer)
             card, toast, posts = await self.card(decision), f"已{answer.option.outcome.removeprefix('已')}", []
-        effects = await flow.after(answer, self)
+            effects = await flow.after(answer, self)
         return Answered(decision, card, toast, headline=effects.headline, posts=posts + effects.posts,
                         refreshes=effects.refreshes, copies=copies)
-
-    async def _hand_over(self, flow: DecisionFlow, answer: Answer) -> tuple[Card, str, list[Post]]:
-        """The decision moves to another person: new cards for them, the old ones say where it went."""
-        decision, person = answer.decision, answer.person
-        assert person is not None
-        detail = f"{flow.name(decision)} 由 {display_name(answer.actor)} 转交给 {display_name(person)}"
-        decision.data = {**decision.data, "handed_from": answer.actor.id}
-        decision.decider_id = person.id or 0
-        decision.token = secrets.token_hex(8)
-        decision.responded_at = None
-        decision.state = DecisionState.OPEN
-        card = await self.card(decision)
-        await self.scope.tasks.note(answer.task, answer.actor, f"{flow.kind}_handed", detail)
-        target = display_name(person)
-        handed = Card(title=card.title, template="grey",
-                      elements=(*(e for e in card.elements if not isinstance(e, Buttons)),
-                                Note(f"已转交给 {target}，由 {target} 处理。")))
-        return handed, f"已转交给 {target}", await self.posts(decision, card)
 
     async def _decide(self, flow: DecisionFlow, answer: Answer) -> None:
         decision, option = answer.decision, answer.option

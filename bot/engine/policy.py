@@ -151,3 +151,49 @@ def may_hand_over_for_absent(actor_id: int, is_admin: bool, requester_id: int | 
     """While a decider is on leave, their 转交 may be made for them: by the person who asked, the
     decider's superior or department head, or an admin (so a question does not wait for their return)."""
     return is_admin or actor_id in {i for i in (requester_id, decider_leader_id, decider_head_id) if i is not None}
+
+
+# 转交: every decision (request, blocker, risk, change, review) may be handed to someone else.
+
+
+def may_hand_over(actor_id: int, decider_id: int, *, acts_for_absent: bool) -> bool:
+    """The decider hands over their own decision; while they are on leave, whoever
+    `may_hand_over_for_absent` names may do it for them. Nobody else, whatever a button says."""
+    return actor_id == decider_id or acts_for_absent
+
+
+class HandOverBar(Enum):
+    """Why a decision may not go to the person named."""
+
+    SAME = "same"  # they already decide it
+    REQUESTER = "requester"  # the person who asked never decides their own request
+    ALSO_ASKED = "also_asked"  # already asked in the same request: one person, one answer
+    NOT_A_MEMBER = "not_a_member"  # someone of another company (the bot is nobody's member either)
+    AWAY = "away"  # on leave today: it would wait for them as it waited for the decider
+
+
+@dataclass(frozen=True)
+class HandOverTarget:
+    """The person a decision would be handed to, as the server knows them."""
+
+    user_id: int
+    tenant_id: int
+    away: bool
+
+
+def hand_over_bar(target: HandOverTarget, *, tenant_id: int, decider_id: int, requester_id: int | None,
+                  fellow_decider_ids: Iterable[int]) -> HandOverBar | None:
+    """Whom a decision may be handed to: any other member of the company who is at work, who did
+    not ask for it and is not already answering the same request (a change needs each head's own
+    consent, so one person may not hold two of its votes)."""
+    if target.tenant_id != tenant_id:
+        return HandOverBar.NOT_A_MEMBER
+    if target.user_id == decider_id:
+        return HandOverBar.SAME
+    if target.user_id == requester_id:
+        return HandOverBar.REQUESTER
+    if target.user_id in set(fellow_decider_ids):
+        return HandOverBar.ALSO_ASKED
+    if target.away:
+        return HandOverBar.AWAY
+    return None

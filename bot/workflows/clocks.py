@@ -1,7 +1,15 @@
-"""How long a decision may wait: the seed's clocks, in one place for every workflow and the escalation."""
+"""How long a decision may wait: the seed's clocks, in one place for every workflow and the escalation.
+
+Each kind of decision has one response window (2 working days, 24 h, 4 h …). It sets the
+deadline when the decision is asked, again when it is handed over (转交: the new decider gets the
+whole window from the moment they receive it, never the rest of someone else's), and the
+escalation one more window after that deadline.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,39 +26,62 @@ HIGH_RISK_HOURS = 4
 OTHER_RISK_HOURS = 24
 
 
-def working_days_from(scope: Scope, days: int) -> datetime:
-    """The end of the working day `days` working days from now, in the team's calendar and timezone."""
-    return scope.calendar.deadline_after(scope.clock.now(), days, scope.timezone, scope.workday_end)
+@dataclass(frozen=True)
+class Window:
+    """A response window: whole working days (ending at the end of a working day) or wall-clock hours."""
+
+    working_days: int = 0
+    hours: int = 0
+
+    def after(self, start: datetime, calendar: TeamCalendar, timezone: str, workday_end: time) -> datetime:
+        if self.working_days:
+            return calendar.deadline_after(start, self.working_days, timezone, workday_end)
+        return start + timedelta(hours=self.hours)
 
 
-def risk_hours(level: str | None) -> int:
-    """How long a risk of this level (a RiskLevel code) may wait for its answer."""
-    return HIGH_RISK_HOURS if level == RiskLevel.HIGH else OTHER_RISK_HOURS
-
-
-def hours_from(scope: Scope, hours: int) -> datetime:
-    return scope.clock.now() + timedelta(hours=hours)
-
-
-# Escalation (bot/scheduler/escalations.py): a decision still open (not even acknowledged) at its
-# due_at is a reminder to the decider; still open one more equal period later, it goes to the
-# decider's superior and the person who asked is told. The period is the decision's own clock.
 WORKING_DAY_KINDS = {"collaboration": ANSWER_WORKING_DAYS, "change": ANSWER_WORKING_DAYS,
                      "acceptance": REVIEW_WORKING_DAYS}
 HOUR_KINDS = {"blocker": BLOCKER_HOURS}
 
 
-def escalation_at(decision: Decision, calendar: TeamCalendar, timezone: str, workday_end: time) -> datetime | None:
-    """When an unanswered decision goes up to the decider's superior: one more period after its due_at."""
-    if decision.due_at is None:
-        return None
-    if decision.kind in WORKING_DAY_KINDS:
-        return calendar.deadline_after(decision.due_at, WORKING_DAY_KINDS[decision.kind], timezone, workday_end)
-    if decision.kind == "risk":
-        return decision.due_at + timedelta(hours=risk_hours((decision.data or {}).get("level")))
-    if decision.kind in HOUR_KINDS:
-        return decision.due_at + timedelta(hours=HOUR_KINDS[decision.kind])
+def risk_hours(level: object) -> int:
+    """How long a risk of this level (a RiskLevel code) may wait for its answer."""
+    return HIGH_RISK_HOURS if level == RiskLevel.HIGH else OTHER_RISK_HOURS
+
+
+def response_window(kind: str, data: Mapping[str, object] | None = None) -> Window | None:
+    """The window a decision of this kind is answered in; None for a kind without a clock."""
+    if kind in WORKING_DAY_KINDS:
+        return Window(working_days=WORKING_DAY_KINDS[kind])
+    if kind == "risk":
+        return Window(hours=risk_hours((data or {}).get("level")))
+    if kind in HOUR_KINDS:
+        return Window(hours=HOUR_KINDS[kind])
     return None
+
+
+def response_due(scope: Scope, kind: str, data: Mapping[str, object] | None = None, *,
+                 timezone: str | None = None) -> datetime | None:
+    """The deadline of a decision asked (or handed over) now, in the team's calendar and the time
+    zone given (the decision's chat's), else the scope's."""
+    window = response_window(kind, data)
+    if window is None:
+        return None
+    return window.after(scope.clock.now(), scope.calendar, timezone or scope.timezone, scope.workday_end)
+
+
+# Escalation (bot/scheduler/escalations.py): a decision still open (not even acknowledged) at its
+# due_at is a reminder to the decider; still open one more equal period later, it goes to the
+# decider's superior and the person who asked is told. The period is the decision's own window.
+# The steps are claimed per (decider, due_at), so a hand-over, which sets both, starts them again.
+
+
+def escalation_at(decision: Decision, calendar: TeamCalendar, timezone: str, workday_end: time) -> datetime | None:
+    """When an unanswered decision goes up to the decider's superior: one more window after its due_at."""
+    window = response_window(decision.kind, decision.data)
+    if decision.due_at is None or window is None:
+        return None
+    return window.after(decision.due_at, calendar, timezone, workday_end)
 
 
 def overdue_working_days(due_at: datetime, at: datetime, calendar: TeamCalendar, timezone: str) -> int:

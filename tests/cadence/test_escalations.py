@@ -237,9 +237,13 @@ async def test_a_decider_on_leave_is_reminded_to_the_asker_who_may_hand_it_over(
     assert "这件事要由 陈静 处理" in refused[0]["text"]
     handed = await room.say("u_zhaolei", "转交 XZB20261101 @王强")
     assert any("已转交给 王强" in (m["text"] or str(m["card"])) for m in handed), handed
-    # 王强 now holds it, with its deadline as it was (handing over does not restart the clock):
-    # still unanswered, it goes on to his superior.
-    escalated = await sweep(at(25, 10, 0))
+    # 王强 now holds it with a whole window of his own (24 h from the hand-over): reminded at its
+    # end, escalated to his superior one window later, never at the old deadline's steps.
+    assert await sweep(at(24, 17, 0)) == []
+    reminded = await sweep(at(25, 10, 0))
+    assert len(reminded) == 1 and "请 @王强 尽快处理" in reminded[0], reminded
+    assert "11月26日 10:00 前仍未答复将升级给上级" in reminded[0]
+    escalated = await sweep(at(26, 10, 0))
     assert "王强 超时未答复，请其上级 @周杰 协调处理。" in escalated[0]
 
 
@@ -249,7 +253,8 @@ async def test_a_head_on_leave_at_a_collaboration_reminder(room: Room) -> None:
     await room.say("u_zhangmin", "发起协作 Q4物料 部门 设计部 截止 12月15日 背景 新品上市 目标 全套物料")
     await on_leave(room, "李娜", until="11月30日")
     reminded = await Sweeper(room)(at(26, 9, 0))
-    assert "但 李娜 请假中（至 11月30日）" in reminded[0] and "@张敏 可先联系其他负责人协调" in reminded[0]
+    assert "但 李娜 请假中（至 11月30日）" in reminded[0]
+    assert "@张敏 可发送「转交 XZB20261101 @某人」交给其他人处理" in reminded[0]
     assert "11月27日 18:00 前仍未答复将升级给 周杰" in reminded[0]
     escalated = await Sweeper(room)(at(30, 9, 0))
     assert "李娜（请假至 11月30日） 超时未答复，请其上级 @周杰 协调处理。" in escalated[0]

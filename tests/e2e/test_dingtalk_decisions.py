@@ -76,7 +76,7 @@ async def ask_design(app: DingTalkE2E) -> tuple[dict[str, Any], dict[str, Any], 
     [group] = [c for c in asked if c["conversationType"] == 1]
     [direct] = [c for c in asked if c["conversationType"] == 0]
     assert group["openConversationId"] == CHAT and direct["receiverUserIdList"] == [OWNER[0]]
-    assert "请 @李四 处理" in text_of(group["card"]) and labels(group["card"]) == ["接受", "拒绝"]
+    assert "请 @李四 处理" in text_of(group["card"]) and labels(group["card"]) == ["接受", "拒绝", "转交"]
     return overview, group, direct
 
 
@@ -136,7 +136,7 @@ async def test_a_collaboration_request_and_its_review_decided_on_dingtalk_cards(
     await say(app, "提交验收 XZB20261101-01 交付物 https://pan.example.com/poster 自检 3张海报已按规范完成",
               sender=OWNER)
     [review] = [c for c in cards_with(app, "待验收") if c["conversationType"] == 1]
-    assert "请 @张三 处理" in text_of(review["card"]) and labels(review["card"]) == ["通过", "不通过"]
+    assert "请 @张三 处理" in text_of(review["card"]) and labels(review["card"]) == ["通过", "不通过", "转交"]
     assert await press(app, app.click(review, "通过", operator=OWNER)) == {}  # not 李四's to accept
     passed = shown(await press(app, app.click(review, "通过", operator=INITIATOR)))
     assert "结果：已通过" in text_of(passed)
@@ -152,7 +152,7 @@ async def test_a_refusal_is_typed_as_the_card_says(dingtalk_app: DingTalkE2E) ->
     # 拒绝 needs a reason and the card has no field: the card says what to send, and waits.
     prompted = shown(await press(app, app.click(direct, "拒绝", operator=OWNER)))
     assert "拒绝需要写明原因，请发送：拒绝 XZB20261101 原因 ……" in text_of(prompted)
-    assert labels(prompted) == ["接受", "拒绝"]
+    assert labels(prompted) == ["接受", "拒绝", "转交"]
     assert await decisions(app) == [("collaboration", "open", None, None)]
 
     await say(app, "拒绝 XZB20261101 原因 人力饱和 可启动 12月20日", sender=OWNER)
@@ -269,3 +269,31 @@ async def test_a_risk_handed_over_outdates_the_old_buttons(dingtalk_app: DingTal
     acked = shown(await press(app, app.click(handed, "已知悉", operator=STRANGER)))
     assert "王五 已知悉，处理中" in text_of(acked)
     assert await decisions(app) == [("risk", "acknowledged", None, None)]
+
+
+async def test_a_head_hands_the_request_to_a_deputy_on_dingtalk(dingtalk_app: DingTalkE2E) -> None:
+    app = dingtalk_app
+    overview, group, direct = await ask_design(app)
+    # The card has no field: 转交 pressed says what to send, and waits; a stranger's press does nothing.
+    prompted = shown(await press(app, app.click(direct, "转交", operator=OWNER)))
+    assert "转交给谁" in text_of(prompted) and "转交 XZB20261101 @某人" in text_of(prompted)
+    assert await press(app, app.click(group, "转交", operator=STRANGER)) == {}
+    assert await decisions(app) == [("collaboration", "open", None, None)]
+
+    await say(app, "转交 XZB20261101 @王五", sender=OWNER, mentions=(STRANGER,))
+    for sent in (group, direct):  # both of 李四's copies say where it went, without buttons
+        [now] = updates_of(app, sent)
+        assert "已转交给 王五，回复时限" in text_of(now) and labels(now) == []
+    assert "设计部（王五）" in text_of(updates_of(app, overview)[-1])
+    [handed] = [c for c in cards_with(app, "请 @王五 处理") if c["conversationType"] == 1 and labels(c["card"])]
+    [to_deputy] = [c for c in cards_with(app, "请 @王五 处理") if c["conversationType"] == 0]
+    assert to_deputy["receiverUserIdList"] == [STRANGER[0]]
+    assert labels(handed["card"]) == ["接受", "拒绝", "转交"] and "请求部门" in text_of(handed["card"])
+
+    # 李四's old buttons are outdated; the deputy accepts for 设计部.
+    assert await press(app, app.click(group, "接受", operator=OWNER)) == {}
+    accepted = shown(await press(app, app.click(handed, "接受", operator=STRANGER)))
+    assert "结果：已接受" in text_of(accepted)
+    [request, part] = await app.tasks()
+    assert (request.status, part.title) == ("in_progress", "Q4海报（设计部）")
+    assert await decisions(app) == [("collaboration", "decided", "accept", None)]

@@ -100,7 +100,8 @@ async def test_a_refusal_typed_into_the_feishu_form(feishu_app: FeishuE2E) -> No
     await say(app, "发起协作 Q4海报 部门 设计部 截止 12月15日 背景 新品上市 目标 完成主视觉")
     [asked] = in_group(app, "协作请求（设计部）")
     [form] = [n for n in walk(asked["content"]) if n.get("tag") == "form"]
-    assert [n["tag"] for n in walk(form) if n.get("tag") in ("input", "button")] == ["input", "button", "button"]
+    tags = [n["tag"] for n in walk(form) if n.get("tag") in ("input", "button")]
+    assert tags == ["input", "button", "button", "button"]  # 接受, 拒绝, 转交
     reject = next(n for n in walk(form) if n.get("tag") == "button" and n["text"]["content"] == "拒绝")
     assert reject["form_action_type"] == "submit"
     # Feishu reports a form submit with the inputs in form_value and the button by its name.
@@ -154,3 +155,26 @@ async def test_a_blocker_and_a_vetoed_change_on_feishu(feishu_app: FeishuE2E) ->
     assert task.due_at is not None and task.due_at.day != 20
     [row] = await app.rows("SELECT outcome, answer FROM decision WHERE kind = 'change'")
     assert tuple(row) == ("veto", "上市日期不能推迟")
+
+
+async def test_a_review_handed_over_by_name_in_the_feishu_form(feishu_app: FeishuE2E) -> None:
+    app = feishu_app
+    await app.create_task()  # XZB20261101: 张三 initiates (and so reviews), 李四 owns
+    await say(app, "我的任务", sender=STRANGER)  # 王五 is in the directory, so his name resolves
+    await say(app, "提交验收 XZB20261101 交付物 https://pan.example.com/poster 自检 已完成", sender=OWNER)
+    [review] = [c for c in app.fake.replies if "已提交验收" in text_of(c["content"])]
+    field = next(n for n in walk(review["content"]) if n.get("tag") == "input")
+    assert "转交时填写接手人姓名" in text_of(field)
+
+    stranger = await (await app.post(_form_click(app, review, "转交", "王五", STRANGER))).json()
+    assert stranger["toast"]["type"] == "error" and "只有 张三 可以处理" in stranger["toast"]["content"]
+    itself = await (await app.post(_form_click(app, review, "转交", "张三", INITIATOR))).json()
+    assert "已经由 张三 处理" in itself["toast"]["content"]
+    handed = await (await app.post(_form_click(app, review, "转交", "王五", INITIATOR))).json()
+    assert handed["toast"]["content"].startswith("已转交给 王五，回复时限"), handed
+    await settle(app.services)
+    [new] = in_group(app, f"<at id={STRANGER[0]}></at>")
+    passed = await press(app, callback_value(button(new["content"], "通过")), STRANGER, new["message_id"])
+    assert passed["toast"]["content"] == "已通过"
+    [task] = await app.tasks()
+    assert task.status == "done"

@@ -106,7 +106,7 @@ async def ask_design(app: WeComE2E) -> tuple[dict[str, Any], dict[str, Any], dic
     [sent] = [m for m in app.fake.app_messages if m.get("msgtype") == "template_card"]
     assert sent["touser"] == OWNER[0]
     direct = sent["template_card"]
-    assert direct["card_type"] == "button_interaction" and labels(direct) == ["接受", "拒绝"]
+    assert direct["card_type"] == "button_interaction" and labels(direct) == ["接受", "拒绝", "转交"]
     [notice] = notices(app, "协作请求（设计部）")
     assert notice["card_type"] == "text_notice" and "button_list" not in notice
     assert "也可以发送：接受 XZB20261101；拒绝 XZB20261101 原因 ……" in text_of(notice)
@@ -149,7 +149,7 @@ async def test_a_collaboration_request_and_its_review_decided_on_wecom_cards(wec
               sender=OWNER)
     [(_code, reply)] = app.fake.responses
     review = reply["template_card"]
-    assert "待验收" in text_of(review) and labels(review) == ["通过", "不通过"]
+    assert "待验收" in text_of(review) and labels(review) == ["通过", "不通过", "转交"]
     # On the AI bot's card in the group: 李四 may not accept his own delivery.
     refused = await app.post(app.click(review, "通过", operator=OWNER))
     assert (refused.status, await refused.text()) == (200, "")
@@ -182,7 +182,7 @@ async def test_a_refusal_is_typed_as_the_card_says(wecom_app: WeComE2E) -> None:
     [prompted] = app.fake.card_updates
     assert prompted["response_code"] == "rc-reject"
     assert "拒绝需要写明原因，请发送：拒绝 XZB20261101 原因 ……" in text_of(prompted)
-    assert labels(prompted["template_card"]) == ["接受", "拒绝"]
+    assert labels(prompted["template_card"]) == ["接受", "拒绝", "转交"]
     assert await decisions(app) == [("collaboration", "open", None, None)]
 
     app.fake.app_messages.clear()
@@ -232,7 +232,7 @@ async def test_over_the_long_connection_the_groups_card_has_buttons(wecom_app_fa
     await send_frame(app, "req-ask", app.message(f"@推进助手 {REQUEST}"))
     [group] = pushed(app, CHAT, "协作请求（设计部）")
     [direct] = pushed(app, OWNER[0], "协作请求（设计部）")
-    assert labels(group) == labels(direct) == ["接受", "拒绝"]
+    assert labels(group) == labels(direct) == ["接受", "拒绝", "转交"]
     accept = button(group, "接受")["key"]
 
     await send_frame(app, "req-stranger", app.click(group, "接受", operator=STRANGER))
@@ -374,7 +374,7 @@ async def test_a_blocker_and_a_vetoed_change_on_wecom(wecom_app: WeComE2E) -> No
     [notice] = notices(app, "也可以发送：同意 XZB20261101；驳回 XZB20261101 原因 ……")
     assert "button_list" not in notice
     direct = app_card(app, INITIATOR[0], "变更 #1")
-    assert labels(direct) == ["同意", "驳回"]
+    assert labels(direct) == ["同意", "驳回", "转交"]
     await press_app_as_wecom(app, app_click(app, direct, button(direct, "驳回")["key"], operator=INITIATOR,
                                             at=now + 60, code="rc-veto"))
     [prompted] = [u for u in app.fake.card_updates if u["response_code"] == "rc-veto"]
@@ -420,3 +420,28 @@ async def test_a_refusal_typed_to_the_app_updates_the_heads_card_in_place(wecom_
     assert "结果：已拒绝" in text_of(answered)
     assert notices(app, "结果：已拒绝")  # the group's notice is followed by one showing the outcome
     assert await app.rows("SELECT idempotency_key FROM outbox_message WHERE status != 'sent'") == []
+
+
+async def test_a_change_handed_over_by_message_and_approved_by_the_deputy_on_wecom(wecom_app: WeComE2E) -> None:
+    app = wecom_app
+    await app.create_task()  # XZB20261101: 张三 initiates (and so confirms 李四's change), 李四 owns
+    await say(app, "帮助", sender=STRANGER)  # 王五 talks to the bot, so his name is known
+    await say(app, "变更 XZB20261101 截止 12月20日 原因 素材延误", sender=OWNER)
+    direct = app_card(app, INITIATOR[0], "变更 #1")
+    assert labels(direct) == ["同意", "驳回", "转交"]
+
+    await say(app, "转交 XZB20261101 @王五")
+    assert any("已转交给 王五，回复时限" in text_of(b) for _c, b in app.fake.responses)
+    handed = app_card(app, STRANGER[0], "变更 #1")
+    assert "请 @王五 处理" in text_of(handed) and labels(handed) == ["同意", "驳回", "转交"]
+
+    now = int(app.clock.now().timestamp())
+    # 张三's old card carries the old token: his 同意 changes nothing.
+    await press_app_as_wecom(app, app_click(app, direct, button(direct, "同意")["key"], operator=INITIATOR,
+                                            at=now, code="rc-old"))
+    assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "open", None, None)]
+    await press_app_as_wecom(app, app_click(app, handed, button(handed, "同意")["key"], operator=STRANGER,
+                                            at=now + 60, code="rc-deputy"))
+    assert [r for r in await decisions(app) if r[0] == "change"] == [("change", "decided", "approve", None)]
+    [task] = await app.tasks()
+    assert task.due_at is not None and task.due_at.day == 20

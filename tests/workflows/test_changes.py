@@ -38,7 +38,7 @@ async def test_a_change_takes_effect_when_every_head_agrees(room: Room, any_db: 
     overview, *cards = posted
     assert "需 李娜、王强 全部同意后生效" in card_text(overview)
     assert "交付物：3张海报和2条短视频 → 3张海报和3条短视频" in card_text(overview)
-    assert [set(buttons(c)) for c in cards] == [{"同意", "驳回"}] * 2
+    assert [set(buttons(c)) for c in cards] == [{"同意", "驳回", "转交"}] * 2
     assert "请 @李娜 处理" in card_text(cards[0]) and "请 @王强 处理" in card_text(cards[1])
 
     assert "只有 王强 可以处理" in (await room.press("u_lina", cards[1], "同意"))["toast"]["content"]

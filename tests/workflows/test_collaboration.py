@@ -27,7 +27,7 @@ async def test_both_heads_accept_and_the_request_starts(room: Room, any_db: Data
     assert "请 @李娜 处理" in card_text(design) and "设计部" in card_text(design)
     assert "回复时限:11月25日 18:00" in card_text(design)
     assert "背景" in card_text(design) and "3张海报和2条短视频" in card_text(design)
-    assert set(buttons(design)) == {"接受", "拒绝"}
+    assert set(buttons(design)) == {"接受", "拒绝", "转交"}
     assert "请 @王强 处理" in card_text(brand)
 
     # Someone else pressing the head's card changes nothing and is told who can.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core import CardElement, Fields, Text
 from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, register_flow
-from bot.decisions.flow import Answer
+from bot.decisions.flow import HAND_OVER, Answer
 from bot.engine.people import mention
 from bot.router import Post
 from storage.tables import Decision, Task, TaskStatus
@@ -19,6 +19,7 @@ class AcceptanceFlow(DecisionFlow):
     options = (
         Option("pass", "通过", "已通过", "primary"),
         Option("fail", "不通过", "不通过", "danger", needs="意见"),
+        HAND_OVER,
     )
 
     def describe(self, decision: Decision, task: Task, names: dict[int, str], timezone: str) -> list[CardElement]:

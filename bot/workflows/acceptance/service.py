@@ -10,7 +10,6 @@ from bot.presentation.words import closed_phrase
 from bot.scope import Scope
 from bot.workflows.acceptance.commands import SubmitForReview
 from bot.workflows.acceptance.flow import FLOW, KIND
-from bot.workflows.clocks import REVIEW_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.lookup import is_cross_department, root_of
 from storage.tables import CLOSED_STATUSES, Decision, Task, TaskStatus, User
 
@@ -58,7 +57,7 @@ class AcceptanceService:
                                      allowed_from=(TaskStatus.PENDING, TaskStatus.IN_PROGRESS),
                                      detail=f"提交验收：{command.deliverable}")
         decision = await self.decisions.ask(
-            FLOW, task, decider=reviewer_user, due_at=working_days_from(scope, REVIEW_WORKING_DAYS),
+            FLOW, task, decider=reviewer_user,
             data={"deliverable": command.deliverable, "self_check": command.self_check,
                   "standard": task.delivery_standard or task.deliverables},
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core import CardElement, Fields, Text
 from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, register_flow
-from bot.decisions.flow import Answer
+from bot.decisions.flow import HAND_OVER, Answer
 from storage.tables import Decision, Task
 
 KIND = "change"
@@ -21,6 +21,7 @@ class ChangeFlow(DecisionFlow):
     options = (
         Option("approve", "同意", "已同意", "primary"),
         Option("veto", "驳回", "已驳回", "danger", needs="原因"),
+        HAND_OVER,
     )
 
     def name(self, decision: Decision) -> str:
@@ -37,6 +38,12 @@ class ChangeFlow(DecisionFlow):
         from bot.workflows.changes.service import ChangeService
 
         return await ChangeService(decisions.scope).answered(answer, decisions)
+
+    async def handed_over(self, answer: Answer, decisions: DecisionService) -> FlowEffects:
+        from bot.workflows.changes.service import ChangeService
+
+        overview = await ChangeService(decisions.scope).overview(answer.task, answer.decision.request)
+        return FlowEffects(refreshes=[overview])
 
 
 FLOW = register_flow(ChangeFlow())

@@ -16,7 +16,6 @@ from bot.scope import Scope
 from bot.workflows.changes.cards import change_card
 from bot.workflows.changes.commands import RequestChange
 from bot.workflows.changes.flow import FLOW, KIND
-from bot.workflows.clocks import ANSWER_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.lookup import collaborating, is_cross_department
 from storage.tables import Decision, Task, User
 
@@ -50,8 +49,7 @@ class ChangeService:
             await self._apply(task, changes, number, scope.user)
             return task, [], True
         users = await scope.directory.users_by_ids(decider_ids)
-        due = working_days_from(scope, ANSWER_WORKING_DAYS)
-        asked = [await self.decisions.ask(FLOW, task, decider=users[i], due_at=due, request=f"change-{number}",
+        asked = [await self.decisions.ask(FLOW, task, decider=users[i], request=f"change-{number}",
                                           data=data) for i in decider_ids if i in users]
         return task, asked, False
 

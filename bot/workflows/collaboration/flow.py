@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.core import CardElement, Fields, Text
 from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, register_flow
-from bot.decisions.flow import Answer, DecisionState
+from bot.decisions.flow import HAND_OVER, Answer, DecisionState
 from bot.presentation.format import short_due
 from bot.presentation.words import priority_word
 from bot.router import Post
@@ -23,6 +23,7 @@ class CollaborationFlow(DecisionFlow):
     options = (
         Option("accept", "接受", "已接受", "primary"),
         Option("reject", "拒绝", "已拒绝", "danger", needs="原因"),
+        HAND_OVER,
     )
 
     def name(self, decision: Decision) -> str:
@@ -48,6 +49,13 @@ class CollaborationFlow(DecisionFlow):
         from bot.workflows.collaboration.service import CollaborationService
 
         return await CollaborationService(decisions.scope).answered(answer, decisions)
+
+    async def handed_over(self, answer: Answer, decisions: DecisionService) -> FlowEffects:
+        """The department stays the one asked; its line on the overview names the new decider."""
+        from bot.workflows.collaboration.service import CollaborationService
+
+        refresh, _ = await CollaborationService(decisions.scope).overview(answer.task)
+        return FlowEffects(refreshes=[refresh])
 
 
 FLOW = register_flow(CollaborationFlow())

@@ -12,7 +12,6 @@ from bot.engine.task_views import display_name
 from bot.presentation.format import short_due
 from bot.router import CardRefresh, Post
 from bot.scope import Scope
-from bot.workflows.clocks import ANSWER_WORKING_DAYS, working_days_from
 from bot.workflows.collaboration.cards import overview_card
 from bot.workflows.collaboration.commands import RequestCollaboration
 from bot.workflows.collaboration.flow import FLOW, REQUEST, accepted_post, refused_post
@@ -53,9 +52,8 @@ class CollaborationService:
             actor=scope.user, chat=scope.chat,
         )
         decisions = DecisionService(scope)
-        due = working_days_from(scope, ANSWER_WORKING_DAYS)
         asked = [
-            await decisions.ask(FLOW, task, decider=head, due_at=due, request=REQUEST, department_id=department.id,
+            await decisions.ask(FLOW, task, decider=head, request=REQUEST, department_id=department.id,
                                 data={"department": department.name})
             for department, head in departments
         ]

@@ -1,4 +1,4 @@
-"""卡点, 风险 and 问题, and the receiver's answers 已知悉 / 已解决 / 转交 typed as messages."""
+"""卡点, 风险 and 问题, and the receiver's answers 已知悉 / 已解决 typed as messages (转交 is every flow's)."""
 
 from __future__ import annotations
 
@@ -104,11 +104,6 @@ RESOLVE: Final = answer_command(CommandSpec(
     "卡点或风险已解决，必须写解决方案；结果同步到群和任务记录",
     "已解决 XZB20231001-01 方案 已与版权方签署授权",
 ))
-HAND_OVER: Final = answer_command(CommandSpec(
-    "转交", "hand over", ("转交", "hand over", "handover"),
-    "把卡点或风险转交给其他人处理（处理人请假时，提出人、其上级、部门负责人或管理员可代为转交）",
-    "转交 XZB20231001-01 @陈静",
-))
 
 # In the order 帮助 lists them.
 GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
@@ -117,5 +112,4 @@ GRAMMAR: Final[tuple[tuple[CommandSpec, Builder], ...]] = (
     (SHOW, _show),
     ACKNOWLEDGE,
     RESOLVE,
-    HAND_OVER,
 )

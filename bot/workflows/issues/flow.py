@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core import CardElement, Fields, Text
 from bot.decisions import DecisionFlow, DecisionService, FlowEffects, Option, register_flow
-from bot.decisions.flow import Answer
+from bot.decisions.flow import HAND_OVER, Answer
 from bot.engine.people import mention
 from bot.presentation.words import risk_level_word
 from bot.router import Post
@@ -13,7 +13,7 @@ from storage.tables import Decision, Task
 OPTIONS = (
     Option("ack", "已知悉", "已知悉", closes=False),
     Option("resolve", "已解决", "已解决", "primary", needs="方案"),
-    Option("hand", "转交", "已转交", hands_over=True),
+    HAND_OVER,
 )
 
 

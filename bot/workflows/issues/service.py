@@ -7,7 +7,6 @@ from bot.engine.errors import DomainError
 from bot.engine.policy import TaskAction, issue_receiver
 from bot.presentation.words import risk_level_word
 from bot.scope import Scope
-from bot.workflows.clocks import BLOCKER_HOURS, hours_from, risk_hours
 from bot.workflows.issues.commands import RaiseBlocker, RaiseRisk
 from bot.workflows.issues.flow import BLOCKER, RISK
 from storage.tables import Decision, Task, User
@@ -39,7 +38,7 @@ class IssueService:
         named = await self.scope.people.resolve(command.receiver) if command.receiver else None
         receiver = await self._receiver(task, named, f"卡点 {task.code} {command.description} 需要 @某人")
         return await self.decisions.ask(
-            BLOCKER, task, decider=receiver, due_at=hours_from(self.scope, BLOCKER_HOURS),
+            BLOCKER, task, decider=receiver,
             data={"description": command.description, "impact": command.impact},
         )
 
@@ -48,7 +47,7 @@ class IssueService:
         example = f"风险 {risk_level_word(command.level)} {task.code} …… 影响 …… 建议 ……"
         receiver = await self._receiver(task, None, example)
         return await self.decisions.ask(
-            RISK, task, decider=receiver, due_at=hours_from(self.scope, risk_hours(command.level)),
+            RISK, task, decider=receiver,
             data={"level": command.level.value, "description": command.description, "impact": command.impact,
                   "suggestion": command.suggestion},
         )
