@@ -1,7 +1,7 @@
 """Answering a decision by message (拒绝 XZB… 原因 …) and listing what waits on you (待我处理).
 
 Every workflow makes its answer words with `answer_command`; they all parse the same way:
-`<word> <task code> [#n] [@person] [原因|方案|意见 <text>] [可启动 <date>]`.
+`<word> <task code> [[卡点|风险|变更|验收|协作请求] #n] [@person] [原因|方案|意见 <text>] [可启动 <date>]`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class AnswerDecision(WorkflowCommand):
     word: str
     code: str
     number: int | None = None
+    # What kind of decision #n is (卡点, 变更 …), for a task with a 卡点 #1 and a 变更 #1 at once.
+    noun: str | None = None
     text: str | None = None
     people: tuple[PersonRef, ...] = ()
     proposed: datetime | None = None
@@ -34,7 +36,7 @@ class ShowWaiting(WorkflowCommand):
     pass
 
 
-_NUMBER: Final = re.compile(r"#\s*(?P<n>[0-9]{1,3})(?![0-9])")
+_NUMBER: Final = re.compile(r"(?:(?P<noun>[\u4e00-\u9fff]{2,6})\s*)?#\s*(?P<n>[0-9]{1,3})(?![0-9])")
 _FIELDS: Final = KeyedFields({"可启动": "start", "可开始": "start", "启动时间": "start",
                               "原因": "text", "理由": "text", "方案": "text", "解决方案": "text",
                               "意见": "text", "说明": "text", "备注": "text", "reason": "text"})
@@ -43,17 +45,17 @@ _FIELDS: Final = KeyedFields({"可启动": "start", "可开始": "start", "启�
 def _answer(word: str) -> Builder:
     def build(spec: CommandSpec, args: Folded, ctx: ParseContext) -> Command:
         code, rest = task_code(spec, args)
-        number = None
+        number, noun = None, None
         match = _NUMBER.match(rest.fold)
         if match is not None:
-            number = int(match["n"])
+            number, noun = int(match["n"]), match["noun"]
             rest = rest.cut(match.end()).strip()
         head, values = _FIELDS.split(rest)
         people = people_of(head)
         # Free text before any key is the answer too (已解决 XZB… 已协调好预算), minus the people named.
         loose = re.sub(r"<@[^>]+>|@\S+", " ", head.orig).strip(SEPARATORS + " ")
         text = text_of(values.get("text")) or (" ".join(loose.split()) or None)
-        return AnswerDecision(word=word, code=code, number=number, text=text, people=people,
+        return AnswerDecision(word=word, code=code, number=number, noun=noun, text=text, people=people,
                               proposed=date_of("可启动", values.get("start"), ctx))
 
     return build

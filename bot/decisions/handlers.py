@@ -16,6 +16,7 @@ from bot.engine.task_views import display_name
 from bot.presentation.format import short_due
 from bot.router import CardRefresh, Reply, Router
 from bot.scope import Scope
+from storage.tables import Decision
 
 router = Router("decisions")
 ToastKind = Literal["success", "info", "warning", "error"]
@@ -55,6 +56,17 @@ async def press(action: ActionPayload, scope: Scope) -> Reply:
     return _reply(answered, inline=True)
 
 
+def _noun(decision: Decision) -> str:
+    flow = flow_for(decision.kind)
+    return flow.noun if flow is not None else decision.kind
+
+
+def _called(decision: Decision, noun: str) -> bool:
+    """Whether `noun` (卡点, 变更 …, as typed before #n) names this decision's kind."""
+    flow = flow_for(decision.kind)
+    return flow is not None and noun in (flow.noun, flow.title)
+
+
 @router.command(AnswerDecision)
 async def answer(command: AnswerDecision, scope: Scope) -> Reply:
     service = DecisionService(scope)
@@ -65,6 +77,8 @@ async def answer(command: AnswerDecision, scope: Scope) -> Reply:
                and (flow := flow_for(d.kind)) is not None and flow.option_named(command.word) is not None]
     if command.number is not None:
         waiting = [d for d in waiting if d.number == command.number]
+    if command.noun is not None:
+        waiting = [d for d in waiting if _called(d, command.noun)]
     if not waiting:
         raise DomainError(f"任务 {task.code} 没有可以「{command.word}」的待处理事项。"
                           "发送「待我处理」查看等你处理的事项。")
@@ -78,9 +92,9 @@ async def answer(command: AnswerDecision, scope: Scope) -> Reply:
         names = "、".join(dict.fromkeys(display_name(deciders.get(d.decider_id)) for d in waiting))
         raise DomainError(f"这件事要由 {names} 处理（任务 {task.code}），你的回复没有改变任何内容。")
     if len(mine) > 1:
-        listed = "、".join(f"#{d.number}" for d in mine)
-        raise DomainError(f"任务 {task.code} 有 {len(mine)} 件等你{command.word}的事（{listed}），"
-                          f"请写明编号，例如：{command.word} {task.code} #{mine[0].number} ……")
+        named = [f"{_noun(d)} #{d.number}" for d in mine]
+        raise DomainError(f"任务 {task.code} 有 {len(mine)} 件等你{command.word}的事（{'、'.join(named)}），"
+                          f"请写明是哪一件，例如：{command.word} {task.code} {named[-1]} ……")
     decision = mine[0]
     flow = flow_for(decision.kind)
     assert flow is not None

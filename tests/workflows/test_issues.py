@@ -110,8 +110,22 @@ async def test_two_blockers_for_one_person_need_a_number(room: Room) -> None:
     await room.say("u_zhaolei", "卡点 XZB20261101 素材未到 需要 @王强")
     await room.say("u_zhaolei", "卡点 XZB20261101 版权未确认 需要 @王强")
     ambiguous = await room.say("u_wangqiang", "已解决 XZB20261101 方案 已处理")
-    assert "#1、#2" in ambiguous[0]["text"]
+    assert "卡点 #1、卡点 #2" in ambiguous[0]["text"] and "已解决 XZB20261101 卡点 #2" in ambiguous[0]["text"]
     done = await room.say("u_wangqiang", "已解决 XZB20261101 #2 方案 已签授权")
     assert "卡点 #2" in card_text(done[0]) and "结果：已解决" in card_text(done[0])
     no_reason = await room.say("u_wangqiang", "已解决 XZB20261101 #1")
     assert "需要写明方案" in no_reason[0]["text"]
+
+
+async def test_a_blocker_and_a_risk_with_the_same_number_are_told_apart_by_their_kind(room: Room) -> None:
+    await room.say("u_zhangmin", TASK)
+    await room.say("u_zhaolei", "卡点 XZB20261101 素材未到 需要 @张敏")
+    await room.say("u_zhaolei", "风险 中 XZB20261101 预算紧张 影响 少做一条视频 建议 追加预算")
+    ambiguous = await room.say("u_zhangmin", "已知悉 XZB20261101 #1")
+    assert "卡点 #1、风险 #1" in ambiguous[0]["text"], ambiguous[0]["text"]
+    risk = await room.say("u_zhangmin", "已知悉 XZB20261101 风险 #1")
+    assert "风险 #1" in card_text(risk[0]) and "已知悉" in card_text(risk[0])
+    blocker = await room.say("u_zhangmin", "已知悉 XZB20261101 卡点#1")
+    assert "卡点 #1" in card_text(blocker[0])
+    wrong = await room.say("u_zhangmin", "已知悉 XZB20261101 变更 #1")
+    assert "没有可以「已知悉」的待处理事项" in wrong[0]["text"]
