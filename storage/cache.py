@@ -7,6 +7,7 @@ deployments (and test runs) can share one Redis.
 from __future__ import annotations
 
 import secrets
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -109,8 +110,8 @@ class InProcessCache:
         self._prefix = prefix
         self._data: dict[str, tuple[str, float | None]] = {}
         self._writes = 0
-        # Per key: each use's name and the time it counts as taking place.
-        self._windows: dict[str, dict[str, float]] = {}
+        # Per key: each use's name and the time it counts as taking place, in the order taken.
+        self._windows: dict[str, OrderedDict[str, float]] = {}
 
     def __len__(self) -> int:
         return len(self._data)
@@ -165,9 +166,15 @@ class InProcessCache:
 
     async def take_in_window(self, key: str, count: int, per: float, now: float, *,
                              use: str | None = None, until: float | None = None) -> float:
-        uses = self._windows.setdefault(self._prefix + key, {})
-        for gone in [name for name, at in uses.items() if at <= now - per]:
-            del uses[gone]
+        uses = self._windows.setdefault(self._prefix + key, OrderedDict())
+        # Oldest first: each call drops what has left the window from the front, so a window of
+        # thousands of uses (a minute's quota) costs nothing per call.
+        while uses and next(iter(uses.values())) <= now - per:
+            uses.popitem(last=False)
+        if len(uses) >= count:
+            # A settled use may have left the window behind an older one still on its way.
+            for gone in [name for name, at in uses.items() if at <= now - per]:
+                del uses[gone]
         if len(uses) < count:
             uses[use or secrets.token_hex(8)] = now if until is None else until
             if len(self._windows) > SWEEP_WINDOWS_ABOVE:
