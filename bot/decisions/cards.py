@@ -24,6 +24,11 @@ def button_payload(decision: Decision, option_key: str) -> ActionPayload:
     return ActionPayload(act=ACTION, ref=str(decision.id), arg=f"{option_key}.{decision.token}")
 
 
+def reference(decision: Decision, task: Task) -> str:
+    """How a message names the decision: the task code, with #n when the task has several."""
+    return f"{task.code} #{decision.number}" if decision.number > 1 else task.code
+
+
 def decision_card(
     flow: DecisionFlow, decision: Decision, task: Task, users: dict[int, User], timezone: str, *,
     prompt: str | None = None,
@@ -39,7 +44,7 @@ def decision_card(
     if decision.due_at is not None:
         fields.append(("回复时限", short_due(decision.due_at, timezone)))
     elements.append(Fields(tuple(fields)))
-    ref = f"{task.code} #{decision.number}" if decision.number > 1 else task.code
+    ref = reference(decision, task)
     if live:
         options = [o for o in flow.options if o.closes or decision.state == "open"]
         styles = tuple(Button(o.label, button_payload(decision, o.key), o.style) for o in options)

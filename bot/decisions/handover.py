@@ -16,6 +16,7 @@ from bot.commands.model import PersonRef
 from bot.commands.people import parse_people
 from bot.commands.text import Folded
 from bot.core import Buttons, Card, Note
+from bot.decisions.cards import reference
 from bot.decisions.flow import LIVE_STATES, Answer, AnswerIncomplete, DecisionFlow, DecisionState, Option
 from bot.engine.availability import Availability, day_label
 from bot.engine.errors import DomainError
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
 
 class HandOverRefused(AnswerIncomplete):
     """The person named may not take the decision; the message says what to send instead."""
-
-
-def reference(decision: Decision, task: Task) -> str:
-    """How a message names the decision: the task code, with #n when the task has several."""
-    return f"{task.code} #{decision.number}" if decision.number > 1 else task.code
 
 
 def ask_whom(option: Option, ref: str) -> str:

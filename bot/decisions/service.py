@@ -14,9 +14,9 @@ from datetime import datetime
 
 from bot.commands.model import PersonRef
 from bot.core import Card
-from bot.decisions.cards import decision_card
+from bot.decisions.cards import decision_card, reference
 from bot.decisions.flow import LIVE_STATES, Answer, AnswerIncomplete, DecisionFlow, DecisionState, Option, flow_for
-from bot.decisions.handover import HandOvers, reference
+from bot.decisions.handover import HandOvers
 from bot.engine.errors import DomainError
 from bot.engine.task_views import display_name
 from bot.router import CardRefresh, Post

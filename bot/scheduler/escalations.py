@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import OutboundMessage
+from bot.decisions.cards import reference
 from bot.decisions.flow import flow_for
 from bot.delivery.outbox import Outbox
 from bot.engine.availability import Availabilities, Availability, StandIn, day_label
@@ -144,8 +145,7 @@ class Escalations:
             text = f"{late}，但 {display_name(decider)} 请假中（至 {day_label(away.until)}）。"
             who = mention(asker) if asker is not None else "发起人"
             if flow is not None and any(o.hands_over for o in flow.options):
-                ref = f"{task.code} #{decision.number}" if decision.number > 1 else task.code
-                text += f"{who} 可发送「转交 {ref} @某人」交给其他人处理。"
+                text += f"{who} 可发送「转交 {reference(decision, task)} @某人」交给其他人处理。"
             else:
                 text += f"{who} 可先联系其他负责人协调。"
             if escalate is not None:
