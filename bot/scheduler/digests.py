@@ -93,7 +93,7 @@ class Digests:
         # Most minutes no digest is due anywhere: that is decided from each tenant's calendar, kept
         # in this process while the tenant's calendar_version stays, and the timezones its chats
         # keep, without a transaction per tenant.
-        calendars: dict[int, TeamCalendar] = {}
+        windows: dict[int, list[tuple[str, Window]]] = {}
         zones: dict[int, Zones] = {}
         tenants: list[Tenant] = []
         async with self.db.session() as session:
@@ -106,13 +106,15 @@ class Digests:
                 if not any(self._in_hours(at, timezone) for timezone in tenant_zones):
                     continue
                 calendar = await self._calendars.get(session, tenant)
-                if any(self._windows(calendar, at, timezone) for timezone in tenant_zones):
-                    calendars[tenant.id or 0], zones[tenant.id or 0] = calendar, tenant_zones
+                due = [(timezone, window) for timezone in tenant_zones
+                       for window in self._windows(calendar, at, timezone)]
+                if due:
+                    windows[tenant.id or 0], zones[tenant.id or 0] = due, tenant_zones
                     tenants.append(tenant)
         self._budget = self.per_sweep
 
         async def work(session: AsyncSession, tenant: Tenant) -> int:
-            return await self._run_tenant(session, tenant, at, calendars[tenant.id or 0], zones[tenant.id or 0])
+            return await self._run_tenant(session, tenant, at, windows[tenant.id or 0], zones[tenant.id or 0])
 
         queued = await per_tenant(self.db, "digests", tenants, work)
         if queued:
@@ -159,14 +161,11 @@ class Digests:
         return found
 
     async def _run_tenant(self, session: AsyncSession, tenant: Tenant, at: datetime,
-                          calendar: TeamCalendar, zones: Zones) -> int:
+                          windows: list[tuple[str, Window]], zones: Zones) -> int:
+        """The pushes of `windows` (timezone, window: what `run` found due) to this tenant's chats."""
         assert tenant.id is not None
-        # Per timezone its own windows and its own marker: the chats of one are done hours before
-        # (or after) those of another.
-        due = [(timezone, f"tenant:{tenant.id}:{timezone}", window)
-               for timezone in zones for window in self._windows(calendar, at, timezone)]
-        if not due:
-            return 0
+        # Per timezone its own marker: the chats of one are done hours before (or after) those of another.
+        due = [(timezone, f"tenant:{tenant.id}:{timezone}", window) for timezone, window in windows]
         claims = DispatchRepository(session)
         done = await claims.already_claimed((f"{window.kind}_done", marker, window.period)
                                             for _, marker, window in due)
