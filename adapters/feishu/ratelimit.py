@@ -6,10 +6,11 @@ replica and worker draws from the same window, and a burst at the end of one sec
 another at the start of the next; with the in-process cache the limits hold per process.
 Waiting goes through an injected `sleep`, so tests advance a frozen clock instead of sleeping.
 
-The window records when a call left, but the platform counts it when it arrives, and calls
-travel unevenly. So a `paced` limit is also kept in this process as a log of answers: a call
-goes only when fewer than `count` of this process's calls may have reached the platform in the
-span of `per` before it (see `slot`). Bursts up to the limit still go at once.
+The platform counts a call when it arrives, somewhere between when it left and its answer, and
+calls travel unevenly. So under a `paced` limit a call counts until its answer: in the shared
+window (recorded as late as the answer cap, settled to the answer when it comes) and in this
+process's log of answers, which lets a call follow the one `count` places before it without
+asking the cache again (see `slot`). Bursts up to the limit still go at once.
 """
 
 from __future__ import annotations
