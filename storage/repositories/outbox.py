@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Table, bindparam, case, exists, func, text, update
+from sqlalchemy import Table, bindparam, case, exists, func, literal, null, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
@@ -109,31 +109,40 @@ async def renew_lease(conn: AsyncConnection, row_id: int, attempts: int, until: 
 
 @functools.cache
 def _insert_statement(dialect: str, *, leased: bool) -> Any:
-    """The enqueue INSERT, built once per dialect: only its parameters change from call to call."""
+    """The enqueue INSERT, built once per dialect: only its parameters change from call to call.
+
+    Leased, the row is born claimed unless an older row of its chat waits: that check is one
+    subquery (`waiting`), read once by the columns that depend on it.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    def param(name: str) -> Any:
+        return bindparam(name, type_=TABLE.c[name].type)
+
     at = bindparam("at", type_=UTCDateTime())
-    next_attempt_at: Any = at
-    attempts: Any = 0
-    lease_owner: Any = None
-    if leased:
+    values: dict[str, Any] = {
+        "tenant_id": param("tenant_id"), "platform": param("platform"), "tenant_key": param("tenant_key"),
+        "chat_id": param("chat_id"), "idempotency_key": param("idempotency_key"), "payload": param("payload"),
+        "status": literal(PENDING, TABLE.c.status.type), "next_attempt_at": at, "created_at": at,
+        "task_code": param("task_code"), "attempts": literal(0), "lease_owner": null(),
+    }
+    if not leased:
+        stmt = insert(TABLE).values(**values)
+    else:
         same_chat = (TABLE.c.platform == bindparam("platform")) & (TABLE.c.tenant_key == bindparam("tenant_key")) \
             & (TABLE.c.chat_id == bindparam("chat_id"))
-        waiting = exists().where(is_open(TABLE.c.status, PENDING), TABLE.c.next_attempt_at <= at, same_chat)
-        next_attempt_at = case((waiting, at), else_=bindparam("lease_until", type_=UTCDateTime()))
-        attempts = case((waiting, 0), else_=1)
-        lease_owner = case((waiting, None), else_=bindparam("lease_owner", type_=String()))
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(TABLE)
-        .values(
-            tenant_id=bindparam("tenant_id"), platform=bindparam("platform"), tenant_key=bindparam("tenant_key"),
-            chat_id=bindparam("chat_id"), idempotency_key=bindparam("idempotency_key"),
-            payload=bindparam("payload", type_=TABLE.c.payload.type), status=PENDING,
-            next_attempt_at=next_attempt_at, created_at=at, task_code=bindparam("task_code"), attempts=attempts,
-            lease_owner=lease_owner,
+        check = select(exists().where(is_open(TABLE.c.status, PENDING), TABLE.c.next_attempt_at <= at, same_chat)
+                       .label("waiting")).subquery("chat_check")
+        waiting = check.c.waiting
+        values.update(
+            next_attempt_at=case((waiting, at), else_=bindparam("lease_until", type_=UTCDateTime())),
+            attempts=case((waiting, 0), else_=1),
+            lease_owner=case((waiting, null()), else_=param("lease_owner")),
         )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(TABLE.c.id, TABLE.c.attempts)
-    )
+        # WHERE true: SQLite would read ON CONFLICT as the join's ON without a WHERE before it.
+        rows = select(*values.values()).select_from(check).where(true())
+        stmt = insert(TABLE).from_select(list(values), rows)
+    return stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(TABLE.c.id, TABLE.c.attempts)
 
 
 class Queued(NamedTuple):
