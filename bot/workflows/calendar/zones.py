@@ -12,7 +12,7 @@ CITIES: Final[dict[str, str]] = {
     "成都": "Asia/Shanghai", "杭州": "Asia/Shanghai", "中国": "Asia/Shanghai", "北京时间": "Asia/Shanghai",
     "香港": "Asia/Hong_Kong", "澳门": "Asia/Macau", "台北": "Asia/Taipei",
     "东京": "Asia/Tokyo", "首尔": "Asia/Seoul", "新加坡": "Asia/Singapore", "吉隆坡": "Asia/Kuala_Lumpur",
-    "曼谷": "Asia/Bangkok", "雅加达": "Asia/Jakarta", "胡志明市": "Asia/Ho_Chi_Minh", "河内": "Asia/Bangkok",
+    "曼谷": "Asia/Bangkok", "雅加达": "Asia/Jakarta", "胡志明市": "Asia/Ho_Chi_Minh", "河内": "Asia/Ho_Chi_Minh",
     "马尼拉": "Asia/Manila", "新德里": "Asia/Kolkata", "孟买": "Asia/Kolkata", "迪拜": "Asia/Dubai",
     "利雅得": "Asia/Riyadh", "伊斯坦布尔": "Europe/Istanbul", "莫斯科": "Europe/Moscow",
     "伦敦": "Europe/London", "巴黎": "Europe/Paris", "柏林": "Europe/Berlin", "法兰克福": "Europe/Berlin",
