@@ -184,6 +184,8 @@ async def measure(url: str, schema: str | None, args: argparse.Namespace) -> dic
             profiler.stop()
             name = f"{args.profile}.{'sqlite' if db.is_sqlite else 'postgres'}.txt"
             await asyncio.to_thread(Path(name).write_text, profiler.output_text(unicode=True, show_all=False))
+            if profiler.last_session is not None:  # for bench/profile_libs.py
+                await asyncio.to_thread(profiler.last_session.save, str(Path(name).with_suffix(".pyisession")))
             print(f"profile: {name}")
         async with db.session() as session:
             inbox: dict[str, int] = dict((await session.execute(

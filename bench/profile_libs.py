@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 from pyinstrument.frame import Frame
@@ -37,9 +37,9 @@ def package(path: str | None) -> str:
     return "stdlib:" + Path(path).parts[-2 if Path(path).name == "__init__.py" else -1].removesuffix(".py")
 
 
-def own_times(root: Frame) -> tuple[Counter[str], Counter[str]]:
-    by_package: Counter[str] = Counter()
-    by_function: Counter[str] = Counter()
+def own_times(root: Frame) -> tuple[dict[str, float], dict[str, float]]:
+    by_package: dict[str, float] = defaultdict(float)
+    by_function: dict[str, float] = defaultdict(float)
 
     def walk(frame: Frame, parent: Frame | None) -> None:
         own = frame.time - sum(child.time for child in frame.children)
@@ -55,6 +55,10 @@ def own_times(root: Frame) -> tuple[Counter[str], Counter[str]]:
     return by_package, by_function
 
 
+def _largest(seconds: dict[str, float], n: int) -> list[tuple[str, float]]:
+    return sorted(seconds.items(), key=lambda item: item[1], reverse=True)[:n]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("session", help="a .pyisession file written by bench/run.py --profile")
@@ -66,10 +70,10 @@ def main() -> None:
     by_package, by_function = own_times(root)
     total = root.time
     print(f"{total:.2f} s profiled\n\n| package | own s | share |\n|---|---|---|")
-    for name, seconds in by_package.most_common(args.top):
+    for name, seconds in _largest(by_package, args.top):
         print(f"| {name} | {seconds:.2f} | {seconds / total:.1%} |")
     print("\n| function | own s | share |\n|---|---|---|")
-    for name, seconds in by_function.most_common(args.top):
+    for name, seconds in _largest(by_function, args.top):
         print(f"| {name} | {seconds:.2f} | {seconds / total:.1%} |")
 
 

@@ -35,7 +35,6 @@ import gc
 import json
 import multiprocessing as mp
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -52,9 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from yarl import URL
 from history import HISTORY_TENANT, seed_history
 from pg_schema import create_schema, drop_schema
+from yarl import URL
 
 from bot.pipeline import LATER
 
@@ -148,7 +147,8 @@ async def _write_profile(profiler: Any, path: str) -> None:
     """The call tree as text, and the session beside it for bench/profile_libs.py (time by library)."""
     profiler.stop()
     await asyncio.to_thread(Path(path).write_text, profiler.output_text(unicode=True, show_all=False))
-    await asyncio.to_thread(profiler.last_session.save, str(Path(path).with_suffix(".pyisession")))
+    if profiler.last_session is not None:
+        await asyncio.to_thread(profiler.last_session.save, str(Path(path).with_suffix(".pyisession")))
 
 
 def serve(target: dict[str, Any], conn: Connection) -> None:
@@ -249,7 +249,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             await asyncio.sleep(0.05)
         # CPU of this server process so far: per-event cost that a busy machine does not distort.
         conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
-                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+                   "peak_rss_mb": rss_mb("VmHWM")})
     if profiler is not None:
         await _write_profile(profiler, target["profile"])
     async with db.session() as session:
@@ -448,11 +448,15 @@ async def open_loop(url: str, requests: list[tuple[bytes, dict[str, str]]], rate
     return load
 
 
-def rss_mb() -> float:
-    """This process's resident memory now (Linux), in MB; 0 where /proc is not there."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory now (VmRSS) or at its peak (VmHWM), in MB; 0 without /proc.
+
+    Not getrusage's ru_maxrss for the peak: Linux keeps that across exec, so a server process
+    spawned from this one reported this process's own size, which grows from run to run.
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
