@@ -65,7 +65,8 @@ class Counts:
 
     def __init__(self, db: Database) -> None:
         self.counter = Counter[str]()
-        engines = {id(e): e for e in (db.engine, db.ack_engine, db.counter_engine) if e is not None}
+        self.ack_pool = db.ack_pool  # asyncpg, not SQLAlchemy: counts its own statements
+        engines = {id(e): e for e in (db.engine, db.counter_engine) if e is not None}
         for engine in engines.values():
             sa_event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
             sa_event.listen(engine.sync_engine, "commit", self._commit)
@@ -77,7 +78,8 @@ class Counts:
         self.counter["commits"] += 1
 
     def snapshot(self) -> tuple[int, int]:
-        return self.counter["statements"], self.counter["commits"]
+        acks = self.ack_pool.statements if self.ack_pool is not None else 0  # each its own commit
+        return self.counter["statements"] + acks, self.counter["commits"] + acks
 
 
 class Meter:

@@ -118,9 +118,9 @@ def count_statements(db: Database) -> Counts:
     def on_commit(*_args: Any) -> None:
         counts.commits += 1
 
-    for engine in {db.engine, db.ack_engine}:
-        event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
-        event.listen(engine.sync_engine, "commit", on_commit)
+    # Delivery runs on the main engine only (acks, which have their own pool, are not part of it).
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(db.engine.sync_engine, "commit", on_commit)
     return counts
 
 

@@ -208,13 +208,13 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     def commit(*_: Any) -> None:
         counts["commits"] += 1
 
-    # Every pool: the acks' (autocommit on PostgreSQL: each statement is its own commit) and the
-    # task-code counter's included.
-    for engine in {db.engine, db.ack_engine, db.counter_engine} - {None}:
+    # Every pool: the task-code counter's (autocommit: each statement is its own commit) included;
+    # the acks' own asyncpg pool on PostgreSQL counts its statements itself (each its own commit).
+    for engine in {db.engine, db.counter_engine} - {None}:
         assert engine is not None
         event.listen(engine.sync_engine, "before_cursor_execute", statement)
         event.listen(engine.sync_engine, "commit", commit)
-        if (engine is db.ack_engine and db.ack_autocommit) or engine is db.counter_engine:
+        if engine is db.counter_engine:
             event.listen(engine.sync_engine, "before_cursor_execute", commit)
     if db.is_sqlite:
         await db.upgrade()
@@ -248,7 +248,9 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
                 break
             await asyncio.sleep(0.05)
         # CPU of this server process so far: per-event cost that a busy machine does not distort.
-        conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
+        acks = db.ack_pool.statements if db.ack_pool is not None else 0
+        conn.send({**counts, "statements": counts["statements"] + acks, "commits": counts["commits"] + acks,
+                   "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
                    "peak_rss_mb": rss_mb("VmHWM")})
     if profiler is not None:
         await _write_profile(profiler, target["profile"])

@@ -107,11 +107,10 @@ class Pipeline:
         await self._inbox_writer.settled()
 
     async def _insert_inbox_rows(self, rows: list[NewInboxRow]) -> list[int | None]:
-        """One statement for the batch; on the autocommit pool it is its own (durable) transaction."""
-        if self.db.ack_autocommit:
-            async with self.db.ack_engine.connect() as conn:
-                return await record_many(conn, rows)
-        async with self.db.ack_engine.begin() as conn:
+        """One statement for the batch, its own (durable) transaction."""
+        if self.db.ack_pool is not None:
+            return await record_many(self.db.ack_pool, rows)
+        async with self.db.engine.begin() as conn:
             return await record_many(conn, rows)
 
     def _reserve(self) -> None:

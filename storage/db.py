@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import json
+from storage.ack_pool import AckPool
 from storage.idle_ping import IdlePing
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -93,22 +94,16 @@ class Database:
         # Acknowledgements get their own small pool on a server database, so storing an event
         # never waits for a connection behind command processing. SQLite has one writer: there
         # the ack path shares the one connection (and its group commit keeps its turns short).
-        # On PostgreSQL the pool is in autocommit: an ack is one INSERT, which commits (durably,
-        # before its answer returns) without the BEGIN and COMMIT round trips around it.
-        self.ack_engine: AsyncEngine = self.engine
+        # On PostgreSQL the pool is asyncpg's own (storage/ack_pool.py): an ack is one INSERT,
+        # which commits (durably, before its answer returns) on its own.
+        self.ack_pool: AckPool | None = None
         self.idle_pings: list[IdlePing] = []
         if not self.is_sqlite:
-            self.ack_engine = create_async_engine(url, connect_args=connect_args, **common,
-                                                  pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT")
+            self.ack_pool = AckPool(url, server_settings=connect_args.get("server_settings"))
             # A database restart or a cut connection leaves dead connections in the pool: one that
             # sat idle is tested before use, so the first transaction after an outage does not fail.
-            self.idle_pings = [IdlePing(engine) for engine in (self.engine, self.ack_engine, self.counter_engine)
+            self.idle_pings = [IdlePing(engine) for engine in (self.engine, self.counter_engine)
                                if engine is not None]
-
-    @property
-    def ack_autocommit(self) -> bool:
-        """Whether the ack pool commits each statement on its own (its own pool, on PostgreSQL)."""
-        return self.ack_engine is not self.engine
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -141,8 +136,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.ack_engine is not self.engine:
-            await self.ack_engine.dispose()
+        if self.ack_pool is not None:
+            await self.ack_pool.close()
         if self.counter_engine is not None:
             await self.counter_engine.dispose()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
+from storage.ack_pool import AckPool, Compiled
 from storage.json import dumps
 from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, is_open
 from storage.upsert import insert_for
@@ -87,41 +88,55 @@ class NewInboxRow:
         return self.platform, self.tenant_key, self.event_id[:MAX_EVENT_ID]
 
 
-async def record_many(conn: AsyncConnection, rows: Sequence[NewInboxRow]) -> list[int | None]:
+async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInboxRow]) -> list[int | None]:
     """Insert many events in one statement: per row its new id, or None when it was seen before.
 
-    Used by the group-commit writer on the acknowledgement path (SQLAlchemy Core, no ORM
-    session). A key that occurs twice in `rows` is new only the first time, as if the rows had
-    been inserted one after the other.
+    Used by the group-commit writer on the acknowledgement path: on PostgreSQL through the acks'
+    own asyncpg pool (storage/ack_pool.py), elsewhere SQLAlchemy Core on `target`, no ORM session.
+    A key that occurs twice in `rows` is new only the first time, as if the rows had been inserted
+    one after the other.
     """
     first: dict[tuple[str, str, str], int] = {}
     for index, row in enumerate(rows):
         first.setdefault(row.key, index)
-    if conn.dialect.name == "postgresql":
-        result = await conn.execute(_RECORD_UNNEST, _unnest_params([(key, rows[i]) for key, i in first.items()]))
-        ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in result.all()}
-        return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
-    stmt = _record_statement(conn.dialect.name)
-    params = [
-        {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2], "kind": rows[i].kind,
-         "received_at": rows[i].received_at, "status": RECEIVED, "payload": rows[i].payload, "attempts": 0,
-         "lease_until": rows[i].lease_until, "lease_owner": rows[i].lease_owner, "processed_at": None,
-         "last_error": None}
-        for key, i in first.items()
-    ]
-    result = await conn.execute(stmt, params)
-    ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in result.all()}
+    found: Sequence[Any]
+    if isinstance(target, AckPool):
+        found = await target.fetch(_record_unnest_for_asyncpg(), _unnest_params(rows, first))
+    else:
+        params = [
+            {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2],
+             "kind": rows[i].kind, "received_at": rows[i].received_at, "status": RECEIVED, "payload": rows[i].payload,
+             "attempts": 0, "lease_until": rows[i].lease_until, "lease_owner": rows[i].lease_owner,
+             "processed_at": None, "last_error": None}
+            for key, i in first.items()
+        ]
+        found = (await target.execute(_record_statement(target.dialect.name), params)).all()
+    ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in found}
     return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
 
 
-def _unnest_params(rows: list[tuple[tuple[str, str, str], NewInboxRow]]) -> dict[str, Any]:
+@cache
+def _record_unnest_for_asyncpg() -> Compiled:
+    return Compiled(_RECORD_UNNEST)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """What UTCDateTime does on the way in, for the statement that goes to asyncpg without it."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _unnest_params(batch: Sequence[NewInboxRow], first: dict[tuple[str, str, str], int]) -> dict[str, Any]:
+    """Column arrays of each key's first row (its event id already cut to length)."""
+    rows = [(key, batch[i]) for key, i in first.items()]
     return {
         "status": RECEIVED,
         "platforms": [row.platform for _, row in rows], "tenants": [row.tenant_key for _, row in rows],
         "events": [key[2] for key, _ in rows], "kinds": [row.kind for _, row in rows],
-        "received": [row.received_at for _, row in rows],
+        "received": [_utc(row.received_at) for _, row in rows],
         "payloads": [None if row.payload is None else dumps(row.payload) for _, row in rows],
-        "leases": [row.lease_until for _, row in rows], "owners": [row.lease_owner for _, row in rows],
+        "leases": [_utc(row.lease_until) for _, row in rows], "owners": [row.lease_owner for _, row in rows],
     }
 
 

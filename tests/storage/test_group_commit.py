@@ -93,14 +93,27 @@ async def test_settled_waits_for_a_flush_whose_caller_gave_up() -> None:
     assert stored == [1]
 
 
-async def test_record_many_is_exact_about_what_is_new(any_db: Database) -> None:
-    async with any_db.engine.begin() as conn:
-        first = await record_many(conn, [_row("ev-1"), _row("ev-2"), _row("ev-1"), _row("ev-1", "t2")])
+async def _record(db: Database, rows: list[NewInboxRow]) -> list[int | None]:
+    """As the server stores acks: PostgreSQL through the acks' own asyncpg pool, SQLite on its engine."""
+    if db.ack_pool is not None:
+        return await record_many(db.ack_pool, rows)
+    async with db.engine.begin() as conn:
+        return await record_many(conn, rows)
+
+
+@pytest.mark.parametrize("through_engine", [False, True])
+async def test_record_many_is_exact_about_what_is_new(any_db: Database, through_engine: bool) -> None:
+    async def record(rows: list[NewInboxRow]) -> list[int | None]:
+        if not through_engine:
+            return await _record(any_db, rows)
+        async with any_db.engine.begin() as conn:  # the per-row statement, on either database
+            return await record_many(conn, rows)
+
+    first = await record([_row("ev-1"), _row("ev-2"), _row("ev-1"), _row("ev-1", "t2")])
     assert first[0] is not None and first[1] is not None and first[3] is not None
     assert first[2] is None  # the same event twice in one batch is new once
     assert len({first[0], first[1], first[3]}) == 3
-    async with any_db.engine.begin() as conn:
-        again = await record_many(conn, [_row("ev-2"), _row("ev-3"), _row("ev-1", "t2")])
+    again = await record([_row("ev-2"), _row("ev-3"), _row("ev-1", "t2")])
     assert again[0] is None and again[2] is None and again[1] is not None
 
 
@@ -108,8 +121,7 @@ async def test_record_many_is_exact_about_what_is_new(any_db: Database) -> None:
 async def test_concurrent_deliveries_of_one_event_through_the_writer_are_new_once(any_db: Database,
                                                                                    copies: int) -> None:
     async def flush(rows: list[NewInboxRow]) -> list[int | None]:
-        async with any_db.ack_engine.begin() as conn:
-            return await record_many(conn, rows)
+        return await _record(any_db, rows)
 
     writers = [GroupCommit(flush), GroupCommit(flush)]  # two "replicas"
     results = await asyncio.gather(*(writers[i % 2].submit(_row("ev-dup")) for i in range(copies)))

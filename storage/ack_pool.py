@@ -1,0 +1,88 @@
+"""The acknowledgements' own connections on PostgreSQL: asyncpg directly, without SQLAlchemy.
+
+An ack is one statement (the inbox insert, storage/repositories/inbox.py) that commits on its
+own, so it needs nothing SQLAlchemy gives: no session, no transaction, no ORM. Through SQLAlchemy's
+engine that statement cost about 300 µs more CPU than through asyncpg (620-900 µs against 330-520
+µs per flush of 1-8 events, bench/README.md), and the ack path is what must keep up with a burst.
+The statement itself is still written once, as SQLAlchemy text, and compiled for asyncpg.
+
+The pool is opened on first use, inside the running loop. Connections left idle for `idle_seconds`
+are closed, so one dropped silently (a restart, a cut) is not found out by an ack, as
+storage/idle_ping.py arranges for SQLAlchemy's pools. When a statement fails because its
+connection broke, every other connection is replaced too, at its next use: after a database
+restart one ack fails (answered 500, so the platform re-sends it), not one per pooled connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.elements import TextClause
+
+from storage.idle_ping import IDLE_SECONDS
+
+# SQLAlchemy's names for options it handles itself rather than passing to asyncpg.connect.
+_ADAPTER_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
+
+
+class Compiled:
+    """A text statement with named parameters, as asyncpg takes it: $1.. and the names in order."""
+
+    def __init__(self, statement: TextClause) -> None:
+        compiled = statement.compile(dialect=asyncpg_dialect())
+        self.sql = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+class AckPool:
+    def __init__(self, url: str, *, server_settings: dict[str, str] | None = None, size: int = 2,
+                 idle_seconds: float = IDLE_SECONDS) -> None:
+        _, options = asyncpg_dialect().create_connect_args(make_url(url))
+        for name in _ADAPTER_ONLY:
+            options.pop(name, None)
+        if server_settings:
+            options["server_settings"] = {**options.get("server_settings", {}), **server_settings}
+        self._options = options
+        self._size = size
+        self._idle_seconds = idle_seconds
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock | None = None
+        # Statements run (each its own commit), for the benchmark's per-event counts.
+        self.statements = 0
+
+    async def fetch(self, statement: Compiled, params: dict[str, Any]) -> Sequence[asyncpg.Record]:
+        pool = self._pool or await self._open()
+        async with pool.acquire() as conn:
+            self.statements += 1
+            try:
+                return await conn.fetch(statement.sql, *statement.args(params))
+            except BaseException:
+                if conn.is_closed():
+                    # The others were opened to the same server and are likely gone too.
+                    await pool.expire_connections()
+                raise
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _open(self) -> asyncpg.Pool:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                # min_size 0: nothing is opened here that could fail; a connection is made at first use.
+                self._pool = await asyncpg.create_pool(
+                    min_size=0, max_size=self._size, max_inactive_connection_lifetime=self._idle_seconds,
+                    **self._options,
+                )
+            return self._pool
