@@ -6,9 +6,12 @@ engine that statement cost about 300 µs more CPU than through asyncpg (620-900 
 µs per flush of 1-8 events, bench/README.md), and the ack path is what must keep up with a burst.
 The statement itself is still written once, as SQLAlchemy text, and compiled for asyncpg.
 
-The pool is opened on first use, inside the running loop. Connections left idle for `idle_seconds`
-are closed, so one dropped silently (a restart, a cut) is not found out by an ack, as
-storage/idle_ping.py arranges for SQLAlchemy's pools. When a statement fails because its
+The pool is opened on first use, inside the running loop. asyncpg reads every connection's
+socket all the time, so one the server hung up (a restart, a terminated backend) is known closed
+and replaced at its next use without a round trip: what storage/idle_ping.py adds to SQLAlchemy's
+pools. A connection idle for `idle_seconds` (60) is closed, so a quiet bot does not keep one that
+a firewall or NAT may have forgotten (their idle timeouts are minutes), yet an ack every few
+seconds does not pay for a new connection each time. When a statement fails because its
 connection broke, every other connection is replaced too, at its next use: after a database
 restart one ack fails (answered 500, so the platform re-sends it), not one per pooled connection.
 """
@@ -24,10 +27,9 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import TextClause
 
-from storage.idle_ping import IDLE_SECONDS
-
 # SQLAlchemy's names for options it handles itself rather than passing to asyncpg.connect.
 _ADAPTER_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
+IDLE_SECONDS = 60.0
 
 
 class Compiled:
