@@ -6,7 +6,20 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, literal, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
@@ -27,7 +40,7 @@ def _open_rows(name: str, status: str, *columns: str) -> Index:
 
     Finished rows stay for the retention period and would make an index on `status` large; open
     rows are few, so this one stays small. A query reaches it only with the status written as a
-    literal (`open_status` in the repositories): a statement prepared with the status as a
+    literal (`is_open` below): a statement prepared with the status as a
     parameter cannot use it, so an update by id goes by the primary key, never by scanning the
     open rows (which had made taking an event from a backlog of n cost O(n)).
     """
@@ -36,8 +49,12 @@ def _open_rows(name: str, status: str, *columns: str) -> Index:
 
 
 def is_open(status: Any, open_status: str) -> ColumnElement[bool]:
-    """`status = 'received'` with the value in the SQL text, so the open rows' index can serve it."""
-    return status == literal(open_status, literal_execute=True)
+    """`status = 'received'` with the value in the SQL text, so the open rows' index can serve it.
+
+    Written into the statement when it is compiled (and cached), not rendered again at each
+    execution as a `literal_execute` parameter would be: the outbox insert of every reply has it.
+    """
+    return status == literal_column(f"'{open_status}'", type_=String())
 
 
 class UTCDateTime(TypeDecorator[datetime]):
