@@ -21,56 +21,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage.batch import GroupCommit
 
 PAYLOAD = '{"text": "@推进 帮助", "sender": "ou_bench", "chat": "oc_bench"}'
 
 
-class Collector:
-    """Events waiting for a flush; up to `parallel` flushes at once, each taking all that wait."""
+class Inserts:
+    """The flush the server's group commit (storage/batch.py) runs: one INSERT for all that wait."""
 
-    def __init__(self, pool: asyncpg.Pool, table: str, parallel: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, table: str) -> None:
         self.pool = pool
         self.sql = (f"INSERT INTO {table} (event_id, received_at, payload) "
                     "SELECT e, r, CAST(p AS json) FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS b(e, r, p)")
-        self.parallel = parallel
-        self.running = 0
-        self.pending: list[tuple[str, asyncio.Future[None]]] = []
         self.flushes: list[int] = []
-        self.tasks: set[asyncio.Task[None]] = set()
 
-    async def commit(self, event_id: str) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((event_id, future))
-        if self.running < self.parallel:
-            self.running += 1
-            task = asyncio.get_running_loop().create_task(self._flush())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        await future
-
-    async def _flush(self) -> None:
-        try:
-            while self.pending:
-                batch, self.pending = self.pending, []
-                now = datetime.now(UTC)
-                try:
-                    async with self.pool.acquire() as conn:
-                        await conn.execute(self.sql, [e for e, _ in batch], [now] * len(batch),
-                                           [PAYLOAD] * len(batch))
-                except Exception as error:  # every event of the batch learns of it
-                    for _, future in batch:
-                        future.set_exception(error)
-                    continue
-                self.flushes.append(len(batch))
-                for _, future in batch:
-                    future.set_result(None)
-        finally:
-            self.running -= 1
+    async def __call__(self, event_ids: list[str]) -> list[None]:
+        now = datetime.now(UTC)
+        async with self.pool.acquire() as conn:
+            await conn.execute(self.sql, event_ids, [now] * len(event_ids), [PAYLOAD] * len(event_ids))
+        self.flushes.append(len(event_ids))
+        return [None] * len(event_ids)
 
 
 async def one_run(url: str, rate: float, seconds: float, parallel: int) -> dict[str, float]:
@@ -82,10 +62,11 @@ async def one_run(url: str, rate: float, seconds: float, parallel: int) -> dict[
                         " received_at timestamptz NOT NULL, payload json)")
     pool = await asyncpg.create_pool(url, min_size=parallel, max_size=parallel)
     try:
-        collector = Collector(pool, table, parallel)
+        inserts = Inserts(pool, table)
+        writer: GroupCommit[str, None] = GroupCommit(inserts, parallel=parallel)
         for i in range(20):  # the statement prepared and the connections warm
-            await collector.commit(f"warm-{i}")
-        collector.flushes.clear()
+            await writer.submit(f"warm-{i}")
+        inserts.flushes.clear()
         latencies: list[float] = []
         start = time.perf_counter() + 0.05
         n = int(rate * seconds)
@@ -95,7 +76,7 @@ async def one_run(url: str, rate: float, seconds: float, parallel: int) -> dict[
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await collector.commit(f"ev-{i}")
+            await writer.submit(f"ev-{i}")
             latencies.append(time.perf_counter() - due)
 
         await asyncio.gather(*(event(i) for i in range(n)))
@@ -104,7 +85,7 @@ async def one_run(url: str, rate: float, seconds: float, parallel: int) -> dict[
             "p50": latencies[len(latencies) // 2] * 1000,
             "p99": latencies[int(len(latencies) * 0.99)] * 1000,
             "max": latencies[-1] * 1000,
-            "rows_per_flush": statistics.fmean(collector.flushes),
+            "rows_per_flush": statistics.fmean(inserts.flushes),
         }
     finally:
         await pool.close()
