@@ -198,6 +198,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         feishu=FeishuSettings(app_id=APP_ID, app_secret=SecretStr(APP_SECRET), encrypt_key=SecretStr(ENCRYPT_KEY),
                               verification_token=SecretStr(VERIFICATION_TOKEN), api_base=target["api_base"],
                               send_per_second=100_000, send_per_minute=6_000_000),
+        processors=target.get("processors", 0),
     )
     db = Database(target["url"], schema=target.get("schema"))
     counts = Counter[str]()
@@ -219,6 +220,9 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     if db.is_sqlite:
         await db.upgrade()
         await seed_history(db, target["history"])
+    if target["kind"] == "processor":
+        await _serve_processor(settings, db, counts, conn)
+        return
     services = build_services(settings, db=db)
     app = create_app(services, migrate=False, start_worker=True, primary=target["index"] == 0)
     runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
@@ -263,6 +267,41 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             {"history": HISTORY_TENANT})).all())
     await runner.cleanup()
     conn.send({"inbox": inbox, "outbox": outbox})
+
+
+async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: Connection) -> None:
+    """A processor process (bot/processor.py) beside the server: it has no port, only the pipe."""
+    from sqlalchemy import text
+
+    from bot.app import build_services
+    from bot.processor import run_processor
+
+    os.nice(settings.processor_nice)
+    services = build_services(settings, db=db, role="processor")
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_processor(services, primary=True, stop=stop))
+    conn.send(None)
+
+    async def pending(sql: str) -> int:
+        async with db.session() as session:
+            return int((await session.execute(text(sql))).scalar_one())
+
+    while True:
+        command = await asyncio.to_thread(conn.recv)
+        if command == "stop":
+            break
+        while command in ("idle", "drain"):  # until nothing handed over is left, and for drain nothing to send
+            unsent = "SELECT count(*) FROM outbox_message WHERE status = 'pending'"
+            if not await pending("SELECT count(*) FROM inbox_event WHERE status = 'received'") and not (
+                    command == "drain" and await pending(unsent)):
+                await services.supervisor.idle()
+                break
+            await asyncio.sleep(0.05)
+        conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
+                   "peak_rss_mb": rss_mb("VmHWM")})
+    stop.set()
+    await running
+    conn.send({})
 
 
 # -- load (this process) -------------------------------------------------------------------------------
@@ -492,7 +531,8 @@ def pct(values: list[float], q: float) -> float:
 
 class Server:
     """The server under test: one process, or `workers` processes sharing one port (SO_REUSEPORT)
-    as `tuijin serve --workers N` runs them (worker 0 the primary)."""
+    as `tuijin serve --workers N` runs them (worker 0 the primary), and `processors` processor
+    processes beside them as `tuijin serve --processors M` runs them (bot/processor.py)."""
 
     def __init__(self, name: str, target: dict[str, Any], timeout: float) -> None:
         ctx = mp.get_context("spawn")
@@ -501,14 +541,15 @@ class Server:
         self.processes: list[Any] = []
         workers = target.get("workers", 1)
         port = 0
-        for index in range(workers):
+        for index in range(workers + target.get("processors", 0)):
             conn, child = ctx.Pipe()
+            kind = {"kind": "processor"} if index >= workers else {}
             process = ctx.Process(target=serve, name=f"bench-{name}-{index}", daemon=True, args=(
-                {**target, "index": index, "port": port, "reuse_port": workers > 1}, child))
+                {**target, **kind, "index": index, "port": port, "reuse_port": workers > 1}, child))
             process.start()
             if not conn.poll(90):
                 raise RuntimeError(f"{name}: server {index} did not start")
-            port = conn.recv()
+            port = conn.recv() or port  # a processor has none
             self.conns.append(conn)
             self.processes.append(process)
         self.url = f"http://127.0.0.1:{port}/webhooks/feishu"
@@ -536,7 +577,7 @@ class Server:
     def stop(self) -> dict[str, Any]:
         try:
             finals = [self._ask_one(conn, "stop") for conn in self.conns]
-            return finals[-1]  # the same tables, read last
+            return {key: value for final in finals for key, value in final.items()}  # the tables: the servers
         finally:
             for process in self.processes:
                 process.join(30)
@@ -715,8 +756,10 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
         await create_schema(args.postgres, schema, history=args.history)
         try:
             name = f"postgres ×{args.workers}" if args.workers > 1 else "postgres"
+            if args.processors:
+                name += f" +{args.processors} processor{'s' if args.processors > 1 else ''}"
             rows.append(await run_target(name, {"kind": "app", "url": args.postgres, "schema": schema, **loop,
-                                                "workers": args.workers,
+                                                "workers": args.workers, "processors": args.processors,
                                                 "profile": f"{args.profile}.postgres.txt"}, args))
         finally:
             await drop_schema(args.postgres, schema)
@@ -829,14 +872,16 @@ def main() -> None:
                         help="finished events and sent messages in the queue tables before the run (bench/history.py)")
     parser.add_argument("--workers", type=int, default=1,
                         help="serving processes on PostgreSQL (TUIJIN_WORKERS); SQLite always runs one")
+    parser.add_argument("--processors", type=int, default=0,
+                        help="processor processes beside the PostgreSQL target's servers (TUIJIN_PROCESSORS)")
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                         help="event loop of the servers (TUIJIN_EVENT_LOOP)")
     parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
     parser.add_argument("--profile-phase", choices=("ack", "e2e", "clicks"), default="e2e")
     args = parser.parse_args()
     if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10 \
-            or not 0 < args.workers <= 16:
-        parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10, --workers 1..16")
+            or not 0 < args.workers <= 16 or not 0 <= args.processors <= 16:
+        parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10, --workers 1..16, --processors 0..16")
     runs = [asyncio.run(one_run(args)) for _ in range(args.runs)]
     report(runs, args)
 

@@ -8,6 +8,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from aiohttp import web
 
@@ -36,6 +37,10 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+# What a process does: everything; only acknowledging and answering clicks while processors
+# process messages and send (bot/processor.py); or that processing and sending.
+Role = Literal["all", "edge", "processor"]
+
 
 @dataclass
 class Services:
@@ -55,6 +60,7 @@ class Services:
     recovery: InboxRecovery
     # Names this process in every lease it takes (bot/leases.py).
     lease_owner: str
+    role: Role = "all"
     adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
 
 
@@ -79,7 +85,9 @@ def tune_gc() -> None:
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, db: Database | None = None,
-                   cache: Cache | None = None) -> Services:
+                   cache: Cache | None = None, role: Role | None = None) -> Services:
+    """`role` None: "edge" when processors are configured (`TUIJIN_PROCESSORS`), else "all"."""
+    role = role or ("edge" if settings.processors > 0 else "all")
     clock = clock or SystemClock()
     db = db or Database(settings.resolved_database_url())
     cache = cache or build_cache(settings.redis_url, clock=clock, prefix=settings.redis_prefix)
@@ -90,7 +98,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     adapters: dict[str, PlatformAdapter] = {}
     directory = DirectorySync(db, adapters, cache, clock, settings)
     pipeline = Pipeline(db=db, settings=settings, clock=clock, router=root_router(), outbox=outbox,
-                        supervisor=supervisor, metrics=metrics, directory=directory, lease_owner=lease_owner)
+                        supervisor=supervisor, metrics=metrics, directory=directory, lease_owner=lease_owner,
+                        hand_off=role == "edge")
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure,
                             lease_owner=lease_owner)
@@ -101,7 +110,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     return Services(settings=settings, clock=clock, db=db, cache=cache, metrics=metrics, outbox=outbox,
                     supervisor=supervisor, pipeline=pipeline, worker=worker, sweeps=sweeps,
                     sweep_job=SweepJob(sweeps, clock), recovery=InboxRecovery(db, pipeline, clock),
-                    lease_owner=lease_owner, adapters=adapters)
+                    lease_owner=lease_owner, role=role, adapters=adapters)
 
 
 async def _give_back_leases(services: Services) -> None:
@@ -110,6 +119,27 @@ async def _give_back_leases(services: Services) -> None:
     except Exception:
         # The leases then run out as after a crash; the stop itself goes on.
         log.warning("could not give back leases at shutdown", exc_info=True)
+
+
+async def shut_down(services: Services, *, background: bool) -> None:
+    """Stop gracefully; `background`: the delivery worker and the recovery loop were started."""
+    await services.sweep_job.stop()
+    # Order matters: finish in-flight work (new events are refused so the platform re-sends
+    # them elsewhere; events and replays still running after the grace are cancelled), let the
+    # worker deliver what that work queued while the adapters' API clients are still open, give
+    # back what was leased but not finished once nothing here can still finish it, and only
+    # then close the adapters.
+    grace = services.settings.drain_seconds
+    await asyncio.gather(services.supervisor.drain(grace),
+                         *([services.recovery.stop(grace)] if background else []))
+    if background:
+        await services.worker.stop(grace)
+    await services.pipeline.acks_settled()
+    await _give_back_leases(services)
+    for adapter in services.adapters.values():
+        await adapter.stop()
+    await services.cache.close()
+    await services.db.dispose()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -153,6 +183,8 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
     """`migrate` defaults to on for the embedded SQLite file and off for a server database.
 
     Of several workers serving one port (bot/workers.py) only the `primary` runs the minute sweep.
+    A serving process beside processors (role "edge") runs neither the sweep, the delivery worker
+    nor the recovery loop: the processors do (bot/processor.py).
 
     Tests pass `start_worker=False` and drive `services.worker.run_once()`,
     `services.sweeps.run(at)` and `services.recovery.run_once()` themselves; then neither the
@@ -174,13 +206,14 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
             await services.db.upgrade()
         elif not await services.db.schema_is_current():
             raise SchemaBehind("the database schema is behind this version: run `tuijin db upgrade` first")
-        if start_worker:
+        background = start_worker and services.role == "all"
+        if background:
             services.worker.start()
             if primary:
                 services.sweep_job.start()
         for adapter in services.adapters.values():
             await adapter.start()
-        if start_worker:
+        if background:
             # Finishes what a previous process acknowledged but did not complete.
             services.recovery.start()
         if start_worker:
@@ -188,23 +221,7 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
         log.info("tuijin started", extra={"adapters": ",".join(services.adapters)})
         yield
         log.info("tuijin stopping: draining background work")
-        await services.sweep_job.stop()
-        # Order matters: finish in-flight work (new events are refused so the platform re-sends
-        # them elsewhere; events and replays still running after the grace are cancelled), let the
-        # worker deliver what that work queued while the adapters' API clients are still open, give
-        # back what was leased but not finished once nothing here can still finish it, and only
-        # then close the adapters.
-        grace = settings.drain_seconds
-        await asyncio.gather(services.supervisor.drain(grace),
-                             *([services.recovery.stop(grace)] if start_worker else []))
-        if start_worker:
-            await services.worker.stop(grace)
-        await services.pipeline.acks_settled()
-        await _give_back_leases(services)
-        for adapter in services.adapters.values():
-            await adapter.stop()
-        await services.cache.close()
-        await services.db.dispose()
+        await shut_down(services, background=background)
 
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.event_loop import new_event_loop
 from bot.logs import configure_logging
 from bot.platforms import console_enabled
-from bot.workers import serve_workers
+from bot.workers import serve_workers, several_processes
 
 log = logging.getLogger("tuijin")
 
@@ -55,9 +55,10 @@ def serve_app(settings: Settings, *, demo: bool = False, primary: bool = True, r
 
 
 def _serve(settings: Settings, overrides: dict[str, Any], *, demo: bool) -> int:
-    if settings.workers > 1:
+    if several_processes(settings):
         if demo:
-            print("tuijin: the demo runs in one process; unset TUIJIN_WORKERS for it", file=sys.stderr)
+            print("tuijin: the demo runs in one process; unset TUIJIN_WORKERS and TUIJIN_PROCESSORS for it",
+                  file=sys.stderr)
             return 2
         return serve_workers(settings, overrides)
     return serve_app(settings, demo=demo)
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", help="interface to bind (TUIJIN_HOST)")
         sub.add_argument("--port", type=int, help="port to listen on (TUIJIN_PORT)")
         sub.add_argument("--workers", type=int, help="serving processes sharing the port (TUIJIN_WORKERS)")
+        sub.add_argument("--processors", type=int,
+                         help="processes that process messages while the workers acknowledge (TUIJIN_PROCESSORS)")
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations to TUIJIN_DATABASE_URL")
@@ -125,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {key: value for key in ("host", "port", "workers")
+    overrides = {key: value for key in ("host", "port", "workers", "processors")
                  if (value := getattr(args, key, None)) is not None}
     settings = Settings(**overrides)
     configure_logging(settings.log_level)

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     port: int = 8080
     # Serving processes sharing the port (webhook mode on PostgreSQL and Redis; see bot/workers.py).
     workers: int = Field(default=1, ge=1, le=64)
+    # Processes that process messages and send replies while the serving workers only acknowledge
+    # and answer card clicks (PostgreSQL and Redis; see bot/processor.py). 0: each worker does all.
+    processors: int = Field(default=0, ge=0, le=64)
+    # How much lower the processors' CPU priority is (nice), so acknowledgements get the CPU first.
+    processor_nice: int = Field(default=10, ge=0, le=19)
     # "auto" takes uvloop where it is installed (Linux, macOS), else asyncio's own loop.
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     database_url: str = Field(default="")

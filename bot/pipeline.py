@@ -72,7 +72,7 @@ class Pipeline:
     def __init__(
         self, *, db: Database, settings: Settings, clock: Clock, router: Router, outbox: Outbox,
         supervisor: Supervisor, metrics: Metrics, directory: DirectorySync | None = None,
-        pressure: AckPressure | None = None, lease_owner: str | None = None,
+        pressure: AckPressure | None = None, lease_owner: str | None = None, hand_off: bool = False,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -91,6 +91,10 @@ class Pipeline:
         # Events acknowledged (or being stored) by this process whose processing has not finished.
         self._unfinished = 0
         self._known = KnownRows()
+        # Messages are stored for processor processes (bot/processor.py) instead of processed here.
+        self.hand_off = hand_off
+        self._announcing = False
+        self._announce_again = False
         self._memory = FreeMemory()
         # Group commit: concurrent acks share one INSERT … ON CONFLICT DO NOTHING and one commit.
         self._inbox_writer = GroupCommit(self._insert_inbox_rows, max_batch=256,
@@ -136,10 +140,13 @@ class Pipeline:
         check_event(event)
         conv = event.conversation
         now = self.clock.now()
+        # A handed-off message is nobody's yet: the first processor to claim it leases it.
+        ours = not (self.hand_off and kind == "message")
         with self.pressure.ack():
             row_id = await self._inbox_writer.submit(NewInboxRow(
                 conv.platform, conv.tenant_key, event.event_id, kind, now, payload=event_to_dict(event),
-                lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds), lease_owner=self.lease_owner,
+                lease_until=now + timedelta(seconds=self.settings.inbox.lease_seconds) if ours else None,
+                lease_owner=self.lease_owner if ours else None,
             ))
         if row_id is not None:
             self.metrics.events.labels(conv.platform, kind).inc()
@@ -203,8 +210,36 @@ class Pipeline:
         if row_id is None:
             self._release()
             return False
+        if self.hand_off:
+            self._release()
+            self._announce()
+            return True
         self.supervisor.spawn(self._process_message(row_id, event), name=f"message:{event.event_id}")
         return True
+
+    def _announce(self) -> None:
+        """Wake the processors; a burst's acks share one NOTIFY while one is under way."""
+        if self._announcing:
+            self._announce_again = True
+            return
+        if not self.supervisor.accepting:
+            return  # stopping: the processors' poll finds the rows
+        self._announcing = True
+        self.supervisor.spawn(self._announce_while_asked(), name="announce-inbox")
+
+    async def _announce_while_asked(self) -> None:
+        try:
+            while True:
+                self._announce_again = False
+                try:
+                    await self.db.announce_inbox()
+                except Exception:
+                    # Only a hint: the processors find the rows at their next poll.
+                    log.warning("could not announce new events", exc_info=True)
+                if not self._announce_again:
+                    return
+        finally:
+            self._announcing = False
 
     async def _process_message(self, row_id: int, event: MessageEvent) -> None:
         try:

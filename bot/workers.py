@@ -15,6 +15,12 @@ primary: it alone runs the minute sweep; every worker acknowledges, processes an
 The parent only supervises: it forwards SIGTERM/SIGINT (each worker then drains as a single
 server does), restarts a worker that dies, and gives up when workers keep dying at start-up.
 Metrics are gathered across the workers with prometheus_client's multiprocess mode.
+
+With `TUIJIN_PROCESSORS=M` it also starts M processor processes (bot/processor.py): the serving
+workers then only acknowledge and answer card clicks, and the processors, at a lower CPU
+priority, process messages, send replies and run the minute sweep (the first of them). The
+serving workers can then hold a platform's long connection when there is one of them
+(`TUIJIN_WORKERS=1`): the events still arrive in one process, which only stores them.
 """
 
 from __future__ import annotations
@@ -45,21 +51,26 @@ QUICK_EXITS_ALLOWED = 3
 RESTART_PAUSE_SECONDS = 1.0
 
 
+def several_processes(settings: Settings) -> bool:
+    return settings.workers > 1 or settings.processors > 0
+
+
 def workers_problem(settings: Settings) -> str | None:
-    """Why this configuration cannot run several workers, in words for whoever deploys it."""
-    if settings.workers <= 1:
+    """Why this configuration cannot run several processes, in words for whoever deploys it."""
+    if not several_processes(settings):
         return None
+    asked = "TUIJIN_WORKERS > 1" if settings.processors == 0 else "TUIJIN_PROCESSORS"
     if settings.resolved_database_url().startswith("sqlite"):
-        return ("TUIJIN_WORKERS > 1 needs PostgreSQL (TUIJIN_DATABASE_URL): SQLite has one writer, "
+        return (f"{asked} needs PostgreSQL (TUIJIN_DATABASE_URL): SQLite has one writer, "
                 "so several processes would only wait on its lock")
     if not settings.redis_url:
-        return ("TUIJIN_WORKERS > 1 needs Redis (TUIJIN_REDIS_URL): the platforms' rate limits and access "
+        return (f"{asked} needs Redis (TUIJIN_REDIS_URL): the platforms' rate limits and access "
                 "tokens must be shared by the processes")
     if console_enabled(settings):
-        return ("TUIJIN_WORKERS > 1 cannot serve the console (its chats live in one process's memory): "
-                "set TUIJIN_CONSOLE__ENABLED=false or TUIJIN_WORKERS=1")
+        return (f"{asked} cannot serve the console (its chats live in one process's memory): "
+                "set TUIJIN_CONSOLE__ENABLED=false, or run one process (TUIJIN_WORKERS=1, TUIJIN_PROCESSORS=0)")
     held = long_connections(settings)
-    if held:
+    if held and settings.workers > 1:
         return ("TUIJIN_WORKERS > 1 needs webhook/callback mode: " + ", ".join(held)
                 + " receive every event over one connection, in one process; use TUIJIN_WORKERS=1")
     return None
@@ -79,7 +90,7 @@ def serve_workers(settings: Settings, overrides: dict[str, Any]) -> int:
     # Read by prometheus_client when a worker imports it: every worker writes its counters there.
     os.environ[METRICS_DIR_VARIABLE] = metrics_dir
     try:
-        return _Supervisor(settings.workers, overrides).run()
+        return _Supervisor(settings.workers, settings.processors, overrides).run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -95,8 +106,11 @@ async def _schema_behind(settings: Settings) -> bool:
 
 
 class _Supervisor:
-    def __init__(self, count: int, overrides: dict[str, Any]) -> None:
+    """Indexes 0..count-1 are serving workers, the next `processors` ones processors."""
+
+    def __init__(self, count: int, processors: int, overrides: dict[str, Any]) -> None:
         self.count = count
+        self.processors = processors
         self.overrides = overrides
         self.context = mp.get_context("spawn")  # a fresh interpreter: no loop or connection is inherited
         self.workers: dict[int, BaseProcess] = {}
@@ -107,7 +121,7 @@ class _Supervisor:
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            for index in range(self.count):
+            for index in range(self.count + self.processors):
                 self._start(index)
             while self.workers:
                 wait([worker.sentinel for worker in self.workers.values()])
@@ -124,8 +138,12 @@ class _Supervisor:
                 signal.signal(sig, handler)
 
     def _start(self, index: int) -> None:
-        worker = self.context.Process(target=run_worker, args=(self.overrides, index, self.count),
-                                      name=f"tuijin-worker-{index}")
+        if index < self.count:
+            worker = self.context.Process(target=run_worker, args=(self.overrides, index, self.count, self.processors),
+                                          name=f"tuijin-worker-{index}")
+        else:
+            worker = self.context.Process(target=run_processor, args=(self.overrides, index - self.count),
+                                          name=f"tuijin-processor-{index - self.count}")
         worker.start()
         self.workers[index] = worker
         self.started_at[index] = time.monotonic()
@@ -159,12 +177,23 @@ class _Supervisor:
             multiprocess.mark_process_dead(worker.pid)
 
 
-def run_worker(overrides: dict[str, Any], index: int, count: int) -> None:
+def run_worker(overrides: dict[str, Any], index: int, count: int, processors: int = 0) -> None:
     """One serving process (the target of the supervisor's spawn)."""
     from bot.cli import serve_app
     from bot.logs import configure_logging
 
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
-    sys.exit(serve_app(settings, primary=index == 0, reuse_port=True,
-                       announce=f" ({count} workers)" if index == 0 else None))
+    shape = f"{count} worker{'s' if count > 1 else ''}" + (f", {processors} processors" if processors else "")
+    sys.exit(serve_app(settings, primary=index == 0 and not processors, reuse_port=count > 1,
+                       announce=f" ({shape})" if index == 0 else None))
+
+
+def run_processor(overrides: dict[str, Any], index: int) -> None:
+    """One processor process (bot/processor.py); the first runs the minute sweep."""
+    from bot.logs import configure_logging
+    from bot.processor import serve_processor
+
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    sys.exit(serve_processor(settings, primary=index == 0))

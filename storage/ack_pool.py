@@ -44,15 +44,20 @@ class Compiled:
         return [params[name] for name in self.names]
 
 
+def connect_options(url: str, server_settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """asyncpg.connect's keyword arguments for a SQLAlchemy URL, as SQLAlchemy itself parses it."""
+    _, options = asyncpg_dialect().create_connect_args(make_url(url))
+    for name in _ADAPTER_ONLY:
+        options.pop(name, None)
+    if server_settings:
+        options["server_settings"] = {**options.get("server_settings", {}), **server_settings}
+    return dict(options)
+
+
 class AckPool:
     def __init__(self, url: str, *, server_settings: dict[str, str] | None = None, size: int = 2,
                  idle_seconds: float = IDLE_SECONDS) -> None:
-        _, options = asyncpg_dialect().create_connect_args(make_url(url))
-        for name in _ADAPTER_ONLY:
-            options.pop(name, None)
-        if server_settings:
-            options["server_settings"] = {**options.get("server_settings", {}), **server_settings}
-        self._options = options
+        self.options = connect_options(url, server_settings)
         self._size = size
         self._idle_seconds = idle_seconds
         self._pool: asyncpg.Pool | None = None
@@ -72,6 +77,13 @@ class AckPool:
                     await pool.expire_connections()
                 raise
 
+    async def notify(self, channel: str) -> None:
+        """A NOTIFY on `channel` (storage/inbox_signal.py), in a transaction of its own."""
+        pool = self._pool or await self._open()
+        async with pool.acquire() as conn:
+            self.statements += 1
+            await conn.execute("SELECT pg_notify($1, '')", channel)
+
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
@@ -85,6 +97,6 @@ class AckPool:
                 # min_size 0: nothing is opened here that could fail; a connection is made at first use.
                 self._pool = await asyncpg.create_pool(
                     min_size=0, max_size=self._size, max_inactive_connection_lifetime=self._idle_seconds,
-                    **self._options,
+                    **self.options,
                 )
             return self._pool

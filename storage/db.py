@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage import json
 from storage.ack_pool import AckPool
 from storage.idle_ping import IdlePing
+from storage.inbox_signal import InboxSignal, inbox_channel
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Where a session finds the engine that numbers task codes (None: number inside the transaction).
@@ -60,6 +61,8 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # Announces events stored for processor processes (storage/inbox_signal.py).
+        self.inbox_channel = inbox_channel(schema)
         connect_args: dict[str, Any] = {}
         engine_args: dict[str, Any] = {}
         if self.is_sqlite:
@@ -133,6 +136,16 @@ class Database:
             return True
         except Exception:
             return False
+
+    def inbox_signal(self, on_signal: Callable[[], None]) -> InboxSignal | None:
+        """A listener calling `on_signal` whenever events are announced; None on SQLite (one process)."""
+        if self.ack_pool is None:
+            return None
+        return InboxSignal(self.ack_pool.options, self.inbox_channel, on_signal)
+
+    async def announce_inbox(self) -> None:
+        if self.ack_pool is not None:
+            await self.ack_pool.notify(self.inbox_channel)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

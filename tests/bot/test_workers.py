@@ -67,3 +67,31 @@ def test_the_demo_runs_in_one_process(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     assert main(["demo", "--workers", "2"]) == 2
     assert "one process" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"database_url": ""}, "TUIJIN_PROCESSORS needs PostgreSQL"),
+    ({"redis_url": ""}, "TUIJIN_PROCESSORS needs Redis"),
+    ({"console": ConsoleSettings(enabled=True)}, "TUIJIN_CONSOLE__ENABLED=false"),
+])
+def test_processors_need_what_several_workers_need(overrides: dict[str, object], named: str) -> None:
+    problem = workers_problem(settings(workers=1, processors=1, **overrides))
+    assert problem is not None and named in problem
+
+
+def test_one_serving_worker_with_processors_may_hold_a_long_connection() -> None:
+    """Every event still arrives in the one serving process; the processors only take it from the inbox."""
+    longconn = FeishuSettings(app_id="cli_x", app_secret=SecretStr("s"), mode="longconn")
+    assert workers_problem(settings(workers=1, processors=2, feishu=longconn)) is None
+    problem = workers_problem(settings(workers=2, processors=2, feishu=longconn))
+    assert problem is not None and "TUIJIN_FEISHU__MODE=longconn" in problem
+
+
+def test_serve_with_processors_on_sqlite_exits_2_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    for name in ("TUIJIN_DATABASE_URL", "TUIJIN_REDIS_URL", "TUIJIN_WORKERS", "TUIJIN_PROCESSORS"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["serve", "--processors", "1"]) == 2
+    assert "TUIJIN_PROCESSORS needs PostgreSQL" in capsys.readouterr().err
