@@ -63,7 +63,9 @@ APP_ID = "cli_bench"
 APP_SECRET = "bench-secret"
 BOT_OPEN_ID = "ou_bench_bot"
 TENANT = "tenant_bench"
-CHATS = 50
+# Replies to one chat are paced to Feishu's 5 a second (adapters/feishu/client.py), so the chats
+# the commands are spread over cap the reply rate at 5 × CHATS a second (--chats).
+CHATS = 200
 PEOPLE = 100
 WARMUP = 100
 CLICK_WARMUP = 20
@@ -794,7 +796,7 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     print(f"\nTuijin speed benchmark ({label} {len(runs)} run(s)): {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}; ack {args.events} events × {args.concurrency} clients; paced "
           f"{args.rate:g}/s for {args.paced_seconds:g} s; e2e {args.commands} commands ({args.mix:.0%} 新建任务); "
-          f"clicks {args.click_rate:g}/s")
+          f"clicks {args.click_rate:g}/s; {args.chats} chats")
     head = ["target", "ack ev/s", "× ceiling", "ack p50", "ack p99", f"p99@{args.rate:g}/s", "e2e cmd/s",
             "e2e p50", "e2e p99", "click p99", "SQL/help", "tx/help", "SQL/cmd", "tx/cmd",
             "CPU ms/help", "CPU ms/cmd", "CPU ms/click"]
@@ -867,6 +869,8 @@ def main() -> None:
     parser.add_argument("--click-rate", type=float, default=200.0)
     parser.add_argument("--click-seconds", type=float, default=1.5,
                         help="seconds of clicks (needs --commands × --mix tasks, plus 20 to warm up)")
+    parser.add_argument("--chats", type=int, default=200,
+                        help="group chats the events come from; replies to each are paced to Feishu's 5/s")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds allowed for each wait")
     parser.add_argument("--history", type=int, default=20000,
                         help="finished events and sent messages in the queue tables before the run (bench/history.py)")
@@ -882,6 +886,7 @@ def main() -> None:
     if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10 \
             or not 0 < args.workers <= 16 or not 0 <= args.processors <= 16:
         parser.error("--events 1..100000, --concurrency 1..256, --runs 1..10, --workers 1..16, --processors 0..16")
+    globals()["CHATS"] = args.chats  # the load's messages and clicks read it
     runs = [asyncio.run(one_run(args)) for _ in range(args.runs)]
     report(runs, args)
 

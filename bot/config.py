@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     inbox: InboxSettings = InboxSettings()
     delivery: DeliverySettings = DeliverySettings()
 
+    @property
+    def senders(self) -> int:
+        """Processes that send to the platforms: the processors when there are any, else every worker."""
+        return self.processors or self.workers
+
     def resolved_database_url(self) -> str:
         """The embedded default is a SQLite file under ./data."""
         if self.database_url:

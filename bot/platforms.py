@@ -61,9 +61,9 @@ def build_adapters(settings: Settings, *, sink: EventSink, cache: Cache, clock: 
     if settings.feishu.enabled or settings.feishu.app_id:
         from adapters.feishu.adapter import FeishuAdapter
 
-        # Several serving processes send under one quota: each paces to its share.
+        # Several processes send under one quota: each paces to its share.
         adapters["feishu"] = FeishuAdapter(settings.feishu, sink, cache, clock, max_body_bytes=settings.max_body_bytes,
-                                           processes=settings.workers)
+                                           processes=settings.senders)
     if settings.dingtalk.active:
         from adapters.dingtalk.adapter import DingTalkAdapter
 

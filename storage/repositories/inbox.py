@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Text, bindparam, or_, text, update
+from sqlalchemy import ARRAY, Integer, Text, bindparam, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
@@ -69,6 +69,27 @@ def _take_statement() -> Any:
     return (
         update(table).where(table.c.id == bindparam("row_id"), table.c.status == RECEIVED)
         .values(status=DONE, processed_at=bindparam("taken_at", type_=table.c.processed_at.type), lease_until=None)
+    )
+
+
+@cache
+def _claim_statement() -> Any:
+    """PostgreSQL: pick and lease in one statement, returning each row with its previous owner."""
+    table = InboxEvent.__table__  # type: ignore[attr-defined]
+    picked = (
+        select(table.c.id, table.c.lease_owner)
+        .where(is_open(table.c.status, RECEIVED), table.c.payload.is_not(None),
+               or_(table.c.lease_until.is_(None), table.c.lease_until <= bindparam("now", type_=UTCDateTime())))
+        .order_by(table.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+        .with_for_update(skip_locked=True)
+        .cte("picked")
+    )
+    return (
+        update(table).where(table.c.id == picked.c.id)
+        .values(lease_until=bindparam("until", type_=UTCDateTime()), lease_owner=bindparam("owner", type_=Text()))
+        .returning(table.c.id, table.c.platform, table.c.tenant_key, table.c.event_id, table.c.kind,
+                   table.c.received_at, table.c.payload, table.c.attempts, picked.c.lease_owner)
     )
 
 
@@ -198,9 +219,19 @@ class InboxRepository:
     ) -> list[InboxEvent]:
         """Rows acknowledged but not finished whose lease ran out, leased to `owner` for `lease`.
 
-        PostgreSQL skips rows another replica is claiming; SQLite has one writer, so the guarded
-        update alone is enough there.
+        PostgreSQL skips rows another replica is claiming, in one statement; SQLite has one writer,
+        so the guarded update alone is enough there. The rows returned carry the lease owner they
+        had before this claim (None: handed over by a serving process, or given back).
         """
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            result = await self.session.execute(
+                _claim_statement(), {"now": now, "limit": limit, "until": now + lease, "owner": owner})
+            return sorted(
+                (InboxEvent(id=row_id, platform=platform, tenant_key=tenant_key, event_id=event_id, kind=kind,
+                            received_at=received_at, status=RECEIVED, payload=payload, attempts=attempts,
+                            lease_owner=previous)
+                 for row_id, platform, tenant_key, event_id, kind, received_at, payload, attempts, previous in result),
+                key=lambda row: row.id or 0)
         query = (
             select(InboxEvent)
             .where(
@@ -211,8 +242,6 @@ class InboxRepository:
             .order_by(col(InboxEvent.id))
             .limit(limit)
         )
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
         rows = list((await self.session.execute(query)).scalars().all())
         claimed: list[InboxEvent] = []
         for row in rows:

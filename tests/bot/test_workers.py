@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import SecretStr
 
@@ -10,8 +12,11 @@ from adapters.dingtalk.settings import DingTalkSettings
 from adapters.feishu.settings import FeishuSettings
 from adapters.wecom.settings import WeComSettings
 from bot.cli import main
+from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.platforms import build_adapters
 from bot.workers import workers_problem
+from storage.cache import InProcessCache
 
 PG = "postgresql+asyncpg://tuijin@db.internal/tuijin"
 REDIS = "redis://cache.internal:6379/0"
@@ -95,3 +100,13 @@ def test_serve_with_processors_on_sqlite_exits_2_before_starting_anything(
         monkeypatch.delenv(name, raising=False)
     assert main(["serve", "--processors", "1"]) == 2
     assert "TUIJIN_PROCESSORS needs PostgreSQL" in capsys.readouterr().err
+
+
+def test_with_processors_only_they_send_so_they_share_the_quota() -> None:
+    assert settings(workers=4).senders == 4
+    with_processors = settings(workers=2, processors=3)
+    assert with_processors.senders == 3
+    clock = FrozenClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    cache = InProcessCache(clock=clock)
+    feishu = build_adapters(with_processors, sink=None, cache=cache, clock=clock)["feishu"]  # type: ignore[arg-type]
+    assert feishu._processes == 3  # type: ignore[attr-defined]

@@ -68,7 +68,12 @@ async def test_a_replay_claim_names_its_owner_and_is_given_back_by_it_alone(any_
     await _ack(any_db, "orphan", "dead-process-000")
     later = NOW + LEASE
     async with any_db.transaction() as session:
-        assert len(await InboxRepository(session).claim_unfinished(later, limit=10, lease=LEASE, owner=ME)) == 1
+        [claimed] = await InboxRepository(session).claim_unfinished(later, limit=10, lease=LEASE, owner=ME)
+    # What the caller learns is who held it before (a replay, not a hand-over); the row names the claimer.
+    assert (claimed.event_id, claimed.payload, claimed.lease_owner) == ("orphan", {"event_id": "orphan"},
+                                                                        "dead-process-000")
+    assert ((await _inbox(any_db))["orphan"].lease_owner, (await _inbox(any_db))["orphan"].lease_until) == (
+        ME, later + LEASE)
 
     # The dead process's token matches nothing now; the claimer's gives the row back.
     assert (await release_leases(any_db, "dead-process-000", later)).inbox == 0

@@ -158,5 +158,5 @@ async def test_claims_read_the_open_rows_only(filled: Database) -> None:
             assert len(await InboxRepository(session).claim_unfinished(later, limit=5, lease=timedelta(minutes=1))) == 5
     outbox = await _generic_plan(filled, sent.one("WITH DUE"))
     assert "ix_outbox_open " in outbox and "Seq Scan on outbox_message" not in outbox, outbox
-    inbox = await _generic_plan(filled, sent.one("SELECT INBOX_EVENT"))
+    inbox = await _generic_plan(filled, sent.one("WITH PICKED"))
     assert "ix_inbox_open" in inbox and "Seq Scan on inbox_event" not in inbox, inbox
