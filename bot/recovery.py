@@ -93,7 +93,8 @@ class InboxRecovery:
                 self._wake.clear()
                 room = CONCURRENCY - len(running)
                 rows: list[InboxEvent] = []
-                if room > 0:
+                claiming = self._worth_claiming(room, len(running))
+                if claiming:
                     try:
                         rows = await self._claim(room)
                     except Exception:
@@ -102,16 +103,24 @@ class InboxRecovery:
                     task = asyncio.create_task(self._replay_logged(row), name=f"replay:{row.id}")
                     running.add(task)
                     task.add_done_callback(finished)
-                if room > 0 and len(rows) < room:
-                    await self._rest(self._poll_seconds())
+                if claiming and len(rows) < room:
+                    await self._rest(self._poll_seconds())  # nothing more waiting: until announced
                 elif not self._wake.is_set():
-                    await self._rest(None)  # full (or all claimed): until a place frees up
+                    await self._rest(None)  # more may wait: until a place frees up
             await asyncio.gather(*running, return_exceptions=True)
         except asyncio.CancelledError:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             raise
+
+    def _worth_claiming(self, room: int, running: int) -> bool:
+        """Claim when half the window is free, or when processing would otherwise sit idle.
+
+        Claiming each freed place at once cost a claim per event under load (a processor claims
+        every message); waiting for half the window shares one claim among several events.
+        """
+        return room > 0 and (room >= CONCURRENCY // 2 or running < self.pipeline.settings.inbox.concurrency)
 
     async def _rest(self, timeout: float | None) -> None:
         """Until woken (an announcement, a finished replay, stop) or `timeout` seconds."""
