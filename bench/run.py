@@ -153,6 +153,25 @@ async def _write_profile(profiler: Any, path: str) -> None:
         await asyncio.to_thread(profiler.last_session.save, str(Path(path).with_suffix(".pyisession")))
 
 
+class Profiling:
+    """A server process's `profile` and `profile-stop` commands (--profile): one profile at a time."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.profiler: Any = None
+
+    def start(self) -> None:
+        from pyinstrument import Profiler  # only with --profile
+
+        self.profiler = Profiler(async_mode="disabled")
+        self.profiler.start()
+
+    async def stop(self) -> None:
+        if self.profiler is not None:
+            await _write_profile(self.profiler, self.path)
+            self.profiler = None
+
+
 def serve(target: dict[str, Any], conn: Connection) -> None:
     import logging
 
@@ -223,27 +242,23 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         await db.upgrade()
         await seed_history(db, target["history"])
     if target["kind"] == "processor":
-        await _serve_processor(settings, db, counts, conn)
+        await _serve_processor(settings, db, counts, conn, Profiling(target["profile"]))
         return
     services = build_services(settings, db=db)
     app = create_app(services, migrate=False, start_worker=True, primary=target["index"] == 0)
     runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
     conn.send(port)
-    profiler = None
+    profiling = Profiling(target["profile"])
     while True:
         command = await asyncio.to_thread(conn.recv)
         if command == "stop":
             break
         if command == "profile":
-            from pyinstrument import Profiler  # only with --profile
-
-            profiler = Profiler(async_mode="disabled")
-            profiler.start()
+            profiling.start()
             conn.send({})
             continue
-        if command == "profile-stop" and profiler is not None:
-            await _write_profile(profiler, target["profile"])
-            profiler = None
+        if command == "profile-stop":
+            await profiling.stop()
         if command in ("idle", "drain"):
             await services.supervisor.idle()
         while command == "drain":  # and until the outbox has sent everything
@@ -258,8 +273,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         conn.send({**counts, "statements": counts["statements"] + acks, "commits": counts["commits"] + acks,
                    "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
                    "peak_rss_mb": rss_mb("VmHWM")})
-    if profiler is not None:
-        await _write_profile(profiler, target["profile"])
+    await profiling.stop()
     async with db.session() as session:
         inbox: dict[str, int] = dict(
             (await session.execute(text("SELECT status, count(*) FROM inbox_event WHERE tenant_key <> :history "
@@ -271,7 +285,8 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     conn.send({"inbox": inbox, "outbox": outbox})
 
 
-async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: Connection) -> None:
+async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: Connection,
+                           profiling: Profiling) -> None:
     """A processor process (bot/processor.py) beside the server: it has no port, only the pipe."""
     from sqlalchemy import text
 
@@ -292,6 +307,12 @@ async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: C
         command = await asyncio.to_thread(conn.recv)
         if command == "stop":
             break
+        if command == "profile":
+            profiling.start()
+            conn.send({})
+            continue
+        if command == "profile-stop":
+            await profiling.stop()
         while command in ("idle", "drain"):  # until nothing handed over is left, and for drain nothing to send
             unsent = "SELECT count(*) FROM outbox_message WHERE status = 'pending'"
             if not await pending("SELECT count(*) FROM inbox_event WHERE status = 'received'") and not (
@@ -301,6 +322,7 @@ async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: C
             await asyncio.sleep(0.05)
         conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
                    "peak_rss_mb": rss_mb("VmHWM")})
+    await profiling.stop()
     stop.set()
     await running
     conn.send({})
@@ -539,6 +561,7 @@ class Server:
     def __init__(self, name: str, target: dict[str, Any], timeout: float) -> None:
         ctx = mp.get_context("spawn")
         self.timeout = timeout
+        self.profiled = target.get("profile_index", 0)
         self.conns: list[Connection] = []
         self.processes: list[Any] = []
         workers = target.get("workers", 1)
@@ -564,9 +587,9 @@ class Server:
         return answer
 
     def ask(self, command: str) -> dict[str, Any]:
-        """Every worker is asked (a profile is taken of worker 0 only); their counts are summed."""
+        """Every process is asked (a profile is taken of one only, --profile-process); their counts are summed."""
         if command.startswith("profile"):
-            return self._ask_one(self.conns[0], command)
+            return self._ask_one(self.conns[self.profiled], command)
         total: Counter[str] = Counter()
         peaks: dict[str, float] = {}
         for conn in self.conns:
@@ -762,6 +785,7 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 name += f" +{args.processors} processor{'s' if args.processors > 1 else ''}"
             rows.append(await run_target(name, {"kind": "app", "url": args.postgres, "schema": schema, **loop,
                                                 "workers": args.workers, "processors": args.processors,
+                                                "profile_index": args.profile_process,
                                                 "profile": f"{args.profile}.postgres.txt"}, args))
         finally:
             await drop_schema(args.postgres, schema)
@@ -882,6 +906,8 @@ def main() -> None:
                         help="event loop of the servers (TUIJIN_EVENT_LOOP)")
     parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
     parser.add_argument("--profile-phase", choices=("ack", "e2e", "clicks"), default="e2e")
+    parser.add_argument("--profile-process", type=int, default=0,
+                        help="PostgreSQL server process to profile: 0 the first worker, --workers the first processor")
     args = parser.parse_args()
     if not 0 < args.events <= 100_000 or not 0 < args.concurrency <= 256 or not 0 < args.runs <= 10 \
             or not 0 < args.workers <= 16 or not 0 <= args.processors <= 16:
