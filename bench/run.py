@@ -271,7 +271,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         # CPU of this server process so far: per-event cost that a busy machine does not distort.
         acks = db.ack_pool.statements if db.ack_pool is not None else 0
         conn.send({**counts, "statements": counts["statements"] + acks, "commits": counts["commits"] + acks,
-                   "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
+                   "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
                    "peak_rss_mb": rss_mb("VmHWM")})
     await profiling.stop()
     async with db.session() as session:
@@ -321,7 +321,7 @@ async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: C
                 break
             await asyncio.sleep(0.05)
         conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
-                   "peak_rss_mb": rss_mb("VmHWM")})
+                   "rss_total_mb": rss_mb(), "peak_rss_mb": rss_mb("VmHWM")})
     await profiling.stop()
     stop.set()
     await running
@@ -753,7 +753,8 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         row["replies_duplicated"] = sum(1 for i in expected if len(fake.replies.get(i, ())) > 1)
         row["uuid_repeats"] = sum(1 for c in fake.uuids.values() if c > 1)
         memory = await asyncio.to_thread(server.ask, "stats")
-        row.update(peak_rss_mb=memory.get("peak_rss_mb"), rss_mb=memory.get("peak_rss_now_mb"))
+        row.update(peak_rss_mb=memory.get("peak_rss_mb"), rss_mb=memory.get("peak_rss_now_mb"),
+                   rss_total_mb=memory.get("rss_total_mb"))
         return row
     finally:
         final = await asyncio.to_thread(server.stop)
@@ -870,7 +871,8 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
             extra = "" if is_ceiling(name) else (f" e2e acks {r.get('e2e_ack_rate', 0):.0f}/s,"
                                                  f" clicks answered 正在处理 and updated later {late}"
                                                  f" inbox={r.get('inbox')} outbox={r.get('outbox')}"
-                                                 f" RSS of the largest server process after the load {memory}")
+                                                 f" RSS of the largest server process after the load {memory},"
+                                                 f" of all {r.get('rss_total_mb', 0):.0f} MB")
             print(f"  run {n + 1} {name}: {'' if is_ceiling(name) else checks} errors={errors or 'none'}{extra}")
     print("exactly once: " + ("FAILED (see above)" if failed else "every command answered exactly once"))
     if failed:
