@@ -60,6 +60,10 @@ class Metrics:
             # Every worker counts the same table: the latest count is the answer, not their sum.
             multiprocess_mode="mostrecent",
         )
+        self.inbox_waiting = Gauge(
+            "tuijin_inbox_waiting", "Acknowledged events not yet processed", registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
         self.sweep_failures = Counter(
             "tuijin_sweep_failures", "Scheduled sweeps that failed in part or whole", ["sweep"],
             registry=self.registry,

@@ -48,6 +48,7 @@ class InboxRecovery:
         self._wake = asyncio.Event()
         self._signal: InboxSignal | None = None
         self._listening = False
+        self._counted_at = float("-inf")
 
     def start(self, *, listen: bool = False) -> None:
         """`listen`: claim whenever events are announced (a processor), not only every `every` seconds."""
@@ -104,6 +105,7 @@ class InboxRecovery:
                     running.add(task)
                     task.add_done_callback(finished)
                 if claiming and len(rows) < room:
+                    await self._count_waiting()
                     await self._rest(self._poll_seconds())  # nothing more waiting: until announced
                 elif not self._wake.is_set():
                     await self._rest(None)  # more may wait: until a place frees up
@@ -113,6 +115,18 @@ class InboxRecovery:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             raise
+
+    async def _count_waiting(self) -> None:
+        """The inbox's backlog for /metrics, at most every `every` seconds (with processors it lives there)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._counted_at < self.every:
+            return
+        self._counted_at = now
+        try:
+            async with self.db.session() as session:
+                self.pipeline.metrics.inbox_waiting.set(await InboxRepository(session).waiting_count())
+        except Exception:
+            log.warning("could not count the inbox's backlog", exc_info=True)
 
     def _worth_claiming(self, room: int, running: int) -> bool:
         """Claim when half the window is free, or when processing would otherwise sit idle.

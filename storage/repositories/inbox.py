@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Text, bindparam, or_, text, update
+from sqlalchemy import ARRAY, Integer, Text, bindparam, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
@@ -255,6 +255,11 @@ class InboxRepository:
             if won.rowcount:  # type: ignore[attr-defined]
                 claimed.append(row)
         return claimed
+
+    async def waiting_count(self) -> int:
+        """Events acknowledged and not yet done (counted in the open rows' index)."""
+        result = await self.session.execute(select(func.count()).where(is_open(InboxEvent.status, RECEIVED)))
+        return int(result.scalar_one())
 
     async def release_leases(self, owner: str) -> int:
         """Give back every unfinished row `owner` holds, for any process to take at once: one statement.

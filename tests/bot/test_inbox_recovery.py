@@ -136,3 +136,23 @@ async def test_a_restarted_console_is_heard(aiohttp_client: Any, sqlite_db: Data
         assert (await response.json())["accepted"] is True, f"run {run} was not heard"
         await settle(services)
     assert await _count(sqlite_db, InboxEvent) == 2
+
+
+async def test_the_recovery_loop_reports_how_many_acknowledged_events_wait(
+    aiohttp_client: Any, any_db: Database, clock: FrozenClock
+) -> None:
+    _, services = await start_app(aiohttp_client, any_db, clock)
+    async with any_db.transaction() as session:
+        for i in range(3):  # leased to a live sibling: waiting, but not this loop's to claim
+            event = _orphan(f"waiting-{i}", clock)
+            await InboxRepository(session).record_once(
+                "console", TENANT_KEY, event.event_id, "message", clock.now(), payload=event_to_dict(event),
+                lease_until=clock.now() + timedelta(minutes=5), lease_owner="sibling-00000001")
+    services.recovery.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while b"tuijin_inbox_waiting 3.0" not in services.metrics.render():
+            assert asyncio.get_running_loop().time() < deadline, services.metrics.render().decode()
+            await asyncio.sleep(0.02)  # polling the loop's first round, with a deadline
+    finally:
+        await services.recovery.stop()
