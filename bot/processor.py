@@ -11,9 +11,12 @@ with the serving workers: they are answered inline, while the user waits.
 
 Processors run at a lower CPU priority (`TUIJIN_PROCESSOR_NICE`, 10 by default). When the machine
 is short of CPU the kernel gives it to the acknowledgements first: a burst is acknowledged within
-the deadline while its processing waits, durably, in the inbox, and catches up after. Nothing else
-changes: a processor that dies leaves what it claimed leased, and any processor replays it when
-the lease runs out, exactly once, as after any crash. The first processor runs the minute sweep.
+the deadline while its processing waits, durably, in the inbox, and catches up after. Only the
+processors' own CPU is lowered: PostgreSQL's backends serving them run at the database's priority,
+so on a machine that also runs the database their statements still compete with the acks
+(bench/README.md has what that costs). Nothing else changes: a processor that dies leaves what
+it claimed leased, and any processor replays it when the lease runs out, exactly once, as after
+any crash. The first processor runs the minute sweep.
 """
 
 from __future__ import annotations
@@ -34,8 +37,7 @@ log = logging.getLogger(__name__)
 def serve_processor(settings: Settings, *, primary: bool) -> int:
     """Run one processor in this process until SIGTERM/SIGINT; the exit code."""
     if settings.processor_nice:
-        # Raising one's own nice value needs no privilege; it is inherited by nothing we care about.
-        os.nice(settings.processor_nice)
+        os.nice(settings.processor_nice)  # lowering one's own priority needs no privilege
     loop = new_event_loop(settings.event_loop)
     try:
         return loop.run_until_complete(run_processor(build_services(settings, role="processor"), primary=primary))
@@ -48,6 +50,7 @@ async def run_processor(services: Services, *, primary: bool, stop: asyncio.Even
     stop = stop or _stop_on_signals()
     if not await services.db.schema_is_current():
         print("tuijin: the database schema is behind this version: run `tuijin db upgrade` first", file=sys.stderr)
+        await services.cache.close()
         await services.db.dispose()
         return 1
     services.worker.start()

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_SECONDS = 0.5
 RETRY_CAP_SECONDS = 15.0
+# A connection cut without a word (a NAT forgetting it, a dead host) is only noticed by using it.
+PING_EVERY_SECONDS = 30.0
+PING_TIMEOUT_SECONDS = 5.0
 
 
 def inbox_channel(schema: str | None) -> str:
@@ -59,8 +62,8 @@ class InboxSignal:
                 await conn.add_listener(self.channel, lambda *_: self._on_signal())
                 self.connected, failures = True, 0
                 self._on_signal()
-                await _first(lost.wait(), self._stopping.wait())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+                await self._hold(conn, lost)
+            except Exception as error:
                 failures += 1
                 if failures == 1:
                     log.warning("cannot listen for new events; polling until it can",
@@ -76,6 +79,17 @@ class InboxSignal:
                         await self._stopping.wait()
                 except TimeoutError:
                     pass
+
+
+    async def _hold(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Until the connection is lost, does not answer a ping in time, or we stop."""
+        while not lost.is_set() and not self._stopping.is_set():
+            try:
+                async with asyncio.timeout(PING_EVERY_SECONDS):
+                    await _first(lost.wait(), self._stopping.wait())
+            except TimeoutError:
+                async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+                    await conn.fetchval("SELECT 1")
 
 
 async def _first(*waits: Any) -> None:
