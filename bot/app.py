@@ -100,6 +100,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
     pipeline = Pipeline(db=db, settings=settings, clock=clock, router=root_router(), outbox=outbox,
                         supervisor=supervisor, metrics=metrics, directory=directory, lease_owner=lease_owner,
                         hand_off=role == "edge")
+    if role == "edge":
+        # Its clicks' messages are sent by the processors: the same announcement wakes them.
+        outbox.wake_elsewhere = pipeline.announce
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure,
                             lease_owner=lease_owner)

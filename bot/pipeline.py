@@ -212,13 +212,13 @@ class Pipeline:
             return False
         if self.hand_off:
             self._release()
-            self._announce()
+            self.announce()
             return True
         self.supervisor.spawn(self._process_message(row_id, event), name=f"message:{event.event_id}")
         return True
 
-    def _announce(self) -> None:
-        """Wake the processors; a burst's acks share one NOTIFY while one is under way."""
+    def announce(self) -> None:
+        """Wake the processors (messages to process, or to send); a burst shares one NOTIFY."""
         if self._announcing:
             self._announce_again = True
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -50,12 +51,15 @@ class InboxRecovery:
         self._listening = False
         self._counted_at = float("-inf")
 
-    def start(self, *, listen: bool = False) -> None:
-        """`listen`: claim whenever events are announced (a processor), not only every `every` seconds."""
+    def start(self, *, listen: bool = False, also_wake: Callable[[], None] | None = None) -> None:
+        """`listen`: claim whenever events are announced (a processor), not only every `every` seconds.
+
+        `also_wake` is called on each announcement too (the processor's delivery worker).
+        """
         self._stopping.clear()
         self._listening = listen
         if listen:
-            self._signal = self.db.inbox_signal(self.wake)
+            self._signal = self.db.inbox_signal(self.wake if also_wake is None else _both(self.wake, also_wake))
             if self._signal is not None:
                 self._signal.start()
         self._task = asyncio.create_task(self._run(), name="inbox-recovery")
@@ -204,3 +208,11 @@ class InboxRecovery:
         The claimed row keeps the values read before its claim took the lease.
         """
         return self._listening and row.lease_owner is None and row.attempts == 0
+
+
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def call() -> None:
+        first()
+        second()
+
+    return call

@@ -11,6 +11,7 @@ wakes the worker once its transaction has committed, for a claim round.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -40,6 +41,9 @@ class Outbox:
     def __init__(self) -> None:
         self._wake = asyncio.Event()
         self._receiver: Receiver | None = None
+        # Wakes the delivery workers of other processes too: set where this process sends nothing
+        # itself (a serving process beside processors, bot/processor.py).
+        self.wake_elsewhere: Callable[[], None] | None = None
 
     def attach(self, receiver: Receiver) -> None:
         self._receiver = receiver
@@ -76,6 +80,8 @@ class Outbox:
 
     def wake(self) -> None:
         self._wake.set()
+        if self.wake_elsewhere is not None:
+            self.wake_elsewhere()
 
     async def wait(self, timeout: float) -> None:
         try:

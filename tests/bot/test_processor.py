@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from adapters.console.directory import TENANT_KEY
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
+from bot.core import ConversationRef, OutboundMessage
 from bot.processor import run_processor
 from storage.db import Database
 from storage.tables import InboxEvent, OutboxMessage, Task
@@ -56,6 +58,7 @@ async def postgres_db(pg_schema: str) -> AsyncIterator[Database]:
 async def processor(pg_schema: str, clock: FrozenClock) -> AsyncIterator[Services]:
     db = Database(PG_URL, schema=pg_schema)
     services = build_services(make_settings(processors=1, inbox=NEVER_POLL), clock=clock, db=db, role="processor")
+    services.worker.poll_seconds = 300.0  # only an announcement can make it send soon
     stop = asyncio.Event()
     running = asyncio.create_task(run_processor(services, primary=False, stop=stop))
     signal = await _listening(services)
@@ -119,6 +122,18 @@ async def test_a_processor_whose_listening_connection_is_cut_listens_again(
 
     await _say(client, "新建任务 重连 负责人 @赵磊 截止 明天")
     await _until(lambda: _has_task(postgres_db, "重连"), "the announcement to reach the processor")
+
+
+async def test_a_message_queued_by_the_edge_is_sent_by_a_processor_when_announced(
+    aiohttp_client: Any, postgres_db: Database, clock: FrozenClock, processor: Services,
+) -> None:
+    """What a click queues on the edge (its follow-ups, a card updated after the inline budget)."""
+    _, edge = await start_app(aiohttp_client, postgres_db, clock, processors=1)
+    message = OutboundMessage(conversation=ConversationRef(platform="console", tenant_key=TENANT_KEY, chat_id=CHAT),
+                              text="卡片稍后更新", idempotency_key="edge-queued-1")
+    async with postgres_db.transaction() as session:
+        assert await edge.outbox.enqueue(session, message, tenant_id=None, at=clock.now())
+    await _until(lambda: _sent(postgres_db), "the processor to send what the edge queued")
 
 
 async def _disconnected(signal: Any) -> bool:
