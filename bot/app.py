@@ -124,6 +124,14 @@ async def _give_back_leases(services: Services) -> None:
         log.warning("could not give back leases at shutdown", exc_info=True)
 
 
+async def _announce_given_back(services: Services) -> None:
+    """What a serving process gave back (clicks it was answering) is the processors' at once."""
+    try:
+        await services.db.announce_inbox()
+    except Exception:
+        log.warning("could not announce the events given back; the processors' poll finds them", exc_info=True)
+
+
 async def shut_down(services: Services, *, background: bool) -> None:
     """Stop gracefully; `background`: the delivery worker and the recovery loop were started."""
     await services.sweep_job.stop()
@@ -139,6 +147,8 @@ async def shut_down(services: Services, *, background: bool) -> None:
         await services.worker.stop(grace)
     await services.pipeline.acks_settled()
     await _give_back_leases(services)
+    if services.role == "edge":
+        await _announce_given_back(services)
     for adapter in services.adapters.values():
         await adapter.stop()
     await services.cache.close()

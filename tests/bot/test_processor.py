@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +22,12 @@ from adapters.console.directory import TENANT_KEY
 from bot.app import Services, build_services
 from bot.clock import FrozenClock
 from bot.core import ConversationRef, OutboundMessage
+from bot.core.serialize import event_to_dict
 from bot.processor import run_processor
 from storage.db import Database
+from storage.repositories import InboxRepository
 from storage.tables import InboxEvent, OutboxMessage, Task
+from tests.bot.test_inbox_recovery import _orphan
 from tests.conftest import PG_URL, needs_postgres, postgres_database
 from tests.support import make_settings, start_app
 
@@ -134,6 +138,25 @@ async def test_a_message_queued_by_the_edge_is_sent_by_a_processor_when_announce
     async with postgres_db.transaction() as session:
         assert await edge.outbox.enqueue(session, message, tenant_id=None, at=clock.now())
     await _until(lambda: _sent(postgres_db), "the processor to send what the edge queued")
+
+
+async def test_what_a_stopping_edge_gives_back_is_announced_to_the_processors(
+    aiohttp_client: Any, postgres_db: Database, clock: FrozenClock, processor: Services,
+) -> None:
+    client, edge = await start_app(aiohttp_client, postgres_db, clock, processors=1)
+    event = _orphan("held-by-the-edge", clock)  # as a click it was answering when told to stop
+    async with postgres_db.transaction() as session:
+        await InboxRepository(session).record_once(
+            "console", TENANT_KEY, event.event_id, "message", clock.now(), payload=event_to_dict(event),
+            lease_until=clock.now() + timedelta(minutes=10), lease_owner=edge.lease_owner)
+
+    await client.close()  # the edge's graceful stop gives its lease back
+
+    await _until(lambda: _count_done(postgres_db), "the processor to take what was given back")
+
+
+async def _count_done(db: Database) -> bool:
+    return await _count(db, InboxEvent, InboxEvent.status == "done") == 1
 
 
 async def _disconnected(signal: Any) -> bool:
