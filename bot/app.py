@@ -8,6 +8,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from aiohttp import web
@@ -101,8 +102,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
                         supervisor=supervisor, metrics=metrics, directory=directory, lease_owner=lease_owner,
                         hand_off=role == "edge")
     if role == "edge":
-        # Its clicks' messages are sent by the processors: the same announcement wakes them.
-        outbox.wake_elsewhere = pipeline.announce
+        # Its clicks' messages are sent by the processors: announced, they wake the processors' delivery.
+        outbox.wake_elsewhere = partial(pipeline.announce, "outbox")
     adapters.update(build_adapters(settings, sink=pipeline, cache=cache, clock=clock))
     worker = DeliveryWorker(db, outbox, adapters, clock, metrics, settings.delivery, pressure=pipeline.pressure,
                             lease_owner=lease_owner)
@@ -127,7 +128,7 @@ async def _give_back_leases(services: Services) -> None:
 async def _announce_given_back(services: Services) -> None:
     """What a serving process gave back (clicks it was answering) is the processors' at once."""
     try:
-        await services.db.announce_inbox()
+        await services.db.announce("inbox")
     except Exception:
         log.warning("could not announce the events given back; the processors' poll finds them", exc_info=True)
 

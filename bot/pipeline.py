@@ -43,6 +43,7 @@ from bot.supervisor import Supervisor
 from storage.batch import GroupCommit
 from storage.conflicts import CONFLICT_ATTEMPTS, is_transient_conflict
 from storage.db import Database
+from storage.inbox_signal import Announced
 from storage.repositories import InboxRepository
 from storage.repositories.inbox import NewInboxRow, record_many
 
@@ -93,8 +94,9 @@ class Pipeline:
         self._known = KnownRows()
         # Messages are stored for processor processes (bot/processor.py) instead of processed here.
         self.hand_off = hand_off
-        self._announcing = False
-        self._announce_again = False
+        # Announcements under way, and those asked for again meanwhile (storage/inbox_signal.py).
+        self._announcing: set[Announced] = set()
+        self._announce_again: set[Announced] = set()
         self._memory = FreeMemory()
         # Group commit: concurrent acks share one INSERT … ON CONFLICT DO NOTHING and one commit.
         self._inbox_writer = GroupCommit(self._insert_inbox_rows, max_batch=256,
@@ -212,34 +214,34 @@ class Pipeline:
             return False
         if self.hand_off:
             self._release()
-            self.announce()
+            self.announce("inbox")
             return True
         self.supervisor.spawn(self._process_message(row_id, event), name=f"message:{event.event_id}")
         return True
 
-    def announce(self) -> None:
-        """Wake the processors (messages to process, or to send); a burst shares one NOTIFY."""
-        if self._announcing:
-            self._announce_again = True
+    def announce(self, what: Announced) -> None:
+        """Wake the processors (events to process, or messages to send); a burst shares one NOTIFY."""
+        if what in self._announcing:
+            self._announce_again.add(what)
             return
         if not self.supervisor.accepting:
             return  # stopping: the processors' poll finds the rows
-        self._announcing = True
-        self.supervisor.spawn(self._announce_while_asked(), name="announce-inbox")
+        self._announcing.add(what)
+        self.supervisor.spawn(self._announce_while_asked(what), name=f"announce-{what}")
 
-    async def _announce_while_asked(self) -> None:
+    async def _announce_while_asked(self, what: Announced) -> None:
         try:
             while True:
-                self._announce_again = False
+                self._announce_again.discard(what)
                 try:
-                    await self.db.announce_inbox()
+                    await self.db.announce(what)
                 except Exception:
                     # Only a hint: the processors find the rows at their next poll.
-                    log.warning("could not announce new events", exc_info=True)
-                if not self._announce_again:
+                    log.warning("could not announce new work", exc_info=True, extra={"what": what})
+                if what not in self._announce_again:
                     return
         finally:
-            self._announcing = False
+            self._announcing.discard(what)
 
     async def _process_message(self, row_id: int, event: MessageEvent) -> None:
         try:

@@ -56,8 +56,7 @@ async def run_processor(services: Services, *, primary: bool, stop: asyncio.Even
     services.worker.start()
     if primary:
         services.sweep_job.start()
-    # An announcement may be a message to process or a click's message to send.
-    services.recovery.start(listen=True, also_wake=services.outbox.wake)
+    services.recovery.start(listen=True, wake_sender=services.outbox.wake)
     tune_gc()
     log.info("tuijin processor started", extra={"primary": primary})
     await stop.wait()

@@ -23,7 +23,7 @@ from bot.core import CardActionEvent, MessageEvent
 from bot.core.serialize import event_from_dict
 from bot.pipeline import Pipeline
 from storage.db import Database
-from storage.inbox_signal import InboxSignal
+from storage.inbox_signal import Announced, InboxSignal
 from storage.repositories import InboxRepository
 from storage.tables import InboxEvent
 
@@ -51,15 +51,21 @@ class InboxRecovery:
         self._listening = False
         self._counted_at = float("-inf")
 
-    def start(self, *, listen: bool = False, also_wake: Callable[[], None] | None = None) -> None:
+    def start(self, *, listen: bool = False, wake_sender: Callable[[], None] | None = None) -> None:
         """`listen`: claim whenever events are announced (a processor), not only every `every` seconds.
 
-        `also_wake` is called on each announcement too (the processor's delivery worker).
+        `wake_sender` is called when messages to send are announced (the processor's delivery worker).
         """
         self._stopping.clear()
         self._listening = listen
         if listen:
-            self._signal = self.db.inbox_signal(self.wake if also_wake is None else _both(self.wake, also_wake))
+            def heard(what: Announced) -> None:
+                if what != "outbox":
+                    self.wake()
+                if what != "inbox" and wake_sender is not None:
+                    wake_sender()
+
+            self._signal = self.db.inbox_signal(heard)
             if self._signal is not None:
                 self._signal.start()
         self._task = asyncio.create_task(self._run(), name="inbox-recovery")
@@ -209,10 +215,3 @@ class InboxRecovery:
         """
         return self._listening and row.lease_owner is None and row.attempts == 0
 
-
-def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
-    def call() -> None:
-        first()
-        second()
-
-    return call

@@ -77,12 +77,12 @@ class AckPool:
                     await pool.expire_connections()
                 raise
 
-    async def notify(self, channel: str) -> None:
+    async def notify(self, channel: str, payload: str) -> None:
         """A NOTIFY on `channel` (storage/inbox_signal.py), in a transaction of its own."""
         pool = self._pool or await self._open()
         async with pool.acquire() as conn:
             self.statements += 1
-            await conn.execute("SELECT pg_notify($1, '')", channel)
+            await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

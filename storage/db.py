@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage import json
 from storage.ack_pool import AckPool
 from storage.idle_ping import IdlePing
-from storage.inbox_signal import InboxSignal, inbox_channel
+from storage.inbox_signal import Announced, InboxSignal, inbox_channel
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Where a session finds the engine that numbers task codes (None: number inside the transaction).
@@ -137,15 +137,15 @@ class Database:
         except Exception:
             return False
 
-    def inbox_signal(self, on_signal: Callable[[], None]) -> InboxSignal | None:
+    def inbox_signal(self, on_signal: Callable[[Announced], None]) -> InboxSignal | None:
         """A listener calling `on_signal` whenever events are announced; None on SQLite (one process)."""
         if self.ack_pool is None:
             return None
         return InboxSignal(self.ack_pool.options, self.inbox_channel, on_signal)
 
-    async def announce_inbox(self) -> None:
+    async def announce(self, what: Announced) -> None:
         if self.ack_pool is not None:
-            await self.ack_pool.notify(self.inbox_channel)
+            await self.ack_pool.notify(self.inbox_channel, what)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -26,13 +26,18 @@ PING_EVERY_SECONDS = 30.0
 PING_TIMEOUT_SECONDS = 5.0
 
 
+# What waits: events in the inbox to process, or messages in the outbox to send; "any" after a
+# reconnect, when either may have arrived unannounced.
+Announced = Literal["inbox", "outbox", "any"]
+
+
 def inbox_channel(schema: str | None) -> str:
     """Channels belong to the database, not to a schema: deployments sharing one keep apart."""
     return f"tuijin_inbox_{schema}" if schema else "tuijin_inbox"
 
 
 class InboxSignal:
-    def __init__(self, options: dict[str, Any], channel: str, on_signal: Callable[[], None]) -> None:
+    def __init__(self, options: dict[str, Any], channel: str, on_signal: Callable[[Announced], None]) -> None:
         self._options = options
         self.channel = channel
         self._on_signal = on_signal
@@ -59,9 +64,9 @@ class InboxSignal:
             try:
                 conn = await asyncpg.connect(**self._options)
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())
-                await conn.add_listener(self.channel, lambda *_: self._on_signal())
+                await conn.add_listener(self.channel, self._heard)
                 self.connected, failures = True, 0
-                self._on_signal()
+                self._on_signal("any")
                 await self._hold(conn, lost)
             except Exception as error:
                 failures += 1
@@ -80,6 +85,9 @@ class InboxSignal:
                 except TimeoutError:
                     pass
 
+
+    def _heard(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._on_signal("outbox" if payload == "outbox" else "inbox")
 
     async def _hold(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         """Until the connection is lost, does not answer a ping in time, or we stop."""

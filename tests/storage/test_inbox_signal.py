@@ -87,7 +87,7 @@ async def test_a_listener_whose_connection_went_silent_pings_reconnects_and_hear
     channel = f"tuijin_inbox_signal_test_{time.monotonic_ns()}"
     heard: list[float] = []
     signal = InboxSignal({**connect_options(PG_URL), "host": "127.0.0.1", "port": proxy.port}, channel,
-                         lambda: heard.append(time.monotonic()))
+                         lambda what: heard.append(time.monotonic()))
     signal.start()
     try:
         await _until(lambda: signal.connected, "the listener to connect")
