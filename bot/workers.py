@@ -184,7 +184,8 @@ def run_worker(overrides: dict[str, Any], index: int, count: int, processors: in
 
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
-    shape = f"{count} worker{'s' if count > 1 else ''}" + (f", {processors} processors" if processors else "")
+    shape = f"{count} worker{'s' if count > 1 else ''}" + (
+        f", {processors} processor{'s' if processors > 1 else ''}" if processors else "")
     sys.exit(serve_app(settings, primary=index == 0 and not processors, reuse_port=count > 1,
                        announce=f" ({shape})" if index == 0 else None))
 
