@@ -51,6 +51,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
 from storage.db import Database
+from storage.repositories.inbox import statements_on_driver
 from storage.tables import Task
 
 TENANT = "tenant_cost"
@@ -66,6 +67,7 @@ class Counts:
     def __init__(self, db: Database) -> None:
         self.counter = Counter[str]()
         self.ack_pool = db.ack_pool  # asyncpg, not SQLAlchemy: counts its own statements
+        self.engine = db.engine
         engines = {id(e): e for e in (db.engine, db.counter_engine) if e is not None}
         for engine in engines.values():
             sa_event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
@@ -79,7 +81,8 @@ class Counts:
 
     def snapshot(self) -> tuple[int, int]:
         acks = self.ack_pool.statements if self.ack_pool is not None else 0  # each its own commit
-        return self.counter["statements"] + acks, self.counter["commits"] + acks
+        # SQLite's ack insert goes to the driver (its commit is SQLAlchemy's, counted above).
+        return self.counter["statements"] + acks + statements_on_driver(self.engine), self.counter["commits"] + acks
 
 
 class Meter:

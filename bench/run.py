@@ -213,6 +213,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     from bot.app import build_services, create_app
     from bot.config import Settings
     from storage.db import Database
+    from storage.repositories.inbox import statements_on_driver
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, redis_url="", database_url=target["url"], console=ConsoleSettings(enabled=False),
@@ -270,7 +271,8 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             await asyncio.sleep(0.05)
         # CPU of this server process so far: per-event cost that a busy machine does not distort.
         acks = db.ack_pool.statements if db.ack_pool is not None else 0
-        conn.send({**counts, "statements": counts["statements"] + acks, "commits": counts["commits"] + acks,
+        driver = statements_on_driver(db.engine)  # SQLite's ack inserts (their commits are counted)
+        conn.send({**counts, "statements": counts["statements"] + acks + driver, "commits": counts["commits"] + acks,
                    "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
                    "peak_rss_mb": rss_mb("VmHWM")})
     await profiling.stop()
