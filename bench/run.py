@@ -213,7 +213,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     from bot.app import build_services, create_app
     from bot.config import Settings
     from storage.db import Database
-    from storage.repositories.inbox import statements_on_driver
+    from storage.sqlite_ack import statements_on_driver
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, redis_url="", database_url=target["url"], console=ConsoleSettings(enabled=False),

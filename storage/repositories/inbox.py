@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import ARRAY, Integer, Text, bindparam, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool, Compiled
 from storage.json import dumps
+from storage.sqlite_ack import insert_on_driver
 from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, is_open
 from storage.upsert import insert_for
 
@@ -114,7 +114,8 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
     """Insert many events in one statement: per row its new id, or None when it was seen before.
 
     Used by the group-commit writer on the acknowledgement path: on PostgreSQL through the acks'
-    own asyncpg pool (storage/ack_pool.py), elsewhere SQLAlchemy Core on `target`, no ORM session.
+    own asyncpg pool (storage/ack_pool.py), on SQLite through aiosqlite in `target`'s transaction
+    (storage/sqlite_ack.py), elsewhere SQLAlchemy Core on `target`; no ORM session.
     A key that occurs twice in `rows` is new only the first time, as if the rows had been inserted
     one after the other.
     """
@@ -125,7 +126,11 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
     if isinstance(target, AckPool):
         found = await target.fetch(_record_unnest_for_asyncpg(), _unnest_params(rows, first))
     elif target.dialect.name == "sqlite":
-        found = await _record_on_sqlite_driver(target, rows, first)
+        found = await insert_on_driver(target, [
+            (rows[i].platform, rows[i].tenant_key, key[2], rows[i].kind, RECEIVED, rows[i].received_at, rows[i].payload,
+             0, rows[i].lease_until, rows[i].lease_owner)
+            for key, i in first.items()
+        ])
     else:
         params = [
             {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2],
@@ -137,62 +142,6 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
         found = (await target.execute(_record_statement(target.dialect.name), params)).all()
     ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in found}
     return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
-
-
-# SQLite: the statement goes to aiosqlite's connection directly, in the caller's transaction.
-# Through SQLAlchemy Core the insert cost 0.58 ms of CPU for one event and 0.83 ms for eight; on
-# the driver 0.28 and 0.36 ms. The values are converted by the columns' own SQLAlchemy types, so
-# what is stored is what SQLAlchemy would have stored (UTC timestamps, the JSON serializer).
-_SQLITE_COLUMNS = ("platform", "tenant_key", "event_id", "kind", "status", "received_at", "payload", "attempts",
-                   "lease_until", "lease_owner")
-
-
-@cache
-def _sqlite_record_sql(count: int) -> str:
-    values = ", ".join(["(" + ", ".join("?" * len(_SQLITE_COLUMNS)) + ")"] * count)
-    return (f"INSERT INTO inbox_event ({', '.join(_SQLITE_COLUMNS)}) VALUES {values} "
-            "ON CONFLICT (platform, tenant_key, event_id) DO NOTHING RETURNING id, platform, tenant_key, event_id")
-
-
-_sqlite_binds: WeakKeyDictionary[Any, list[Any]] = WeakKeyDictionary()
-# Statements sent past SQLAlchemy (so its events do not see them), per engine: for the benchmarks.
-_driver_statements: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
-
-
-def statements_on_driver(engine: AsyncEngine) -> int:
-    """How many inserts `record_many` sent to SQLite's driver directly on `engine`."""
-    return _driver_statements.get(engine.sync_engine, 0)
-
-
-def _sqlite_bind_processors(dialect: Any) -> list[Any]:
-    """Each column's conversion to what the driver stores, as SQLAlchemy does it for this engine."""
-    found = _sqlite_binds.get(dialect)
-    if found is None:
-        table = InboxEvent.__table__  # type: ignore[attr-defined]
-        found = _sqlite_binds[dialect] = [table.c[name].type.bind_processor(dialect) for name in _SQLITE_COLUMNS]
-    return found
-
-
-async def _record_on_sqlite_driver(
-    conn: AsyncConnection, rows: Sequence[NewInboxRow], first: dict[tuple[str, str, str], int]
-) -> Sequence[Any]:
-    processors = _sqlite_bind_processors(conn.dialect)
-    params: list[Any] = []
-    for key, index in first.items():
-        row = rows[index]
-        values = (row.platform, row.tenant_key, key[2], row.kind, RECEIVED, row.received_at, row.payload, 0,
-                  row.lease_until, row.lease_owner)
-        params.extend(value if process is None else process(value)
-                      for process, value in zip(processors, values, strict=True))
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
-    engine = conn.sync_engine
-    _driver_statements[engine] = _driver_statements.get(engine, 0) + 1
-    cursor = await driver.execute(_sqlite_record_sql(len(first)), params)
-    try:
-        return list(await cursor.fetchall())
-    finally:
-        await cursor.close()
 
 
 @cache
