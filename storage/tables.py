@@ -57,6 +57,13 @@ def is_open(status: Any, open_status: str) -> ColumnElement[bool]:
     return status == literal_column(f"'{open_status}'", type_=String())
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime; a naive one is taken to be UTC already."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored in UTC and always read back timezone-aware in UTC, on every engine.
 
@@ -71,9 +78,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        value = as_utc(value)
         if value is None:
             return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -22,8 +22,8 @@ from sqlmodel import col, select
 
 from storage.ack_pool import AckPool, Compiled
 from storage.json import dumps
-from storage.sqlite_ack import insert_on_driver
-from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, is_open
+from storage.sqlite_ack import COLUMNS, insert_on_driver
+from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, as_utc, is_open
 from storage.upsert import insert_for
 
 RECEIVED, DONE, FAILED = INBOX_OPEN, "done", "failed"
@@ -122,24 +122,17 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
     first: dict[tuple[str, str, str], int] = {}
     for index, row in enumerate(rows):
         first.setdefault(row.key, index)
+    # Each key's first row, in COLUMNS order (its event id cut to length).
+    new = [(rows[i].platform, rows[i].tenant_key, key[2], rows[i].kind, RECEIVED, rows[i].received_at,
+            rows[i].payload, 0, rows[i].lease_until, rows[i].lease_owner) for key, i in first.items()]
     found: Sequence[Any]
     if isinstance(target, AckPool):
-        found = await target.fetch(_record_unnest_for_asyncpg(), _unnest_params(rows, first))
+        found = await target.fetch(_record_unnest_for_asyncpg(), _unnest_params(new))
     elif target.dialect.name == "sqlite":
-        found = await insert_on_driver(target, [
-            (rows[i].platform, rows[i].tenant_key, key[2], rows[i].kind, RECEIVED, rows[i].received_at, rows[i].payload,
-             0, rows[i].lease_until, rows[i].lease_owner)
-            for key, i in first.items()
-        ])
+        found = await insert_on_driver(target, new)
     else:
-        params = [
-            {"platform": rows[i].platform, "tenant_key": rows[i].tenant_key, "event_id": key[2],
-             "kind": rows[i].kind, "received_at": rows[i].received_at, "status": RECEIVED, "payload": rows[i].payload,
-             "attempts": 0, "lease_until": rows[i].lease_until, "lease_owner": rows[i].lease_owner,
-             "processed_at": None, "last_error": None}
-            for key, i in first.items()
-        ]
-        found = (await target.execute(_record_statement(target.dialect.name), params)).all()
+        found = (await target.execute(_record_statement(target.dialect.name),
+                                      [dict(zip(COLUMNS, values, strict=True)) for values in new])).all()
     ids = {(platform, tenant_key, event_id): int(row_id) for row_id, platform, tenant_key, event_id in found}
     return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
 
@@ -149,23 +142,14 @@ def _record_unnest_for_asyncpg() -> Compiled:
     return Compiled(_RECORD_UNNEST)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """What UTCDateTime does on the way in, for the statement that goes to asyncpg without it."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _unnest_params(batch: Sequence[NewInboxRow], first: dict[tuple[str, str, str], int]) -> dict[str, Any]:
-    """Column arrays of each key's first row (its event id already cut to length)."""
-    rows = [(key, batch[i]) for key, i in first.items()]
+def _unnest_params(new: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The rows' values (in COLUMNS order) as column arrays, converted as asyncpg takes them."""
+    platforms, tenants, events, kinds, _, received, payloads, _, leases, owners = zip(*new, strict=True)
     return {
-        "status": RECEIVED,
-        "platforms": [row.platform for _, row in rows], "tenants": [row.tenant_key for _, row in rows],
-        "events": [key[2] for key, _ in rows], "kinds": [row.kind for _, row in rows],
-        "received": [_utc(row.received_at) for _, row in rows],
-        "payloads": [None if row.payload is None else dumps(row.payload) for _, row in rows],
-        "leases": [_utc(row.lease_until) for _, row in rows], "owners": [row.lease_owner for _, row in rows],
+        "status": RECEIVED, "platforms": list(platforms), "tenants": list(tenants), "events": list(events),
+        "kinds": list(kinds), "received": [as_utc(at) for at in received],
+        "payloads": [None if payload is None else dumps(payload) for payload in payloads],
+        "leases": [as_utc(at) for at in leases], "owners": list(owners),
     }
 
 
