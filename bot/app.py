@@ -72,6 +72,11 @@ class SchemaBehind(RuntimeError):
     """The database lacks migrations this code needs; serving would fail on every event."""
 
 
+async def require_current_schema(db: Database) -> None:
+    if not await db.schema_is_current():
+        raise SchemaBehind("the database schema is behind this version: run `tuijin db upgrade` first")
+
+
 def tune_gc() -> None:
     """Fewer, cheaper collections for a long-running server.
 
@@ -119,18 +124,17 @@ def build_services(settings: Settings, *, clock: Clock | None = None, db: Databa
 
 async def _give_back_leases(services: Services) -> None:
     try:
-        await release_leases(services.db, services.lease_owner, services.clock.now())
+        released = await release_leases(services.db, services.lease_owner, services.clock.now())
     except Exception:
         # The leases then run out as after a crash; the stop itself goes on.
         log.warning("could not give back leases at shutdown", exc_info=True)
-
-
-async def _announce_given_back(services: Services) -> None:
-    """What a serving process gave back (clicks it was answering) is the processors' at once."""
-    try:
-        await services.db.announce("inbox")
-    except Exception:
-        log.warning("could not announce the events given back; the processors' poll finds them", exc_info=True)
+        return
+    if released.inbox and services.role == "edge":
+        # What a serving process gave back (clicks it was answering) is the processors' at once.
+        try:
+            await services.db.announce("inbox")
+        except Exception:
+            log.warning("could not announce the events given back; the processors' poll finds them", exc_info=True)
 
 
 async def shut_down(services: Services, *, background: bool) -> None:
@@ -148,8 +152,6 @@ async def shut_down(services: Services, *, background: bool) -> None:
         await services.worker.stop(grace)
     await services.pipeline.acks_settled()
     await _give_back_leases(services)
-    if services.role == "edge":
-        await _announce_given_back(services)
     for adapter in services.adapters.values():
         await adapter.stop()
     await services.cache.close()
@@ -218,8 +220,8 @@ def create_app(services: Services, *, migrate: bool | None = None, start_worker:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if should_migrate:
             await services.db.upgrade()
-        elif not await services.db.schema_is_current():
-            raise SchemaBehind("the database schema is behind this version: run `tuijin db upgrade` first")
+        else:
+            await require_current_schema(services.db)
         background = start_worker and services.role == "all"
         if background:
             services.worker.start()

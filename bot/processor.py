@@ -27,32 +27,38 @@ import os
 import signal
 import sys
 
-from bot.app import Services, build_services, shut_down, tune_gc
+from bot.app import SchemaBehind, Services, build_services, require_current_schema, shut_down, tune_gc
 from bot.config import Settings
 from bot.event_loop import new_event_loop
 
 log = logging.getLogger(__name__)
 
 
-def serve_processor(settings: Settings, *, primary: bool) -> int:
-    """Run one processor in this process until SIGTERM/SIGINT; the exit code."""
+def lower_priority(settings: Settings) -> None:
     if settings.processor_nice:
         os.nice(settings.processor_nice)  # lowering one's own priority needs no privilege
+
+
+def serve_processor(settings: Settings, *, primary: bool) -> int:
+    """Run one processor in this process until SIGTERM/SIGINT; the exit code."""
+    lower_priority(settings)
     loop = new_event_loop(settings.event_loop)
     try:
         return loop.run_until_complete(run_processor(build_services(settings, role="processor"), primary=primary))
+    except SchemaBehind as behind:
+        print(f"tuijin: {behind}", file=sys.stderr)
+        return 1
     finally:
         loop.close()
 
 
 async def run_processor(services: Services, *, primary: bool, stop: asyncio.Event | None = None) -> int:
-    """Process and send until `stop` is set (by SIGTERM/SIGINT when not given), then drain."""
+    """Process and send until `stop` is set (by SIGTERM/SIGINT when not given), then drain.
+
+    Raises SchemaBehind, before starting anything, when the database lacks migrations.
+    """
     stop = stop or _stop_on_signals()
-    if not await services.db.schema_is_current():
-        print("tuijin: the database schema is behind this version: run `tuijin db upgrade` first", file=sys.stderr)
-        await services.cache.close()
-        await services.db.dispose()
-        return 1
+    await require_current_schema(services.db)
     services.worker.start()
     if primary:
         services.sweep_job.start()
