@@ -139,7 +139,7 @@ class _Supervisor:
 
     def _start(self, index: int) -> None:
         if index < self.count:
-            worker = self.context.Process(target=run_worker, args=(self.overrides, index, self.count, self.processors),
+            worker = self.context.Process(target=run_worker, args=(self.overrides, index),
                                           name=f"tuijin-worker-{index}")
         else:
             worker = self.context.Process(target=run_processor, args=(self.overrides, index - self.count),
@@ -177,16 +177,17 @@ class _Supervisor:
             multiprocess.mark_process_dead(worker.pid)
 
 
-def run_worker(overrides: dict[str, Any], index: int, count: int, processors: int = 0) -> None:
+def run_worker(overrides: dict[str, Any], index: int) -> None:
     """One serving process (the target of the supervisor's spawn)."""
     from bot.cli import serve_app
     from bot.logs import configure_logging
 
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
-    shape = f"{count} worker{'s' if count > 1 else ''}" + (
+    workers, processors = settings.workers, settings.processors
+    shape = f"{workers} worker{'s' if workers > 1 else ''}" + (
         f", {processors} processor{'s' if processors > 1 else ''}" if processors else "")
-    sys.exit(serve_app(settings, primary=index == 0 and not processors, reuse_port=count > 1,
+    sys.exit(serve_app(settings, primary=index == 0, reuse_port=workers > 1,
                        announce=f" ({shape})" if index == 0 else None))
 
 
