@@ -172,6 +172,45 @@ class Profiling:
             self.profiler = None
 
 
+async def _next_command(conn: Connection, profiling: Profiling) -> str:
+    """The next command for a server process's loop; `profile` is answered here, `profile-stop` done."""
+    while True:
+        command: str = await asyncio.to_thread(conn.recv)
+        if command == "profile":
+            profiling.start()
+            conn.send({})
+            continue
+        if command == "profile-stop":
+            await profiling.stop()
+        return command
+
+
+def _stats(counts: Counter[str], db: Any) -> dict[str, Any]:
+    """What a server process has cost so far: per-event cost that a busy machine does not distort."""
+    from storage.sqlite_ack import statements_on_driver
+
+    acks = db.ack_pool.statements if db.ack_pool is not None else 0  # each its own commit
+    driver = statements_on_driver(db.engine)  # SQLite's ack inserts (their commits are counted)
+    return {**counts, "statements": counts["statements"] + acks + driver, "commits": counts["commits"] + acks,
+            "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
+            "peak_rss_mb": rss_mb("VmHWM")}
+
+
+async def _until_none_left(db: Any, *counts: str) -> None:
+    """Until every count is 0: the work is another task's or process's, so it is polled."""
+    from sqlalchemy import text
+
+    while True:
+        async with db.session() as session:
+            left = [int((await session.execute(text(sql))).scalar_one()) for sql in counts]
+        if not any(left):
+            return
+        await asyncio.sleep(0.05)
+
+
+UNSENT = "SELECT count(*) FROM outbox_message WHERE status = 'pending'"
+
+
 def serve(target: dict[str, Any], conn: Connection) -> None:
     import logging
 
@@ -213,7 +252,6 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     from bot.app import build_services, create_app
     from bot.config import Settings
     from storage.db import Database
-    from storage.sqlite_ack import statements_on_driver
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, redis_url="", database_url=target["url"], console=ConsoleSettings(enabled=False),
@@ -250,31 +288,12 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
     conn.send(port)
     profiling = Profiling(target["profile"])
-    while True:
-        command = await asyncio.to_thread(conn.recv)
-        if command == "stop":
-            break
-        if command == "profile":
-            profiling.start()
-            conn.send({})
-            continue
-        if command == "profile-stop":
-            await profiling.stop()
+    while (command := await _next_command(conn, profiling)) != "stop":
         if command in ("idle", "drain"):
             await services.supervisor.idle()
-        while command == "drain":  # and until the outbox has sent everything
-            async with db.session() as session:
-                pending = (await session.execute(
-                    text("SELECT count(*) FROM outbox_message WHERE status = 'pending'"))).scalar_one()
-            if not pending:
-                break
-            await asyncio.sleep(0.05)
-        # CPU of this server process so far: per-event cost that a busy machine does not distort.
-        acks = db.ack_pool.statements if db.ack_pool is not None else 0
-        driver = statements_on_driver(db.engine)  # SQLite's ack inserts (their commits are counted)
-        conn.send({**counts, "statements": counts["statements"] + acks + driver, "commits": counts["commits"] + acks,
-                   "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
-                   "peak_rss_mb": rss_mb("VmHWM")})
+        if command == "drain":  # and until the outbox has sent everything
+            await _until_none_left(db, UNSENT)
+        conn.send(_stats(counts, db))
     await profiling.stop()
     async with db.session() as session:
         inbox: dict[str, int] = dict(
@@ -290,40 +309,21 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
 async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: Connection,
                            profiling: Profiling) -> None:
     """A processor process (bot/processor.py) beside the server: it has no port, only the pipe."""
-    from sqlalchemy import text
-
     from bot.app import build_services
-    from bot.processor import run_processor
+    from bot.processor import lower_priority, run_processor
 
-    os.nice(settings.processor_nice)
+    lower_priority(settings)
     services = build_services(settings, db=db, role="processor")
     stop = asyncio.Event()
     running = asyncio.create_task(run_processor(services, primary=True, stop=stop))
     conn.send(None)
-
-    async def pending(sql: str) -> int:
-        async with db.session() as session:
-            return int((await session.execute(text(sql))).scalar_one())
-
-    while True:
-        command = await asyncio.to_thread(conn.recv)
-        if command == "stop":
-            break
-        if command == "profile":
-            profiling.start()
-            conn.send({})
-            continue
-        if command == "profile-stop":
-            await profiling.stop()
-        while command in ("idle", "drain"):  # until nothing handed over is left, and for drain nothing to send
-            unsent = "SELECT count(*) FROM outbox_message WHERE status = 'pending'"
-            if not await pending("SELECT count(*) FROM inbox_event WHERE status = 'received'") and not (
-                    command == "drain" and await pending(unsent)):
-                await services.supervisor.idle()
-                break
-            await asyncio.sleep(0.05)
-        conn.send({**counts, "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(),
-                   "rss_total_mb": rss_mb(), "peak_rss_mb": rss_mb("VmHWM")})
+    unprocessed = "SELECT count(*) FROM inbox_event WHERE status = 'received'"
+    while (command := await _next_command(conn, profiling)) != "stop":
+        # idle: until nothing handed over is left; drain: and nothing is left to send
+        if command in ("idle", "drain"):
+            await _until_none_left(db, unprocessed, *([UNSENT] if command == "drain" else []))
+            await services.supervisor.idle()
+        conn.send(_stats(counts, db))
     await profiling.stop()
     stop.set()
     await running
