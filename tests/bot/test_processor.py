@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from adapters.console.directory import TENANT_KEY
 from bot.app import Services, build_services
@@ -27,7 +27,7 @@ from bot.processor import run_processor
 from storage.db import Database
 from storage.repositories import InboxRepository
 from storage.tables import InboxEvent, OutboxMessage, Task
-from tests.bot.test_inbox_recovery import _orphan
+from tests.bot.test_inbox_recovery import _count, _orphan
 from tests.conftest import PG_URL, needs_postgres, postgres_database
 from tests.support import make_settings, start_app
 
@@ -35,11 +35,6 @@ pytestmark = [pytest.mark.postgres, needs_postgres]
 
 CHAT = "oc_q4promo"
 NEVER_POLL = {"recovery_every_seconds": 300.0}
-
-
-async def _count(db: Database, table: Any, *where: Any) -> int:
-    async with db.session() as session:
-        return int((await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 10.0) -> None:
