@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.app import SchemaBehind, build_services, create_app
 from bot.config import Settings
@@ -126,11 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configuration_problems(invalid: ValidationError) -> str:
+    """One line per bad setting, named as the operator sets it; never the value of a secret."""
+    lines = []
+    for error in invalid.errors(include_input=False, include_url=False):
+        name = "__".join(str(part) for part in error["loc"])
+        lines.append(f"tuijin: TUIJIN_{name.upper()}: {error['msg']}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {key: value for key in ("host", "port", "workers", "processors")
                  if (value := getattr(args, key, None)) is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as invalid:
+        print(_configuration_problems(invalid), file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     if args.command in ("serve", "demo"):
         return _serve(settings, overrides, demo=args.command == "demo")

@@ -110,3 +110,16 @@ def test_with_processors_only_they_send_so_they_share_the_quota() -> None:
     cache = InProcessCache(clock=clock)
     feishu = build_adapters(with_processors, sink=None, cache=cache, clock=clock)["feishu"]  # type: ignore[arg-type]
     assert feishu._processes == 3  # type: ignore[attr-defined]
+
+
+def test_a_bad_setting_is_named_in_one_line_without_a_traceback_or_the_values(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    monkeypatch.setenv("TUIJIN_INBOX__CONCURRENCY", "many")
+    monkeypatch.setenv("TUIJIN_FEISHU__APP_SECRET", "s3cr3t-value")
+    assert main(["serve", "--processors", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "TUIJIN_PROCESSORS: Input should be greater than or equal to 0" in err
+    assert "TUIJIN_INBOX__CONCURRENCY:" in err
+    assert "Traceback" not in err and "many" not in err and "s3cr3t" not in err
