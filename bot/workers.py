@@ -82,9 +82,12 @@ def serve_workers(settings: Settings, overrides: dict[str, Any]) -> int:
     if problem is not None:
         print(f"tuijin: {problem}", file=sys.stderr)
         return 2
-    behind = asyncio.run(_schema_behind(settings))
-    if behind:
-        print("tuijin: the database schema is behind this version: run `tuijin db upgrade` first", file=sys.stderr)
+    from bot.app import SchemaBehind
+
+    try:
+        asyncio.run(_check_schema(settings))
+    except SchemaBehind as behind:
+        print(f"tuijin: {behind}", file=sys.stderr)
         return 1
     metrics_dir = tempfile.mkdtemp(prefix="tuijin-metrics-")
     # Read by prometheus_client when a worker imports it: every worker writes its counters there.
@@ -95,12 +98,13 @@ def serve_workers(settings: Settings, overrides: dict[str, Any]) -> int:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-async def _schema_behind(settings: Settings) -> bool:
+async def _check_schema(settings: Settings) -> None:
+    from bot.app import require_current_schema
     from storage.db import Database
 
     db = Database(settings.resolved_database_url())
     try:
-        return not await db.schema_is_current()
+        await require_current_schema(db)
     finally:
         await db.dispose()
 
