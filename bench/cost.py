@@ -51,7 +51,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
 from storage.db import Database
-from storage.sqlite_ack import statements_on_driver
+from storage.driver import statements_on_driver
 from storage.tables import Task
 
 TENANT = "tenant_cost"

@@ -187,7 +187,7 @@ async def _next_command(conn: Connection, profiling: Profiling) -> str:
 
 def _stats(counts: Counter[str], db: Any) -> dict[str, Any]:
     """What a server process has cost so far: per-event cost that a busy machine does not distort."""
-    from storage.sqlite_ack import statements_on_driver
+    from storage.driver import statements_on_driver
 
     acks = db.ack_pool.statements if db.ack_pool is not None else 0  # each its own commit
     driver = statements_on_driver(db.engine)  # SQLite's ack inserts (their commits are counted)

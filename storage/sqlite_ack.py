@@ -16,8 +16,9 @@ from functools import cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.driver import count_statement
 from storage.tables import InboxEvent
 
 # The order of the values `insert_on_driver` takes for each row.
@@ -25,13 +26,6 @@ COLUMNS = ("platform", "tenant_key", "event_id", "kind", "status", "received_at"
            "lease_until", "lease_owner")
 
 _binds: WeakKeyDictionary[Any, list[Any]] = WeakKeyDictionary()
-# Statements sent past SQLAlchemy, whose events do not see them, per engine: for the benchmarks.
-_statements: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
-
-
-def statements_on_driver(engine: AsyncEngine) -> int:
-    """How many inserts went to SQLite's driver directly on `engine`."""
-    return _statements.get(engine.sync_engine, 0)
 
 
 async def insert_on_driver(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
@@ -44,8 +38,9 @@ async def insert_on_driver(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
               for row in rows for process, value in zip(processors, row, strict=True)]
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
-    _statements[conn.sync_engine] = _statements.get(conn.sync_engine, 0) + 1
-    cursor = await driver.execute(_insert_sql(len(rows)), params)
+    sql = _insert_sql(len(rows))
+    count_statement(conn, sql, params)
+    cursor = await driver.execute(sql, params)
     try:
         return list(await cursor.fetchall())
     finally:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool, Compiled
+from storage.driver import DriverStatement
 from storage.json import dumps
 from storage.sqlite_ack import COLUMNS, insert_on_driver
 from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, as_utc, is_open
@@ -64,13 +65,15 @@ _RECORD_UNNEST = text(
 )
 
 
-@cache
-def _take_statement() -> Any:
+def _take_statement(_dialect: str) -> Any:
     table = InboxEvent.__table__  # type: ignore[attr-defined]
     return (
-        update(table).where(table.c.id == bindparam("row_id"), table.c.status == RECEIVED)
+        update(table).where(table.c.id == bindparam("row_id", type_=Integer()), table.c.status == RECEIVED)
         .values(status=DONE, processed_at=bindparam("taken_at", type_=table.c.processed_at.type), lease_until=None)
     )
+
+
+_TAKE = DriverStatement(_take_statement)
 
 
 @cache
@@ -181,10 +184,8 @@ class InboxRepository:
         so a concurrent replay waits and then finds the row done; a rollback makes it `received` again.
         False means another process finished it already and the caller must apply nothing.
         """
-        # Core on the session's connection: the ORM's bulk-update machinery costs more than the update.
-        conn = await self.session.connection()
-        result = await conn.execute(_take_statement(), {"row_id": row_id, "taken_at": at})
-        return bool(result.rowcount)
+        # On the driver (storage/driver.py): every event runs it.
+        return bool(await _TAKE.execute(await self.session.connection(), {"row_id": row_id, "taken_at": at}))
 
     async def record_failure(
         self, row_id: int, error: str, at: datetime, *, max_attempts: int, retry_at: datetime

@@ -13,11 +13,12 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, case, exists, func, literal, null, text, true, update
+from sqlalchemy import ARRAY, Integer, String, Table, bindparam, case, exists, func, literal, null, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
+from storage.driver import DriverStatement
 from storage.tables import OUTBOX_OPEN, OutboxMessage, UTCDateTime, is_open
 from storage.upsert import insert_for
 
@@ -50,6 +51,9 @@ _MARK_SENT_PG = text(
     "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:pmids AS VARCHAR[]), CAST(:ats AS TIMESTAMPTZ[])) "
     "AS v(id, pmid, at) WHERE outbox_message.id = v.id AND outbox_message.id = ANY(CAST(:ids AS INTEGER[]))"
 )
+_MARK_SENT_PG_ON_DRIVER = DriverStatement(lambda _dialect: _MARK_SENT_PG.bindparams(
+    bindparam("ids", type_=ARRAY(Integer)), bindparam("pmids", type_=ARRAY(String)),
+    bindparam("ats", type_=ARRAY(UTCDateTime()))))
 _MARK_SENT_MANY = (
     update(TABLE)
     .where(TABLE.c.id == bindparam("row_id"))
@@ -58,11 +62,12 @@ _MARK_SENT_MANY = (
 
 
 async def mark_many_sent(conn: AsyncConnection, sent: Collection[tuple[int, str | None, datetime]]) -> None:
-    """Many rows marked sent in one statement (the delivery worker's group commit; SQLAlchemy Core)."""
+    """Many rows marked sent in one statement (the delivery worker's group commit)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(_MARK_SENT_PG, {"ids": [row_id for row_id, _, _ in sent],
-                                           "pmids": [pmid for _, pmid, _ in sent],
-                                           "ats": [at for _, _, at in sent]})
+        # On the driver (storage/driver.py): every reply is marked sent by it.
+        await _MARK_SENT_PG_ON_DRIVER.execute(conn, {"ids": [row_id for row_id, _, _ in sent],
+                                                     "pmids": [pmid for _, pmid, _ in sent],
+                                                     "ats": [at for _, _, at in sent]})
         return
     await conn.execute(_MARK_SENT_MANY, [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
 
@@ -107,7 +112,6 @@ async def renew_lease(conn: AsyncConnection, row_id: int, attempts: int, until: 
     return bool(result.rowcount)
 
 
-@functools.cache
 def _insert_statement(dialect: str, *, leased: bool) -> Any:
     """The enqueue INSERT, built once per dialect: only its parameters change from call to call.
 
@@ -145,6 +149,11 @@ def _insert_statement(dialect: str, *, leased: bool) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(TABLE.c.id, TABLE.c.attempts)
 
 
+# On the driver (storage/driver.py): every reply is queued with one of them.
+_INSERT = DriverStatement(functools.partial(_insert_statement, leased=False))
+_INSERT_LEASED = DriverStatement(functools.partial(_insert_statement, leased=True))
+
+
 class Queued(NamedTuple):
     id: int
     # Born claimed by the caller (see OutboxRepository.enqueue_leased).
@@ -177,18 +186,16 @@ class OutboxRepository:
         is due and unclaimed: that one must go first, so the new row is then queued as usual, for
         a claim round to take both in order. One statement either way.
         """
-        conn = await self.session.connection()
-        stmt = _insert_statement(conn.dialect.name, leased=lease_until is not None)
+        statement = _INSERT if lease_until is None else _INSERT_LEASED
         params = dict(
             tenant_id=tenant_id, platform=platform, tenant_key=tenant_key, chat_id=chat_id,
             idempotency_key=idempotency_key[:191], payload=payload, at=at, task_code=task_code,
             lease_until=lease_until, lease_owner=lease_owner,
         )
-        # Core on the session's connection: no ORM statement machinery on the hot path.
-        row = (await conn.execute(stmt, params)).first()
-        if row is None:
+        rows = await statement.fetch(await self.session.connection(), params)
+        if not rows:
             return None
-        return Queued(id=row[0], leased=row[1] > 0)
+        return Queued(id=int(rows[0][0]), leased=rows[0][1] > 0)
 
     async def enqueue_many(self, rows: list[dict[str, Any]], at: datetime) -> int:
         """Queue many messages at once (a sweep's reminders); returns how many were new.

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.conflicts import is_transient_conflict
 from storage.db import Database
+from storage.driver import DriverStatement
 from tests.conftest import needs_postgres
 
 
@@ -32,6 +33,32 @@ async def test_a_deadlock_is_a_transient_conflict(any_db: Database) -> None:
     results = await asyncio.gather(lock("a", "b"), lock("b", "a"), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     assert len(errors) == 1 and isinstance(errors[0], DBAPIError)
+    assert is_transient_conflict(errors[0])
+
+
+@needs_postgres
+@pytest.mark.postgres
+async def test_a_deadlock_on_a_driver_statement_is_a_transient_conflict(any_db: Database) -> None:
+    """The hot statements skip SQLAlchemy (storage/driver.py): their errors arrive as the driver's own."""
+    if any_db.is_sqlite:
+        pytest.skip("SQLite has a single writer: it cannot deadlock")
+    async with any_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO tenant (platform, tenant_key, name, task_code_prefix) "
+                                "VALUES ('y', 'a', '', 'X'), ('y', 'b', '', 'X')"))
+    take = DriverStatement(lambda _dialect: text(
+        "SELECT id FROM tenant WHERE platform = 'y' AND tenant_key = :k FOR UPDATE"))
+    both_locked_one = asyncio.Barrier(2)
+
+    async def lock(first: str, second: str) -> None:
+        async with any_db.transaction() as session:
+            conn = await session.connection()
+            await take.execute(conn, {"k": first})
+            await both_locked_one.wait()
+            await take.execute(conn, {"k": second})
+
+    results = await asyncio.gather(lock("a", "b"), lock("b", "a"), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1 and not isinstance(errors[0], DBAPIError)
     assert is_transient_conflict(errors[0])
 
 

@@ -1,0 +1,101 @@
+"""Hot statements run on the driver (storage/driver.py), inside SQLAlchemy's transaction.
+
+They must store what SQLAlchemy Core stores for the same statement, commit and roll back with the
+caller's transaction even when they are its first statement (SQLAlchemy's asyncpg adapter opens
+its transaction lazily), and report the rows they changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects import postgresql
+
+from storage.db import Database
+from storage.driver import DriverStatement, statements_on_driver
+from storage.repositories import InboxRepository, OutboxRepository
+from storage.repositories.inbox import NewInboxRow, record_many
+from storage.repositories.outbox import _insert_statement
+from storage.tables import InboxEvent, OutboxMessage
+
+AT = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
+STORED = "tenant_id, platform, tenant_key, chat_id, payload, status, attempts, next_attempt_at, task_code, " \
+         "created_at, lease_owner"
+
+
+class Boom(Exception):
+    pass
+
+
+def _message(key: str) -> dict[str, Any]:
+    return dict(tenant_id=None, platform="feishu", tenant_key="t-driver", chat_id="oc_1", idempotency_key=key,
+                payload={"text": "好", "嵌套": {"列表": [1, 2]}}, at=AT, task_code="TJ-1")
+
+
+async def _stored(db: Database, key: str) -> tuple[Any, ...] | None:
+    async with db.session() as session:
+        row = (await session.execute(text(f"SELECT {STORED} FROM outbox_message WHERE idempotency_key = :key"),
+                                     {"key": key})).first()
+    return None if row is None else tuple(row)
+
+
+async def test_a_reply_queued_on_the_driver_is_stored_as_sqlalchemy_core_stores_it(any_db: Database) -> None:
+    before = statements_on_driver(any_db.engine)
+    async with any_db.transaction() as session:
+        assert await OutboxRepository(session).enqueue(**_message("drv-driver"))
+    assert statements_on_driver(any_db.engine) == before + 1
+    async with any_db.engine.begin() as conn:
+        await conn.execute(_insert_statement(conn.dialect.name, leased=False), _message("drv-core"))
+    driver, core = await _stored(any_db, "drv-driver"), await _stored(any_db, "drv-core")
+    assert driver is not None and driver == core
+    async with any_db.session() as session:
+        row = (await session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key == "drv-driver"))
+               ).scalar_one()
+    assert row.payload == {"text": "好", "嵌套": {"列表": [1, 2]}}
+    assert row.next_attempt_at == AT and row.created_at == AT and row.status == "pending"
+
+
+async def test_a_driver_statement_first_in_a_transaction_rolls_back_with_it(any_db: Database) -> None:
+    # Nothing before it in the transaction: on PostgreSQL it must open the transaction itself.
+    with pytest.raises(Boom):
+        async with any_db.transaction() as session:
+            assert await OutboxRepository(session).enqueue(**_message("drv-rolled-back"))
+            raise Boom
+    assert await _stored(any_db, "drv-rolled-back") is None
+
+
+async def test_taking_an_event_changes_it_once_and_rolls_back_with_the_effect(any_db: Database) -> None:
+    [row_id] = await _record(any_db, "drv-take")
+    with pytest.raises(Boom):
+        async with any_db.transaction() as session:
+            assert await InboxRepository(session).take_for_effect(row_id, AT)
+            raise Boom
+    async with any_db.session() as session:
+        row = await session.get(InboxEvent, row_id)
+        assert row is not None and row.status == "received" and row.processed_at is None
+    async with any_db.transaction() as session:
+        assert await InboxRepository(session).take_for_effect(row_id, AT)
+    async with any_db.transaction() as session:
+        assert not await InboxRepository(session).take_for_effect(row_id, AT)
+    async with any_db.session() as session:
+        row = await session.get(InboxEvent, row_id)
+        assert row is not None and row.status == "done" and row.processed_at == AT
+
+
+async def _record(db: Database, event_id: str) -> list[int]:
+    row = NewInboxRow("feishu", "t-driver", event_id, "message", AT, payload={"text": "帮助"},
+                      lease_until=AT + timedelta(seconds=60), lease_owner="o")
+    async with db.engine.begin() as conn:
+        ids = await record_many(db.ack_pool or conn, [row])
+    assert ids[0] is not None
+    return [ids[0]]
+
+
+def test_an_in_list_is_refused_rather_than_sent_wrong() -> None:
+    statement = DriverStatement(lambda _dialect: select(OutboxMessage.id).where(
+        OutboxMessage.id.in_(bindparam("ids", expanding=True))))  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="expanding"):
+        statement._for(postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
