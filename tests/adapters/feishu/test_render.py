@@ -128,3 +128,26 @@ def test_small_card_is_not_truncated() -> None:
 def test_text_message_mentions() -> None:
     assert render_text("请 <@ou_abc> 跟进") == {"text": '请 <at user_id="ou_abc"></at> 跟进'}
     assert render_text('<at user_id="all"></at>') == {"text": '<\u200bat user_id="all"></at>'}
+
+
+def _tagged(node: Any) -> int:
+    if isinstance(node, dict):
+        return ("tag" in node) + sum(_tagged(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(_tagged(v) for v in node)
+    return 0
+
+
+def test_text_that_looks_like_a_tag_key_is_not_counted_as_a_component() -> None:
+    # Components are counted in the card's JSON: a quote a user typed is escaped there.
+    sneaky = '"tag": "button", {"tag":"div"} \\"tag\\":'
+    rendered = render_card(Card("t", tuple(Text(f"{sneaky}{i}") for i in range(MAX_CARD_COMPONENTS - 5))))
+    assert TRUNCATED_NOTE not in json.dumps(rendered, ensure_ascii=False)
+    assert _tagged(rendered) <= MAX_CARD_COMPONENTS
+
+
+def test_the_component_limit_holds_when_the_text_needs_the_standard_json_encoder() -> None:
+    # A lone surrogate is refused by orjson: storage.json falls back to `json`, spaced differently.
+    rendered = render_card(Card("t", tuple(Text(f"第{i}行\ud800") for i in range(400))))
+    assert _tagged(rendered) <= MAX_CARD_COMPONENTS
+    assert TRUNCATED_NOTE in rendered["body"]["elements"][-1]["content"]
