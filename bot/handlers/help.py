@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from bot.commands import ShowHelp, help_entries
+from bot.commands.help import HelpEntry
 from bot.core import Card, Divider, Note, Text
 from bot.router import Reply, Router
 from bot.scope import Scope
@@ -11,10 +14,20 @@ router = Router("help")
 
 
 def help_card(topic: str | None = None) -> Card:
+    if not topic:
+        return _whole_help()
     entries = list(help_entries())
-    if topic:
-        chosen = [e for e in entries if topic.lower() in (e[0].lower(), e[1].lower())]
-        entries = chosen or entries
+    chosen = [e for e in entries if topic.lower() in (e[0].lower(), e[1].lower())]
+    return _card(chosen or entries)
+
+
+@cache
+def _whole_help() -> Card:
+    """The card most help requests get, built once: the commands are fixed once loaded, a Card is frozen."""
+    return _card(list(help_entries()))
+
+
+def _card(entries: list[HelpEntry]) -> Card:
     lines = [f"**{name}** / {alias}　{desc}\n　例：`{example}`" for name, alias, desc, example in entries]
     return Card(
         title="推进 Tuijin · 命令帮助",
