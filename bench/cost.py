@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/cost.py                                  # SQLite (a temp file)
     .venv/bin/python bench/cost.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
-    # options: --events 300 --warmup 50 --profile /tmp/cost/profile.txt
+    # options: --events 300 --warmup 50 --calls --profile /tmp/cost/profile.txt
 
 The real core (`build_services`: pipeline, router, handlers, repositories) on a real database, fed
 the neutral events an adapter would hand it, one at a time: no HTTP, no delivery (the replies stay
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import statistics
 import sys
 import tempfile
@@ -86,19 +88,32 @@ class Counts:
 
 
 class Meter:
-    """Per kind of event: CPU seconds and statements of its ack and of its processing."""
+    """Per kind of event: CPU seconds and statements of its ack and of its processing.
 
-    def __init__(self, counts: Counts) -> None:
+    With `calls`, also the Python function calls (and coroutine resumptions) cProfile counts: the
+    same code path counts the same whatever else the machine does, where CPU time on a shared
+    machine can differ by half between runs. CPU time under cProfile is inflated.
+    """
+
+    def __init__(self, counts: Counts, *, calls: bool = False) -> None:
         self.counts = counts
+        self.calls = calls
         self.rows: dict[str, dict[str, list[float]]] = {}
 
     async def measure(self, kind: str, part: str, step: Callable[[], Awaitable[Any]]) -> Any:
         statements, commits = self.counts.snapshot()
+        profile = cProfile.Profile() if self.calls else None
         started = time.process_time()
+        if profile is not None:
+            profile.enable()
         result = await step()
+        if profile is not None:
+            profile.disable()
         cpu = time.process_time() - started
         after_statements, after_commits = self.counts.snapshot()
         row = self.rows.setdefault(kind, {})
+        if profile is not None:
+            row.setdefault(f"{part} calls", []).append(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
         row.setdefault(f"{part} cpu", []).append(cpu)
         row.setdefault(f"{part} sql", []).append(after_statements - statements)
         row.setdefault(f"{part} tx", []).append(after_commits - commits)
@@ -176,7 +191,7 @@ async def measure(url: str, schema: str | None, args: argparse.Namespace) -> dic
     try:
         warm = Meter(Counts(db))
         await scenario(services, warm, "warm", args.warmup)
-        meter = Meter(warm.counts)
+        meter = Meter(warm.counts, calls=args.calls)
         tune_gc()
         profiler = None
         if args.profile:
@@ -212,17 +227,26 @@ def _line(kind: str, row: dict[str, list[float]]) -> str:
     parts = ["click"] if "click cpu" in row else ["ack", "processing"]
     total = [sum(cpus) for cpus in zip(*(row[f"{p} cpu"] for p in parts), strict=True)]
     commits = sum(statistics.mean(row[f"{p} tx"]) for p in parts)
+    calls = ""
+    if f"{parts[0]} calls" in row:
+        calls = f" {sum(statistics.mean(row[f'{p} calls']) for p in parts):.0f} |"
     if parts == ["click"]:
         return (f"| {kind} (inline answer) | — | — | {_ms(total)} | — | {statistics.mean(row['click sql']):.1f} "
-                f"| {commits:.1f} |")
+                f"| {commits:.1f} |{calls}")
     return (f"| {kind} | {_ms(row['ack cpu'])} | {_ms(row['processing cpu'])} | {_ms(total)} "
-            f"| {statistics.mean(row['ack sql']):.1f} | {statistics.mean(row['processing sql']):.1f} | {commits:.1f} |")
+            f"| {statistics.mean(row['ack sql']):.1f} | {statistics.mean(row['processing sql']):.1f} | {commits:.1f} |"
+            f"{calls}")
 
 
-def report(target: str, rows: dict[str, dict[str, list[float]]]) -> None:
+def report(target: str, rows: dict[str, dict[str, list[float]]], *, calls: bool) -> None:
     print(f"\n{target}: per event, mean (median) over the measured events")
-    print("| event | CPU ms ack | CPU ms processing | CPU ms total | SQL ack | SQL processing | commits |")
-    print("|---|---|---|---|---|---|---|")
+    if calls:
+        print("| event | CPU ms ack | CPU ms processing | CPU ms total | SQL ack | SQL processing | commits "
+              "| Python calls |")
+        print("|---|---|---|---|---|---|---|---|")
+    else:
+        print("| event | CPU ms ack | CPU ms processing | CPU ms total | SQL ack | SQL processing | commits |")
+        print("|---|---|---|---|---|---|---|")
     for kind, row in rows.items():
         print(_line(kind, row))
 
@@ -230,12 +254,13 @@ def report(target: str, rows: dict[str, dict[str, list[float]]]) -> None:
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tuijin-cost-") as tmp:
         if not args.postgres_only:
-            report("SQLite", await measure(f"sqlite+aiosqlite:///{Path(tmp) / 'cost.sqlite3'}", None, args))
+            report("SQLite", await measure(f"sqlite+aiosqlite:///{Path(tmp) / 'cost.sqlite3'}", None, args),
+                   calls=args.calls)
     if args.postgres:
         schema = f"tj_cost_{uuid.uuid4().hex[:10]}"
         await create_schema(args.postgres, schema)
         try:
-            report("PostgreSQL", await measure(args.postgres, schema, args))
+            report("PostgreSQL", await measure(args.postgres, schema, args), calls=args.calls)
         finally:
             await drop_schema(args.postgres, schema)
 
@@ -246,6 +271,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--postgres-only", action="store_true", help="skip SQLite")
     parser.add_argument("--events", type=int, default=300, help="measured events of each kind")
     parser.add_argument("--warmup", type=int, default=50, help="events of each kind before measuring")
+    parser.add_argument("--calls", action="store_true",
+                        help="also count Python calls per event (cProfile): repeatable where CPU time is not")
     parser.add_argument("--profile", default="",
                         help="write a pyinstrument profile of the measured run to PREFIX.*.txt")
     return parser.parse_args()
