@@ -11,8 +11,7 @@ CONFLICT_ATTEMPTS = 3
 def is_transient_conflict(error: BaseException) -> bool:
     """A deadlock or serialization failure: the transaction lost a race and may simply run again."""
     orig = getattr(error, "orig", None)
-    # The driver's own error, raised bare by the statements that skip SQLAlchemy (storage/driver.py).
-    for candidate in (error, orig, getattr(orig, "__cause__", None)):
+    for candidate in (orig, getattr(orig, "__cause__", None)):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if code in TRANSIENT_SQLSTATES:
             return True

@@ -8,7 +8,8 @@ CPU than on the driver on the machine of 2026-11-30's fifth session, a tenth of 
 converted by each parameter's own SQLAlchemy type for that dialect, so what reaches the database is
 what SQLAlchemy would have sent (tests/storage/test_driver.py runs both and compares).
 
-It runs on the connection of the caller's transaction, which commits or rolls it back. SQLite's
+It runs on the connection of the caller's transaction, which commits or rolls it back, and
+fails with the error SQLAlchemy would have raised for it (an IntegrityError is one). SQLite's
 driver opens that transaction itself before the first write. SQLAlchemy's asyncpg adapter opens
 its transaction lazily, at its first statement: a driver statement that comes first opens it the
 same way, or it would commit on its own.
@@ -21,6 +22,7 @@ from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -69,7 +71,8 @@ class _Compiled:
         for name in self.names:
             value = params[name] if name in params else self.defaults[name]
             process = self.processors.get(name)
-            values.append(value if process is None or value is None else process(value))
+            # None too, as SQLAlchemy does: a JSON column stores None as JSON null, not SQL NULL.
+            values.append(value if process is None else process(value))
         return values
 
 
@@ -104,17 +107,35 @@ class DriverStatement:
         driver = raw.driver_connection
         assert driver is not None
         count_statement(conn, compiled.sql, args)
-        if conn.dialect.name == "postgresql":
-            await _begin_asyncpg(raw.dbapi_connection)
-            if want_rows:
-                return await driver.fetch(compiled.sql, *args), -1
-            status = await driver.execute(compiled.sql, *args)
-            return (), _rowcount(status)
-        cursor = await driver.execute(compiled.sql, args)
         try:
-            return (await cursor.fetchall() if want_rows else ()), cursor.rowcount
-        finally:
-            await cursor.close()
+            if conn.dialect.name == "postgresql":
+                await _begin_asyncpg(raw.dbapi_connection)
+                if want_rows:
+                    return await driver.fetch(compiled.sql, *args), -1
+                status = await driver.execute(compiled.sql, *args)
+                return (), _rowcount(status)
+            cursor = await driver.execute(compiled.sql, args)
+            try:
+                return (await cursor.fetchall() if want_rows else ()), cursor.rowcount
+            finally:
+                await cursor.close()
+        except Exception as error:
+            raise _as_sqlalchemy_error(conn, raw.dbapi_connection, compiled.sql, error) from error
+
+
+def _as_sqlalchemy_error(conn: AsyncConnection, adapted: Any, sql: str, error: Exception) -> BaseException:
+    """The error SQLAlchemy would have raised (IntegrityError, OperationalError, …), with the driver's inside.
+
+    The adapter translates the driver's error as for its own statements (and on asyncpg forgets a
+    transaction whose connection closed); SQLAlchemy then wraps it, parameters hidden as
+    everywhere (storage/db.py).
+    """
+    try:
+        adapted._handle_exception(error)
+    except Exception as translated:
+        error = translated
+    return DBAPIError.instance(sql, None, error, conn.dialect.loaded_dbapi.Error, hide_parameters=True,
+                               dialect=conn.dialect)
 
 
 async def _begin_asyncpg(adapted: Any) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
+from storage.driver import DriverStatement
 from storage.tables import OPEN_STATUSES, Chat, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
 
@@ -54,8 +55,10 @@ class TaskRepository:
         task.tenant_id = self.tenant_id
         table = Task.__table__  # type: ignore[attr-defined]
         values = {c.key: getattr(task, c.key) for c in table.columns if c.key != "id"}
-        # Core: the unit of work's flush of one new object costs more than the INSERT itself.
-        task.id = (await self.session.execute(_insert_task(), values)).scalar_one()
+        # On the driver (storage/driver.py): the unit of work's flush of one new object costs more
+        # than the INSERT itself, and SQLAlchemy Core's execution path about as much again.
+        [(task_id,)] = await _INSERT_TASK.fetch(await self.session.connection(), values)
+        task.id = int(task_id)
         make_transient_to_detached(task)
         self.session.add(task)
         return task
@@ -87,8 +90,9 @@ class TaskRepository:
 
     async def open_children(self, parent_id: int) -> list[str]:
         """Codes of a task's children still open, in code order."""
-        result = await self.session.execute(_open_children(), {"tenant_id": self.tenant_id, "parent_id": parent_id})
-        return list(result.scalars())
+        rows = await _OPEN_CHILDREN.fetch(await self.session.connection(),
+                                          {"tenant_id": self.tenant_id, "parent_id": parent_id})
+        return [str(code) for code, in rows]
 
     async def children(self, parent_id: int) -> list[Task]:
         result = await self.session.execute(
@@ -183,8 +187,8 @@ class TaskRepository:
     async def record(
         self, task_id: int, kind: str, detail: str, *, actor_id: int | None, at: datetime
     ) -> None:
-        # Core, written at once: nothing reads the event back as an object, so the ORM's flush is waste.
-        await self.session.execute(_insert_event(), {
+        # On the driver, written at once: nothing reads the event back as an object.
+        await _INSERT_EVENT.execute(await self.session.connection(), {
             "tenant_id": self.tenant_id, "task_id": task_id, "actor_id": actor_id, "kind": kind, "detail": detail,
             "at": at,
         })
@@ -296,21 +300,23 @@ def _take_sequence(dialect: str) -> Any:
     ).returning(table.c.last)
 
 
-@cache
-def _open_children() -> Any:
+# Statements run on the driver (storage/driver.py): every task created, finished or changed runs them.
+
+def _open_children(_dialect: str) -> Any:
     task = Task.__table__.c  # type: ignore[attr-defined]
+    # One parameter per open status: a driver statement takes no IN list.
     return (core_select(task.code)
-            .where(task.tenant_id == bindparam("tenant_id"), task.parent_id == bindparam("parent_id"),
-                   task.status.in_(OPEN_STATUSES))
+            .where(task.tenant_id == bindparam("tenant_id", type_=Integer()),
+                   task.parent_id == bindparam("parent_id", type_=Integer()),
+                   or_(*(task.status == status for status in OPEN_STATUSES)))
             .order_by(task.code))
 
 
-@cache
-def _insert_task() -> Any:
-    table = Task.__table__  # type: ignore[attr-defined]
-    return insert(table).returning(table.c.id)
+def _insert_all_columns(table: Any) -> Any:
+    return insert(table).values({c.key: bindparam(c.key, type_=c.type) for c in table.columns if c.key != "id"})
 
 
-@cache
-def _insert_event() -> Any:
-    return insert(TaskEvent.__table__)  # type: ignore[attr-defined]
+_OPEN_CHILDREN = DriverStatement(_open_children)
+_INSERT_TASK = DriverStatement(
+    lambda _dialect: _insert_all_columns(Task.__table__).returning(Task.__table__.c.id))  # type: ignore[attr-defined]
+_INSERT_EVENT = DriverStatement(lambda _dialect: _insert_all_columns(TaskEvent.__table__))  # type: ignore[attr-defined]

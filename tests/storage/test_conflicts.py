@@ -39,7 +39,7 @@ async def test_a_deadlock_is_a_transient_conflict(any_db: Database) -> None:
 @needs_postgres
 @pytest.mark.postgres
 async def test_a_deadlock_on_a_driver_statement_is_a_transient_conflict(any_db: Database) -> None:
-    """The hot statements skip SQLAlchemy (storage/driver.py): their errors arrive as the driver's own."""
+    """The hot statements skip SQLAlchemy's execution path (storage/driver.py), not its errors."""
     if any_db.is_sqlite:
         pytest.skip("SQLite has a single writer: it cannot deadlock")
     async with any_db.engine.begin() as conn:
@@ -58,7 +58,7 @@ async def test_a_deadlock_on_a_driver_statement_is_a_transient_conflict(any_db: 
 
     results = await asyncio.gather(lock("a", "b"), lock("b", "a"), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
-    assert len(errors) == 1 and not isinstance(errors[0], DBAPIError)
+    assert len(errors) == 1 and isinstance(errors[0], DBAPIError)
     assert is_transient_conflict(errors[0])
 
 

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.driver import DriverStatement, statements_on_driver
-from storage.repositories import InboxRepository, OutboxRepository
+from storage.repositories import InboxRepository, OutboxRepository, TaskRepository
 from storage.repositories.inbox import NewInboxRow, record_many
 from storage.repositories.outbox import _insert_statement
-from storage.tables import InboxEvent, OutboxMessage
+from storage.tables import InboxEvent, OutboxMessage, Task
 
 AT = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
 STORED = "tenant_id, platform, tenant_key, chat_id, payload, status, attempts, next_attempt_at, task_code, " \
@@ -99,3 +100,17 @@ def test_an_in_list_is_refused_rather_than_sent_wrong() -> None:
         OutboxMessage.id.in_(bindparam("ids", expanding=True))))  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="expanding"):
         statement._for(postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+
+
+async def test_a_failing_driver_statement_raises_sqlalchemys_error_without_the_values(any_db: Database) -> None:
+    secret_title = "机密项目代号-青龙"
+    async with any_db.transaction() as session:
+        tenant = (await session.execute(text(
+            "INSERT INTO tenant (platform, tenant_key, name, task_code_prefix) VALUES ('drv', 'x', '', 'X') "
+            "RETURNING id"))).scalar_one()
+        await TaskRepository(session, tenant).add(Task(code="DRV1", title=secret_title))
+    with pytest.raises(IntegrityError) as caught:
+        async with any_db.transaction() as session:
+            await TaskRepository(session, tenant).add(Task(code="DRV1", title=secret_title))
+    # Logged failures carry no user text (storage/db.py hides parameters everywhere).
+    assert secret_title not in str(caught.value)
