@@ -90,9 +90,9 @@ class Counts:
 class Meter:
     """Per kind of event: CPU seconds and statements of its ack and of its processing.
 
-    With `calls`, also the Python function calls (and coroutine resumptions) cProfile counts: the
-    same code path counts the same whatever else the machine does, where CPU time on a shared
-    machine can differ by half between runs. CPU time under cProfile is inflated.
+    With `calls`, also the Python function calls (and coroutine resumptions) cProfile counts: runs
+    of the same code count within about 1 % of each other whatever else the machine does, where
+    CPU time on a shared machine can differ by half between runs. CPU time under cProfile is inflated.
     """
 
     def __init__(self, counts: Counts, *, calls: bool = False) -> None:
