@@ -83,7 +83,8 @@ class Counts:
 
     def snapshot(self) -> tuple[int, int]:
         acks = self.ack_pool.statements if self.ack_pool is not None else 0  # each its own commit
-        # SQLite's ack insert goes to the driver (its commit is SQLAlchemy's, counted above).
+        # Statements sent to the driver past SQLAlchemy (storage/driver.py, SQLite's ack insert);
+        # their transactions' commits are SQLAlchemy's, counted above.
         return self.counter["statements"] + acks + statements_on_driver(self.engine), self.counter["commits"] + acks
 
 

@@ -190,7 +190,9 @@ def _stats(counts: Counter[str], db: Any) -> dict[str, Any]:
     from storage.driver import statements_on_driver
 
     acks = db.ack_pool.statements if db.ack_pool is not None else 0  # each its own commit
-    driver = statements_on_driver(db.engine)  # SQLite's ack inserts (their commits are counted)
+    # Statements sent to the driver past SQLAlchemy (storage/driver.py, SQLite's ack insert); their
+    # transactions' commits are SQLAlchemy's, counted.
+    driver = statements_on_driver(db.engine)
     return {**counts, "statements": counts["statements"] + acks + driver, "commits": counts["commits"] + acks,
             "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
             "peak_rss_mb": rss_mb("VmHWM")}
