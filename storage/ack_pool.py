@@ -30,6 +30,9 @@ from sqlalchemy.sql.elements import TextClause
 # SQLAlchemy's names for options it handles itself rather than passing to asyncpg.connect.
 _ADAPTER_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
 IDLE_SECONDS = 60.0
+# Errors that mean the connection is gone (the server shut it, or the network did).
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+                   asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError, ConnectionError)
 
 
 class Compiled:
@@ -54,6 +57,14 @@ def connect_options(url: str, server_settings: dict[str, str] | None = None) -> 
     return dict(options)
 
 
+def _closed(conn: Any) -> bool:
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        # asyncpg has already taken a lost connection back from us: asking would raise instead.
+        return True
+
+
 class AckPool:
     def __init__(self, url: str, *, server_settings: dict[str, str] | None = None, size: int = 2,
                  idle_seconds: float = IDLE_SECONDS) -> None:
@@ -71,9 +82,11 @@ class AckPool:
             self.statements += 1
             try:
                 return await conn.fetch(statement.sql, *statement.args(params))
-            except BaseException:
-                if conn.is_closed():
-                    # The others were opened to the same server and are likely gone too.
+            except BaseException as error:
+                # The error can arrive before asyncpg has seen the socket close: a terminated
+                # backend sends its FATAL first. Either way the others were opened to the same
+                # server and are likely gone too.
+                if isinstance(error, CONNECTION_LOST) or _closed(conn):
                     await pool.expire_connections()
                 raise
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from storage.ack_pool import AckPool, Compiled
+from storage.ack_pool import CONNECTION_LOST, AckPool, Compiled
 from storage.db import Database
 from storage.repositories.inbox import NewInboxRow, record_many
 from storage.tables import InboxEvent
@@ -106,3 +106,14 @@ async def _two_backends(pool: AckPool) -> tuple[int, int]:
         pids |= set(await asyncio.gather(*(_backend_pid(pool) for _ in range(8))))
     first, second = sorted(pids)[:2]
     return first, second
+
+
+async def test_a_terminated_backend_is_known_lost_by_its_error_before_its_socket_closes(pg_db: Database) -> None:
+    """The FATAL a terminated backend sends can arrive before asyncpg sees its socket close: the
+    error alone must tell the pool to replace its connections (once seen failing under load)."""
+    pool = pg_db.ack_pool
+    assert pool is not None
+    with pytest.raises(CONNECTION_LOST):
+        await pool.fetch(Compiled(text("SELECT pg_terminate_backend(pg_backend_pid())")), {})
+    [row_id] = await record_many(pool, [_row("after-self-termination")])
+    assert row_id is not None
