@@ -49,6 +49,7 @@ def unwatch(engine: AsyncEngine, watcher: Watcher) -> None:
 
 
 def count_statement(conn: AsyncConnection, sql: str, values: Sequence[Any]) -> None:
+    """For the benchmarks and watchers: `sql` is being sent to `conn`'s driver with `values`."""
     _statements[conn.sync_engine] = _statements.get(conn.sync_engine, 0) + 1
     for watcher in _watchers.get(conn.sync_engine, ()):
         watcher(sql, values)
@@ -102,25 +103,30 @@ class DriverStatement:
     async def _run(self, conn: AsyncConnection, params: Mapping[str, Any], *,
                    want_rows: bool) -> tuple[Sequence[Sequence[Any]], int]:
         compiled = self._for(conn.dialect)
-        args = compiled.args(params)
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        count_statement(conn, compiled.sql, args)
+        return await run_on_driver(conn, compiled.sql, compiled.args(params), want_rows=want_rows)
+
+
+async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
+                        want_rows: bool) -> tuple[Sequence[Sequence[Any]], int]:
+    """`sql` with driver-ready `args` on `conn`'s driver connection, in its transaction: (rows, rowcount)."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    count_statement(conn, sql, args)
+    try:
+        if conn.dialect.name == "postgresql":
+            await _begin_asyncpg(raw.dbapi_connection)
+            if want_rows:
+                return await driver.fetch(sql, *args), -1
+            status = await driver.execute(sql, *args)
+            return (), _rowcount(status)
+        cursor = await driver.execute(sql, args)
         try:
-            if conn.dialect.name == "postgresql":
-                await _begin_asyncpg(raw.dbapi_connection)
-                if want_rows:
-                    return await driver.fetch(compiled.sql, *args), -1
-                status = await driver.execute(compiled.sql, *args)
-                return (), _rowcount(status)
-            cursor = await driver.execute(compiled.sql, args)
-            try:
-                return (await cursor.fetchall() if want_rows else ()), cursor.rowcount
-            finally:
-                await cursor.close()
-        except Exception as error:
-            raise _as_sqlalchemy_error(conn, raw.dbapi_connection, compiled.sql, error) from error
+            return (await cursor.fetchall() if want_rows else ()), cursor.rowcount
+        finally:
+            await cursor.close()
+    except Exception as error:
+        raise _as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
 
 
 def _as_sqlalchemy_error(conn: AsyncConnection, adapted: Any, sql: str, error: Exception) -> BaseException:

@@ -3,7 +3,8 @@
 As on PostgreSQL (storage/ack_pool.py), an ack is one statement that needs nothing SQLAlchemy
 gives. Through SQLAlchemy Core the insert cost 0.58 ms of CPU for one event and 0.83 ms for eight
 on the machine of 2026-11-30's fourth session; on the driver 0.28 and 0.36 ms. It runs on the
-connection of the caller's SQLAlchemy transaction, which commits it. Each value is converted by
+connection of the caller's SQLAlchemy transaction, which commits it, through storage/driver.py
+(which counts it and raises SQLAlchemy's errors). Each value is converted by
 its column's own SQLAlchemy type for that engine, so what is stored is what SQLAlchemy would have
 stored (UTC timestamps as text, JSON through storage/json.py): tests/storage/test_sqlite_ack.py
 compares the two.
@@ -18,7 +19,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.driver import count_statement
+from storage.driver import run_on_driver
 from storage.tables import InboxEvent
 
 # The order of the values `insert_on_driver` takes for each row.
@@ -36,15 +37,8 @@ async def insert_on_driver(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
     processors = _bind_processors(conn.dialect)
     params = [value if process is None else process(value)
               for row in rows for process, value in zip(processors, row, strict=True)]
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
-    sql = _insert_sql(len(rows))
-    count_statement(conn, sql, params)
-    cursor = await driver.execute(sql, params)
-    try:
-        return list(await cursor.fetchall())
-    finally:
-        await cursor.close()
+    found, _ = await run_on_driver(conn, _insert_sql(len(rows)), params, want_rows=True)
+    return list(found)
 
 
 @cache
