@@ -214,4 +214,3 @@ class InboxRecovery:
         The claimed row keeps the values read before its claim took the lease.
         """
         return self._listening and row.lease_owner is None and row.attempts == 0
-

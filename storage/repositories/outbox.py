@@ -45,15 +45,14 @@ _DUE_COLUMNS = [TABLE.c[name] for name in DueRow._fields]
 
 # PostgreSQL: one statement and one round trip for any batch size, its SQL always the same. The
 # `= ANY` gives the planner the primary key to look the rows up by: joined to unnest() alone, it
-# chose a hash join over a scan of the whole table, every sent row of the retention period.
-_MARK_SENT_PG = text(
+# chose a hash join over a scan of the whole table, every sent row of the retention period. On the
+# driver (storage/driver.py): every reply is marked sent by it.
+_MARK_SENT_PG = DriverStatement(lambda _dialect: text(
     "UPDATE outbox_message SET status = 'sent', sent_at = v.at, platform_message_id = v.pmid, last_error = NULL "
     "FROM unnest(CAST(:ids AS INTEGER[]), CAST(:pmids AS VARCHAR[]), CAST(:ats AS TIMESTAMPTZ[])) "
     "AS v(id, pmid, at) WHERE outbox_message.id = v.id AND outbox_message.id = ANY(CAST(:ids AS INTEGER[]))"
-)
-_MARK_SENT_PG_ON_DRIVER = DriverStatement(lambda _dialect: _MARK_SENT_PG.bindparams(
-    bindparam("ids", type_=ARRAY(Integer)), bindparam("pmids", type_=ARRAY(String)),
-    bindparam("ats", type_=ARRAY(UTCDateTime()))))
+).bindparams(bindparam("ids", type_=ARRAY(Integer)), bindparam("pmids", type_=ARRAY(String)),
+             bindparam("ats", type_=ARRAY(UTCDateTime()))))
 _MARK_SENT_MANY = (
     update(TABLE)
     .where(TABLE.c.id == bindparam("row_id"))
@@ -64,10 +63,9 @@ _MARK_SENT_MANY = (
 async def mark_many_sent(conn: AsyncConnection, sent: Collection[tuple[int, str | None, datetime]]) -> None:
     """Many rows marked sent in one statement (the delivery worker's group commit)."""
     if conn.dialect.name == "postgresql":
-        # On the driver (storage/driver.py): every reply is marked sent by it.
-        await _MARK_SENT_PG_ON_DRIVER.execute(conn, {"ids": [row_id for row_id, _, _ in sent],
-                                                     "pmids": [pmid for _, pmid, _ in sent],
-                                                     "ats": [at for _, _, at in sent]})
+        await _MARK_SENT_PG.execute(conn, {"ids": [row_id for row_id, _, _ in sent],
+                                           "pmids": [pmid for _, pmid, _ in sent],
+                                           "ats": [at for _, _, at in sent]})
         return
     await conn.execute(_MARK_SENT_MANY, [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
 
