@@ -8,9 +8,9 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import Integer, bindparam, or_
+from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.commands import ParseContext
@@ -20,6 +20,7 @@ from bot.engine.people import PeopleResolver
 from bot.engine.tasks import TaskService
 from bot.workdays import TeamCalendar, tenant_calendar
 from bot.workdays.tenant import CalendarCache
+from storage.driver_rows import DriverQuery
 from storage.repositories import DirectoryRepository, TenantRepository
 from storage.repositories.directory import NAME_CHARS
 from storage.tables import Chat, Tenant, User
@@ -89,8 +90,9 @@ async def _load_known(
     user_ids = [known.users.get((tenant_id, uid)) for uid in uids]
     if chat_id is None or None in user_ids:
         return None
-    rows = (await session.execute(_known_rows(), {"tenant_id": tenant_id, "chat_id": chat_id, "user_ids": user_ids})
-            ).all()
+    rows = await _known_rows(len(user_ids)).rows(session, {
+        "tenant_id": tenant_id, "chat_id": chat_id, **{f"user_{i}": user_id for i, user_id in enumerate(user_ids)},
+    })
     if len(rows) != len(uids):
         return None
     tenant, chat = rows[0][0], rows[0][1]
@@ -103,15 +105,19 @@ async def _load_known(
 
 
 @cache
-def _known_rows() -> Any:
-    """Built once (building it took about as long as running it); the ids are bound per event."""
-    return (
-        select(Tenant, Chat, User)
-        .join_from(Tenant, Chat, Chat.tenant_id == Tenant.id)  # type: ignore[arg-type]
-        .join_from(Tenant, User, User.tenant_id == Tenant.id)  # type: ignore[arg-type]
-        .where(col(Tenant.id) == bindparam("tenant_id"), col(Chat.id) == bindparam("chat_id"),
-               col(User.id).in_(bindparam("user_ids", expanding=True)))
-    )
+def _known_rows(users: int) -> DriverQuery:
+    """Built once per number of people (the actor and who is mentioned); the ids are bound per event."""
+    def build(_dialect: str, tenant: tuple[Any, ...], chat: tuple[Any, ...], user: tuple[Any, ...]) -> Any:
+        t, c, u = Tenant.__table__.c, Chat.__table__.c, User.__table__.c  # type: ignore[attr-defined]
+        return (
+            select_columns(*tenant, *chat, *user)
+            .join_from(Tenant.__table__, Chat.__table__, c.tenant_id == t.id)  # type: ignore[attr-defined]
+            .join_from(Tenant.__table__, User.__table__, u.tenant_id == t.id)  # type: ignore[attr-defined]
+            # One parameter per person: a driver statement takes no IN list.
+            .where(t.id == bindparam("tenant_id", type_=Integer), c.id == bindparam("chat_id", type_=Integer),
+                   or_(*(u.id == bindparam(f"user_{i}", type_=Integer) for i in range(users))))
+        )
+    return DriverQuery(build, Tenant, Chat, User)
 
 
 def _remember(known: KnownRows, conversation: ConversationRef, tenant: Tenant, chat: Chat,

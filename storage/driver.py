@@ -66,6 +66,17 @@ class _Compiled:
         self.processors: dict[str, Callable[[Any], Any] | None] = {
             name: bind.type.bind_processor(dialect) for name, bind in compiled.binds.items()
         }
+        # What each returned column's type makes of the driver's value (SQLite's text timestamps,
+        # JSON; a timezone tagged on): None where nothing does, as for ints and text.
+        columns = getattr(statement, "exported_columns", ())
+        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+        self.results = results if any(process is not None for process in results) else None
+
+    def rows(self, raw: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+        if self.results is None:
+            return raw
+        return [tuple(value if process is None or value is None else process(value)
+                      for process, value in zip(self.results, row, strict=True)) for row in raw]
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
@@ -91,19 +102,16 @@ class DriverStatement:
         return found
 
     async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-        """The rows the statement returns (raw driver values: ints and text need no conversion)."""
-        rows, _ = await self._run(conn, params, want_rows=True)
-        return rows
+        """The rows the statement returns, each value as its SQLAlchemy type reads it."""
+        compiled = self._for(conn.dialect)
+        rows, _ = await run_on_driver(conn, compiled.sql, compiled.args(params), want_rows=True)
+        return compiled.rows(rows)
 
     async def execute(self, conn: AsyncConnection, params: Mapping[str, Any]) -> int:
         """How many rows the statement changed."""
-        _, count = await self._run(conn, params, want_rows=False)
-        return count
-
-    async def _run(self, conn: AsyncConnection, params: Mapping[str, Any], *,
-                   want_rows: bool) -> tuple[Sequence[Sequence[Any]], int]:
         compiled = self._for(conn.dialect)
-        return await run_on_driver(conn, compiled.sql, compiled.args(params), want_rows=want_rows)
+        _, count = await run_on_driver(conn, compiled.sql, compiled.args(params), want_rows=False)
+        return count
 
 
 async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,

@@ -12,11 +12,12 @@ from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
 from storage.driver import DriverStatement
+from storage.driver_rows import DriverQuery
 from storage.tables import OPEN_STATUSES, Chat, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
 
@@ -76,8 +77,8 @@ class TaskRepository:
         return await self._one("id", task_id, lock)
 
     async def _one(self, column: str, key: object, lock: bool) -> Task | None:
-        result = await self.session.execute(_task_by(column, lock), {"tenant_id": self.tenant_id, "key": key})
-        task: Task | None = result.scalar_one_or_none()
+        rows = await _task_by(column, lock).rows(self.session, {"tenant_id": self.tenant_id, "key": key})
+        task: Task | None = rows[0][0] if rows else None
         return task
 
     async def by_ids(self, task_ids: Sequence[int]) -> dict[int, Task]:
@@ -195,10 +196,10 @@ class TaskRepository:
 
     async def people(self, task: Task) -> tuple[list[tuple[int, str]], dict[int, User]]:
         """A task's RACI members as (user id, role) in the order added, and every user it names, in one query."""
-        named = [i for i in (task.owner_id, task.approver_id, task.initiator_id) if i is not None]
-        rows = (await self.session.execute(_people_query(), {
-            "tenant_id": self.tenant_id, "task_id": task.id, "named": named or [-1],
-        })).all()
+        named = [i for i in (task.owner_id, task.approver_id, task.initiator_id) if i is not None] or [-1]
+        rows = await _people_query(len(named)).rows(self.session, {
+            "tenant_id": self.tenant_id, "task_id": task.id, **{f"named_{i}": n for i, n in enumerate(named)},
+        })
         roles = [(user.id or 0, role) for user, role in rows if role is not None]
         return roles, {user.id: user for user, _ in rows if user.id is not None}
 
@@ -263,31 +264,39 @@ class TaskRepository:
 
 
 @cache
-def _people_query() -> Any:
-    """Built once: making the union and its aliased entity costs more than running it."""
-    users = User.__table__.c  # type: ignore[attr-defined]
-    members = TaskMember.__table__.c  # type: ignore[attr-defined]
-    tenant_id: BindParameter[int] = bindparam("tenant_id", type_=Integer)
-    both = union_all(
-        core_select(*users, members.role.label("member_role"), members.id.label("member_id"))
-        .join_from(TaskMember.__table__, User.__table__, users.id == members.user_id)  # type: ignore[attr-defined]
-        .where(members.tenant_id == tenant_id, members.task_id == bindparam("task_id"), users.tenant_id == tenant_id),
-        core_select(*users, null().label("member_role"), literal(0).label("member_id"))
-        .where(users.tenant_id == tenant_id, users.id.in_(bindparam("named", expanding=True))),
-    ).subquery()
-    return core_select(aliased(User, both), both.c.member_role).order_by(both.c.member_id)
+def _people_query(named: int) -> DriverQuery:
+    """Users of the task's RACI rows, and the `named` users (owner, approver, initiator), with their role."""
+    def build(_dialect: str, user_columns: tuple[Any, ...]) -> Any:
+        users = User.__table__.c  # type: ignore[attr-defined]
+        members = TaskMember.__table__.c  # type: ignore[attr-defined]
+        tenant_id: BindParameter[int] = bindparam("tenant_id", type_=Integer)
+        # One parameter per named user: a driver statement takes no IN list.
+        named_ids = [bindparam(f"named_{i}", type_=Integer) for i in range(named)]
+        both = union_all(
+            core_select(*users, members.role.label("member_role"), members.id.label("member_id"))
+            .join_from(TaskMember.__table__, User.__table__, users.id == members.user_id)  # type: ignore[attr-defined]
+            .where(members.tenant_id == tenant_id, members.task_id == bindparam("task_id", type_=Integer),
+                   users.tenant_id == tenant_id),
+            core_select(*users, null().label("member_role"), literal(0).label("member_id"))
+            .where(users.tenant_id == tenant_id, or_(*(users.id == i for i in named_ids))),
+        ).subquery()
+        return (core_select(*(both.c[c.key] for c in user_columns), both.c.member_role)
+                .order_by(both.c.member_id))
+    return DriverQuery(build, User)
 
 
 # Statements on the paths every command and click takes, built once: building one cost about as
 # much CPU as running it. Their values are bound per call.
 
 @cache
-def _task_by(column: str, lock: bool) -> Any:
-    query = select(Task).where(col(Task.tenant_id) == bindparam("tenant_id"),
-                               getattr(Task, column) == bindparam("key"))
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return query
+def _task_by(column: str, lock: bool) -> DriverQuery:
+    """A task by code or id; `lock`: read fresh under FOR UPDATE (SQLite has one writer anyway)."""
+    def build(_dialect: str, task_columns: tuple[Any, ...]) -> Any:
+        task = Task.__table__.c  # type: ignore[attr-defined]
+        query = core_select(*task_columns).where(task.tenant_id == bindparam("tenant_id", type_=Integer),
+                                                 task[column] == bindparam("key", type_=task[column].type))
+        return query.with_for_update() if lock else query
+    return DriverQuery(build, Task, refresh=lock)
 
 
 @cache
