@@ -128,11 +128,13 @@ async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
                 return await driver.fetch(sql, *args), -1
             status = await driver.execute(sql, *args)
             return (), _rowcount(status)
-        cursor = await driver.execute(sql, args)
-        try:
-            return (await cursor.fetchall() if want_rows else ()), cursor.rowcount
-        finally:
-            await cursor.close()
+        # aiosqlite runs each call in its thread: one call (execute and fetch) instead of a cursor's
+        # three (execute, fetch, close), each a hand-over to the thread and back that cost about
+        # 90 µs of CPU on the machine of 2026-11-30's sixth session. What the statement changed is
+        # read from the connection's counter: nothing else runs on it while the transaction is ours.
+        changed_before = driver.total_changes
+        rows = await driver.execute_fetchall(sql, args)
+        return rows, driver.total_changes - changed_before
     except Exception as error:
         raise _as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
 
