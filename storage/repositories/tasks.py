@@ -37,19 +37,19 @@ class TaskRepository:
         create fails after taking its number. SQLite has one writer anyway, and its one pooled
         connection is the open transaction's, so there the number is taken inside it.
         """
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-        stmt, values = _take_sequence(dialect), {"tenant_id": self.tenant_id, "period": period, "last": 1}
+        values = {"tenant_id": self.tenant_id, "period": period}
         counter: AsyncEngine | None = self.session.info.get(COUNTER_ENGINE)
         if counter is not None:
             try:
                 async with counter.connect() as conn:
-                    return int((await conn.execute(stmt, values)).scalar_one())
+                    [(taken,)] = await _TAKE_SEQUENCE.fetch(conn, values)
+                    return int(taken)
             except DBAPIError:
                 # A tenant created by this very transaction: the foreign key check elsewhere waits
                 # for our commit (the counter pool's lock timeout ends that wait) or fails.
                 pass
-        result = await self.session.execute(stmt, values)
-        return int(result.scalar_one())
+        [(taken,)] = await _TAKE_SEQUENCE.fetch(await self.session.connection(), values)
+        return int(taken)
 
     async def add(self, task: Task) -> Task:
         """Insert the task at once and hand it back as a row of the session (tracked like a loaded one)."""
@@ -299,11 +299,11 @@ def _task_by(column: str, lock: bool) -> DriverQuery:
     return DriverQuery(build, Task, refresh=lock)
 
 
-@cache
 def _take_sequence(dialect: str) -> Any:
     table = TaskCodeCounter.__table__  # type: ignore[attr-defined]
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert_(table)
+    stmt = insert_(table).values(tenant_id=bindparam("tenant_id", type_=Integer()),
+                                 period=bindparam("period", type_=table.c.period.type), last=1)
     return stmt.on_conflict_do_update(
         index_elements=["tenant_id", "period"], set_={"last": table.c.last + 1}
     ).returning(table.c.last)
@@ -326,6 +326,7 @@ def _insert_all_columns(table: Any) -> Any:
 
 
 _OPEN_CHILDREN = DriverStatement(_open_children)
+_TAKE_SEQUENCE = DriverStatement(_take_sequence)
 _INSERT_TASK = DriverStatement(
     lambda _dialect: _insert_all_columns(Task.__table__).returning(Task.__table__.c.id))  # type: ignore[attr-defined]
 _INSERT_EVENT = DriverStatement(lambda _dialect: _insert_all_columns(TaskEvent.__table__))  # type: ignore[attr-defined]
