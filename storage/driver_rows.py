@@ -5,8 +5,9 @@ read on the driver (storage/driver.py) than through an ORM query, whose compilin
 result building and loading machinery cost about as much again as the statement on this
 project's benchmark machines. `DriverQuery` keeps what the rest of the code relies on from a query:
 
-- an object already in the session is the one returned (its identity), and a `refresh` read (a
-  row read under FOR UPDATE) overwrites its attributes as `populate_existing` does;
+- an object already in the session is the one returned (its identity), its expired attributes
+  filled in from the row, and a `refresh` read (a row read under FOR UPDATE) overwrites its
+  attributes as `populate_existing` does;
 - a new object is persistent in the session, its attributes loaded and unmodified, so a change
   to it is flushed as an UPDATE of that row;
 - pending changes are flushed first, as the session's autoflush would before a query.
@@ -47,9 +48,12 @@ class Entity:
         identity = self.mapper.identity_key_from_primary_key((values[self.pk],))
         found = session.identity_map.get(identity)
         if found is not None:
-            if refresh:
+            # As a query does: what is expired (unloaded) is filled in, the rest kept unless refreshed.
+            unloaded = sa_inspect(found).unloaded
+            if refresh or unloaded:
                 for key, value in zip(self.keys, values, strict=True):
-                    set_committed_value(found, key, value)
+                    if refresh or key in unloaded:
+                        set_committed_value(found, key, value)
             return found
         obj = self.mapper.class_manager.new_instance()
         instance_dict(obj).update(zip(self.keys, values, strict=True))

@@ -90,6 +90,9 @@ async def test_the_sessions_own_object_is_returned_and_a_fresh_read_overwrites_i
         assert again is first and again.progress == 40  # the session's object, as a query keeps it
         [(fresh,)] = await BY_ID_FRESH.rows(session, {"id": task_id})
         assert fresh is first and fresh.progress == (40 if any_db.is_sqlite else 77)  # as populate_existing
+        session.expire(fresh, ["description", "due_at"])
+        [(filled,)] = await BY_ID.rows(session, {"id": task_id})  # expired: filled in, no lazy load
+        assert filled is first and filled.due_at == DUE and filled.description is None
         fresh.title = "改过"  # pending: flushed before the next read, as autoflush would
         [(after,)] = await BY_ID_FRESH.rows(session, {"id": task_id})
         assert after is first and after.title == "改过" and not inspect(after).modified
