@@ -70,6 +70,7 @@ class Counts:
         self.counter = Counter[str]()
         self.ack_pool = db.ack_pool  # asyncpg, not SQLAlchemy: counts its own statements
         self.engine = db.engine
+        self.counter_engine = db.counter_engine
         engines = {id(e): e for e in (db.engine, db.counter_engine) if e is not None}
         for engine in engines.values():
             sa_event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
@@ -84,8 +85,11 @@ class Counts:
     def snapshot(self) -> tuple[int, int]:
         acks = self.ack_pool.statements if self.ack_pool is not None else 0  # each its own commit
         # Statements sent to the driver past SQLAlchemy (storage/driver.py, SQLite's ack insert);
-        # their transactions' commits are SQLAlchemy's, counted above.
-        return self.counter["statements"] + acks + statements_on_driver(self.engine), self.counter["commits"] + acks
+        # their transactions' commits are SQLAlchemy's, counted above. The task-code counter's pool
+        # is in autocommit: each of its statements is its own commit.
+        numbered = statements_on_driver(self.counter_engine) if self.counter_engine is not None else 0
+        return (self.counter["statements"] + acks + statements_on_driver(self.engine) + numbered,
+                self.counter["commits"] + acks + numbered)
 
 
 class Meter:

@@ -191,9 +191,12 @@ def _stats(counts: Counter[str], db: Any) -> dict[str, Any]:
 
     acks = db.ack_pool.statements if db.ack_pool is not None else 0  # each its own commit
     # Statements sent to the driver past SQLAlchemy (storage/driver.py, SQLite's ack insert); their
-    # transactions' commits are SQLAlchemy's, counted.
+    # transactions' commits are SQLAlchemy's, counted. The task-code counter's pool is in autocommit:
+    # each of its statements is its own commit.
     driver = statements_on_driver(db.engine)
-    return {**counts, "statements": counts["statements"] + acks + driver, "commits": counts["commits"] + acks,
+    numbered = statements_on_driver(db.counter_engine) if db.counter_engine is not None else 0
+    return {**counts, "statements": counts["statements"] + acks + driver + numbered,
+            "commits": counts["commits"] + acks + numbered,
             "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
             "peak_rss_mb": rss_mb("VmHWM")}
 
