@@ -89,8 +89,14 @@ class DeliveryWorker:
         self._sent = GroupCommit(self._mark_sent, max_batch=200)
 
     async def _mark_sent(self, sent: list[tuple[int, str | None, datetime]]) -> list[None]:
-        async with self.db.engine.begin() as conn:
-            await mark_many_sent(conn, sent)
+        if self.db.is_sqlite:
+            async with self.db.engine.begin() as conn:
+                await mark_many_sent(conn, sent)
+        else:
+            # One statement, so in autocommit it is its own transaction, committed (durably) before
+            # it returns: without the round trips of BEGIN and COMMIT.
+            async with self.db.engine.connect() as conn:
+                await mark_many_sent(await conn.execution_options(isolation_level="AUTOCOMMIT"), sent)
         return [None] * len(sent)
 
     @property

@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.driver import DriverStatement, statements_on_driver
 from storage.repositories import InboxRepository, OutboxRepository, TaskRepository
 from storage.repositories.inbox import NewInboxRow, record_many
-from storage.repositories.outbox import _insert_statement
+from storage.repositories.outbox import _insert_statement, mark_many_sent
 from storage.tables import InboxEvent, OutboxMessage, Task
 
 AT = datetime(2026, 11, 30, 1, 2, 3, 456789, tzinfo=UTC)
@@ -66,6 +66,26 @@ async def test_a_driver_statement_first_in_a_transaction_rolls_back_with_it(any_
             assert await OutboxRepository(session).enqueue(**_message("drv-rolled-back"))
             raise Boom
     assert await _stored(any_db, "drv-rolled-back") is None
+
+
+@pytest.mark.postgres
+async def test_on_an_autocommit_connection_a_driver_statement_commits_on_its_own(any_db: Database) -> None:
+    # How the delivery worker marks replies sent on PostgreSQL: no BEGIN, no COMMIT, still stored.
+    if any_db.is_sqlite:
+        pytest.skip("the delivery worker marks replies sent in a transaction on SQLite")
+    async with any_db.transaction() as session:
+        queued = await OutboxRepository(session).enqueue_leased(**_message("drv-autocommit"))
+    assert queued is not None
+    async with any_db.engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await mark_many_sent(auto, [(queued.id, "om_sent", AT)])
+        raw = await auto.get_raw_connection()
+        assert not raw.driver_connection.is_in_transaction()
+        # Seen from another connection while this one is still open: committed.
+        async with any_db.session() as other:
+            status = (await other.execute(text("SELECT status FROM outbox_message WHERE id = :id"),
+                                          {"id": queued.id})).scalar_one()
+    assert status == "sent"
 
 
 async def test_taking_an_event_changes_it_once_and_rolls_back_with_the_effect(any_db: Database) -> None:
