@@ -101,6 +101,11 @@ class DriverStatement:
             found = self._compiled[dialect] = _Compiled(self._build(dialect.name), dialect)
         return found
 
+    def on_dialect(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and driver-ready values, for a driver connection of `dialect` outside SQLAlchemy."""
+        compiled = self._for(dialect)
+        return compiled.sql, compiled.args(params)
+
     async def fetch(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows the statement returns, each value as its SQLAlchemy type reads it."""
         compiled = self._for(conn.dialect)

@@ -89,14 +89,13 @@ class DeliveryWorker:
         self._sent = GroupCommit(self._mark_sent, max_batch=200)
 
     async def _mark_sent(self, sent: list[tuple[int, str | None, datetime]]) -> list[None]:
-        if self.db.is_sqlite:
+        if self.db.ack_pool is not None:
+            # PostgreSQL: one statement on the autocommit pool, its own transaction, committed
+            # (durably) before it returns: no BEGIN and COMMIT round trips, no SQLAlchemy connection.
+            await mark_many_sent(self.db.ack_pool, sent)
+        else:
             async with self.db.engine.begin() as conn:
                 await mark_many_sent(conn, sent)
-        else:
-            # One statement, so in autocommit it is its own transaction, committed (durably) before
-            # it returns: without the round trips of BEGIN and COMMIT.
-            async with self.db.engine.connect() as conn:
-                await mark_many_sent(await conn.execution_options(isolation_level="AUTOCOMMIT"), sent)
         return [None] * len(sent)
 
     @property

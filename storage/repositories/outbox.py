@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
+from storage.ack_pool import AckPool
 from storage.driver import DriverStatement
 from storage.tables import OUTBOX_OPEN, OutboxMessage, UTCDateTime, is_open
 from storage.upsert import insert_for
@@ -60,14 +61,22 @@ _MARK_SENT_MANY = (
 )
 
 
-async def mark_many_sent(conn: AsyncConnection, sent: Collection[tuple[int, str | None, datetime]]) -> None:
-    """Many rows marked sent in one statement (the delivery worker's group commit)."""
-    if conn.dialect.name == "postgresql":
-        await _MARK_SENT_PG.execute(conn, {"ids": [row_id for row_id, _, _ in sent],
-                                           "pmids": [pmid for _, pmid, _ in sent],
-                                           "ats": [at for _, _, at in sent]})
+async def mark_many_sent(target: AsyncConnection | AckPool, sent: Collection[tuple[int, str | None, datetime]]) -> None:
+    """Many rows marked sent in one statement (the delivery worker's group commit).
+
+    On PostgreSQL the worker passes the autocommit pool (storage/ack_pool.py): the statement is
+    its own transaction, committed durably before it returns.
+    """
+    if isinstance(target, AckPool) or target.dialect.name == "postgresql":
+        params = {"ids": [row_id for row_id, _, _ in sent], "pmids": [pmid for _, pmid, _ in sent],
+                  "ats": [at for _, _, at in sent]}
+        if isinstance(target, AckPool):
+            await target.execute(*_MARK_SENT_PG.on_dialect(target.dialect, params))
+        else:
+            await _MARK_SENT_PG.execute(target, params)
         return
-    await conn.execute(_MARK_SENT_MANY, [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
+    await target.execute(_MARK_SENT_MANY,
+                         [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
 
 
 async def claim_due_rows(

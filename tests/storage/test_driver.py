@@ -69,23 +69,20 @@ async def test_a_driver_statement_first_in_a_transaction_rolls_back_with_it(any_
 
 
 @pytest.mark.postgres
-async def test_on_an_autocommit_connection_a_driver_statement_commits_on_its_own(any_db: Database) -> None:
-    # How the delivery worker marks replies sent on PostgreSQL: no BEGIN, no COMMIT, still stored.
-    if any_db.is_sqlite:
-        pytest.skip("the delivery worker marks replies sent in a transaction on SQLite")
+async def test_replies_marked_sent_on_the_autocommit_pool_are_committed_at_once(any_db: Database) -> None:
+    # How the delivery worker marks replies sent on PostgreSQL: one statement, its own transaction.
+    if any_db.ack_pool is None:
+        pytest.skip("SQLite has no autocommit pool: the worker marks replies sent in a transaction")
     async with any_db.transaction() as session:
         queued = await OutboxRepository(session).enqueue_leased(**_message("drv-autocommit"))
     assert queued is not None
-    async with any_db.engine.connect() as conn:
-        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await mark_many_sent(auto, [(queued.id, "om_sent", AT)])
-        raw = await auto.get_raw_connection()
-        assert not raw.driver_connection.is_in_transaction()
-        # Seen from another connection while this one is still open: committed.
-        async with any_db.session() as other:
-            status = (await other.execute(text("SELECT status FROM outbox_message WHERE id = :id"),
-                                          {"id": queued.id})).scalar_one()
-    assert status == "sent"
+    statements = any_db.ack_pool.statements
+    await mark_many_sent(any_db.ack_pool, [(queued.id, "om_sent", AT)])
+    assert any_db.ack_pool.statements == statements + 1
+    async with any_db.session() as other:
+        row = (await other.execute(text("SELECT status, platform_message_id, sent_at FROM outbox_message "
+                                         "WHERE id = :id"), {"id": queued.id})).one()
+    assert tuple(row) == ("sent", "om_sent", AT)
 
 
 async def test_taking_an_event_changes_it_once_and_rolls_back_with_the_effect(any_db: Database) -> None:
