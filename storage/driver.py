@@ -23,7 +23,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -119,10 +119,35 @@ class DriverStatement:
         return count
 
 
+# The connection of each session transaction that asked for one (weakly: gone with the transaction).
+_connections: WeakKeyDictionary[Any, AsyncConnection] = WeakKeyDictionary()
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """`await session.connection()`, remembered for the session's transaction.
+
+    Each `session.connection()` is a hop through SQLAlchemy's greenlet (about 12 µs of CPU on the
+    machine of 2026-11-30's sixth session); a command asks for it for each driver statement. A
+    new transaction (after a commit or rollback) asks SQLAlchemy again.
+    """
+    transaction = session.sync_session.get_transaction()
+    found = _connections.get(transaction) if transaction is not None else None
+    if found is not None and not found.closed and not found.invalidated:
+        return found
+    conn = await session.connection()
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None:
+        _connections[transaction] = conn
+    return conn
+
+
 async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
                         want_rows: bool) -> tuple[Sequence[Sequence[Any]], int]:
     """`sql` with driver-ready `args` on `conn`'s driver connection, in its transaction: (rows, rowcount)."""
-    raw = await conn.get_raw_connection()
+    sync = conn.sync_connection
+    # The pooled connection is at hand while the connection is valid (a hop through the greenlet
+    # otherwise, about 8 µs); an invalidated one is reconnected the awaited way.
+    raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     count_statement(conn, sql, args)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapper, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.sql import ClauseElement, ColumnElement
 
-from storage.driver import DriverStatement
+from storage.driver import DriverStatement, connection_of
 
 
 class Entity:
@@ -78,7 +78,7 @@ class DriverQuery:
         """Each row as the entities' objects, then the other columns' values."""
         if session.autoflush and (session.new or session.dirty or session.deleted):
             await session.flush()
-        found = await self.statement.fetch(await session.connection(), params)
+        found = await self.statement.fetch(await connection_of(session), params)
         rows = []
         for row in found:
             values = tuple(row)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool, Compiled
-from storage.driver import DriverStatement
+from storage.driver import DriverStatement, connection_of
 from storage.json import dumps
 from storage.sqlite_ack import COLUMNS, insert_on_driver
 from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, as_utc, is_open
@@ -185,7 +185,7 @@ class InboxRepository:
         False means another process finished it already and the caller must apply nothing.
         """
         # On the driver (storage/driver.py): every event runs it.
-        return bool(await _TAKE.execute(await self.session.connection(), {"row_id": row_id, "taken_at": at}))
+        return bool(await _TAKE.execute(await connection_of(self.session), {"row_id": row_id, "taken_at": at}))
 
     async def record_failure(
         self, row_id: int, error: str, at: datetime, *, max_attempts: int, retry_at: datetime

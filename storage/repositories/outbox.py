@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool
-from storage.driver import DriverStatement
+from storage.driver import DriverStatement, connection_of
 from storage.tables import OUTBOX_OPEN, OutboxMessage, UTCDateTime, is_open
 from storage.upsert import insert_for
 
@@ -199,7 +199,7 @@ class OutboxRepository:
             idempotency_key=idempotency_key[:191], payload=payload, at=at, task_code=task_code,
             lease_until=lease_until, lease_owner=lease_owner,
         )
-        rows = await statement.fetch(await self.session.connection(), params)
+        rows = await statement.fetch(await connection_of(self.session), params)
         if not rows:
             return None
         return Queued(id=int(rows[0][0]), leased=rows[0][1] > 0)

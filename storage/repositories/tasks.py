@@ -16,7 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
-from storage.driver import DriverStatement
+from storage.driver import DriverStatement, connection_of
 from storage.driver_rows import DriverQuery
 from storage.tables import OPEN_STATUSES, Chat, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
@@ -48,7 +48,7 @@ class TaskRepository:
                 # A tenant created by this very transaction: the foreign key check elsewhere waits
                 # for our commit (the counter pool's lock timeout ends that wait) or fails.
                 pass
-        [(taken,)] = await _TAKE_SEQUENCE.fetch(await self.session.connection(), values)
+        [(taken,)] = await _TAKE_SEQUENCE.fetch(await connection_of(self.session), values)
         return int(taken)
 
     async def add(self, task: Task) -> Task:
@@ -58,7 +58,7 @@ class TaskRepository:
         values = {c.key: getattr(task, c.key) for c in table.columns if c.key != "id"}
         # On the driver (storage/driver.py): the unit of work's flush of one new object costs more
         # than the INSERT itself, and SQLAlchemy Core's execution path about as much again.
-        [(task_id,)] = await _INSERT_TASK.fetch(await self.session.connection(), values)
+        [(task_id,)] = await _INSERT_TASK.fetch(await connection_of(self.session), values)
         task.id = int(task_id)
         make_transient_to_detached(task)
         self.session.add(task)
@@ -91,7 +91,7 @@ class TaskRepository:
 
     async def open_children(self, parent_id: int) -> list[str]:
         """Codes of a task's children still open, in code order."""
-        rows = await _OPEN_CHILDREN.fetch(await self.session.connection(),
+        rows = await _OPEN_CHILDREN.fetch(await connection_of(self.session),
                                           {"tenant_id": self.tenant_id, "parent_id": parent_id})
         return [str(code) for code, in rows]
 
@@ -189,7 +189,7 @@ class TaskRepository:
         self, task_id: int, kind: str, detail: str, *, actor_id: int | None, at: datetime
     ) -> None:
         # On the driver, written at once: nothing reads the event back as an object.
-        await _INSERT_EVENT.execute(await self.session.connection(), {
+        await _INSERT_EVENT.execute(await connection_of(self.session), {
             "tenant_id": self.tenant_id, "task_id": task_id, "actor_id": actor_id, "kind": kind, "detail": detail,
             "at": at,
         })

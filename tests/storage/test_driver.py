@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
-from storage.driver import DriverStatement, statements_on_driver
+from storage.driver import DriverStatement, connection_of, statements_on_driver
 from storage.repositories import InboxRepository, OutboxRepository, TaskRepository
 from storage.repositories.inbox import NewInboxRow, record_many
 from storage.repositories.outbox import _insert_statement, mark_many_sent
@@ -131,3 +131,16 @@ async def test_a_failing_driver_statement_raises_sqlalchemys_error_without_the_v
             await TaskRepository(session, tenant).add(Task(code="DRV1", title=secret_title))
     # Logged failures carry no user text (storage/db.py hides parameters everywhere).
     assert secret_title not in str(caught.value)
+
+
+async def test_the_connection_of_a_session_is_its_transactions_and_asked_again_for_the_next(any_db: Database) -> None:
+    async with any_db.session() as session:
+        first = await connection_of(session)
+        assert await connection_of(session) is first is await session.connection()
+        await session.commit()  # the next transaction may be on another pooled connection
+        second = await connection_of(session)
+        assert second is await session.connection()
+        assert (await second.execute(select(1))).scalar_one() == 1
+        await session.rollback()
+        third = await connection_of(session)
+        assert third is await session.connection() and not third.closed
