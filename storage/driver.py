@@ -132,7 +132,9 @@ async def connection_of(session: AsyncSession) -> AsyncConnection:
     """
     transaction = session.sync_session.get_transaction()
     found = _connections.get(transaction) if transaction is not None else None
-    if found is not None and not found.closed and not found.invalidated:
+    # Only while the transaction is active: after a failed flush SQLAlchemy must refuse, as it did.
+    if found is not None and transaction is not None and transaction.is_active and not found.closed \
+            and not found.invalidated:
         return found
     conn = await session.connection()
     transaction = session.sync_session.get_transaction()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from storage.db import Database
 from storage.driver import DriverStatement, connection_of, statements_on_driver
@@ -144,3 +144,18 @@ async def test_the_connection_of_a_session_is_its_transactions_and_asked_again_f
         await session.rollback()
         third = await connection_of(session)
         assert third is await session.connection() and not third.closed
+
+
+async def test_after_a_failed_flush_the_connection_is_refused_as_sqlalchemy_refuses_it(any_db: Database) -> None:
+    async with any_db.session() as session:
+        await connection_of(session)
+        session.add(InboxEvent(platform="feishu", tenant_key="t", event_id="dup", kind="message"))
+        session.add(InboxEvent(platform="feishu", tenant_key="t", event_id="dup", kind="message"))
+        with pytest.raises(IntegrityError):
+            await session.flush()
+        with pytest.raises(PendingRollbackError):
+            await session.connection()
+        with pytest.raises(PendingRollbackError):
+            await connection_of(session)
+        await session.rollback()
+        assert (await (await connection_of(session)).execute(select(1))).scalar_one() == 1
