@@ -46,9 +46,10 @@ class InboxSettings(BaseModel):
     # First retry after about this many seconds, doubling each time.
     retry_base_seconds: float = 5.0
     # Events processed at once; the rest wait their turn (durably, in the inbox) so acknowledging
-    # new events never waits behind processing for a database connection. Processing is CPU-bound
-    # on one event loop: more at once only takes turns from the acknowledgements.
-    concurrency: int = 2
+    # new events never waits behind processing for a database connection. Unset: 4 on PostgreSQL,
+    # where a command waits on several round trips that others can use the CPU for, and acks have
+    # their own connections; 2 on SQLite, whose acks share the one connection with processing.
+    concurrency: int | None = Field(default=None, ge=1)
     # Before each event, processing waits up to this long while acknowledgements are in flight,
     # so a burst is acknowledged first (0 turns it off).
     ack_first_seconds: float = 0.02

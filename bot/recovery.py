@@ -144,7 +144,7 @@ class InboxRecovery:
         Claiming each freed place at once cost a claim per event under load (a processor claims
         every message); waiting for half the window shares one claim among several events.
         """
-        return room > 0 and (room >= CONCURRENCY // 2 or running < self.pipeline.settings.inbox.concurrency)
+        return room > 0 and (room >= CONCURRENCY // 2 or running < self.pipeline.concurrency)
 
     async def _rest(self, timeout: float | None) -> None:
         """Until woken (an announcement, a finished replay, stop) or `timeout` seconds."""

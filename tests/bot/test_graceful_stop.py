@@ -37,7 +37,7 @@ async def test_a_stopped_app_gives_its_backlog_to_a_sibling_at_once(
     stopping_client, stopping = await start_app(aiohttp_client, any_db, clock, drain_seconds=0)
     _, sibling = await start_app(aiohttp_client, any_db, clock)
     # Every processing turn of the first app is taken: what it acknowledges waits (its backlog).
-    for _ in range(stopping.settings.inbox.concurrency):
+    for _ in range(stopping.pipeline.concurrency):
         await stopping.pipeline._processing.acquire()
     for i in range(3):
         response = await stopping_client.post("/console/api/messages", json={
@@ -66,7 +66,7 @@ async def test_replays_still_running_at_a_stop_are_cancelled_and_given_back(
             await InboxRepository(session).record_once(
                 "console", TENANT_KEY, event.event_id, "message", clock.now(), payload=event_to_dict(event),
                 lease_until=clock.now())
-    for _ in range(stopping.settings.inbox.concurrency):
+    for _ in range(stopping.pipeline.concurrency):
         await stopping.pipeline._processing.acquire()  # its replays wait for a turn that never comes
     stopping.recovery.start()
     await _until_leased_to(any_db, stopping.lease_owner, 3)
