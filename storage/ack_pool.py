@@ -6,7 +6,7 @@ batch of replies sent (the delivery worker's group commit), which runs here too:
 where SQLAlchemy's connection around it cost more CPU than the statement itself. Through SQLAlchemy's
 engine that statement cost about 300 µs more CPU than through asyncpg (620-900 µs against 330-520
 µs per flush of 1-8 events, bench/README.md), and the ack path is what must keep up with a burst.
-The statement itself is still written once, as SQLAlchemy text, and compiled for asyncpg.
+Each statement is still written once, in SQLAlchemy, and compiled for asyncpg (storage/driver.py).
 
 The pool is opened on first use, inside the running loop. asyncpg reads every connection's
 socket all the time, so one the server hung up (a restart, a terminated backend) is known closed
@@ -21,13 +21,14 @@ restart one ack fails (answered 500, so the platform re-sends it), not one per p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.elements import TextClause
+
+from storage.driver import DriverStatement
 
 # SQLAlchemy's names for options it handles itself rather than passing to asyncpg.connect.
 _ADAPTER_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_fallback")
@@ -35,18 +36,6 @@ IDLE_SECONDS = 60.0
 # Errors that mean the connection is gone (the server shut it, or the network did).
 CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
                    asyncpg.exceptions.CrashShutdownError, asyncpg.exceptions.CannotConnectNowError, ConnectionError)
-
-
-class Compiled:
-    """A text statement with named parameters, as asyncpg takes it: $1.. and the names in order."""
-
-    def __init__(self, statement: TextClause) -> None:
-        compiled = statement.compile(dialect=asyncpg_dialect())
-        self.sql = compiled.string
-        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
-
-    def args(self, params: dict[str, Any]) -> list[Any]:
-        return [params[name] for name in self.names]
 
 
 def connect_options(url: str, server_settings: dict[str, str] | None = None) -> dict[str, Any]:
@@ -74,22 +63,25 @@ class AckPool:
         self._size = size
         self._idle_seconds = idle_seconds
         self._pool: asyncpg.Pool | None = None
-        # For statements compiled by SQLAlchemy for this driver (storage/driver.py's on_dialect).
+        # What its statements are compiled for.
         self.dialect = asyncpg_dialect()
         self._opening: asyncio.Lock | None = None
         # Statements run (each its own commit), for the benchmark's per-event counts.
         self.statements = 0
 
-    async def fetch(self, statement: Compiled, params: dict[str, Any]) -> Sequence[asyncpg.Record]:
-        rows: Sequence[asyncpg.Record] = await self._run("fetch", statement.sql, statement.args(params))
+    async def fetch(self, statement: DriverStatement, params: Mapping[str, Any]) -> Sequence[asyncpg.Record]:
+        """One statement, its own transaction: the rows it returns."""
+        rows: Sequence[asyncpg.Record] = await self._run("fetch", statement, params)
         return rows
 
-    async def execute(self, sql: str, args: Sequence[Any]) -> str:
-        """One statement, its own transaction; asyncpg's status line ("UPDATE 3")."""
-        status: str = await self._run("execute", sql, args)
+    async def execute(self, statement: DriverStatement, params: Mapping[str, Any]) -> str:
+        """One statement, its own transaction: asyncpg's status line ("UPDATE 3")."""
+        status: str = await self._run("execute", statement, params)
         return status
 
-    async def _run(self, method: str, sql: str, args: Sequence[Any]) -> Any:
+    async def _run(self, method: str, statement: DriverStatement, params: Mapping[str, Any]) -> Any:
+        # Compiled by SQLAlchemy for asyncpg, each value converted by its type (storage/driver.py).
+        sql, args = statement.on_dialect(self.dialect, params)
         pool = self._pool or await self._open()
         async with pool.acquire() as conn:
             self.statements += 1

@@ -20,11 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 
-from storage.ack_pool import AckPool, Compiled
+from storage.ack_pool import AckPool
 from storage.driver import DriverStatement, connection_of
 from storage.json import dumps
 from storage.sqlite_ack import COLUMNS, insert_on_driver
-from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, as_utc, is_open
+from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, is_open
 from storage.upsert import insert_for
 
 RECEIVED, DONE, FAILED = INBOX_OPEN, "done", "failed"
@@ -130,7 +130,7 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
             rows[i].payload, 0, rows[i].lease_until, rows[i].lease_owner) for key, i in first.items()]
     found: Sequence[Any]
     if isinstance(target, AckPool):
-        found = await target.fetch(_record_unnest_for_asyncpg(), _unnest_params(new))
+        found = await target.fetch(_RECORD_ON_ACK_POOL, _unnest_params(new))
     elif target.dialect.name == "sqlite":
         found = await insert_on_driver(target, new)
     else:
@@ -140,19 +140,17 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
     return [ids.get(row.key) if first[row.key] == index else None for index, row in enumerate(rows)]
 
 
-@cache
-def _record_unnest_for_asyncpg() -> Compiled:
-    return Compiled(_RECORD_UNNEST)
+_RECORD_ON_ACK_POOL = DriverStatement(lambda _dialect: _RECORD_UNNEST)
 
 
 def _unnest_params(new: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """The rows' values (in COLUMNS order) as column arrays, converted as asyncpg takes them."""
+    """The rows' values (in COLUMNS order) as column arrays; the timestamps' type makes them UTC."""
     platforms, tenants, events, kinds, _, received, payloads, _, leases, owners = zip(*new, strict=True)
     return {
         "status": RECEIVED, "platforms": list(platforms), "tenants": list(tenants), "events": list(events),
-        "kinds": list(kinds), "received": [as_utc(at) for at in received],
+        "kinds": list(kinds), "received": list(received),
         "payloads": [None if payload is None else dumps(payload) for payload in payloads],
-        "leases": [as_utc(at) for at in leases], "owners": list(owners),
+        "leases": list(leases), "owners": list(owners),
     }
 
 

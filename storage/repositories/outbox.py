@@ -67,16 +67,18 @@ async def mark_many_sent(target: AsyncConnection | AckPool, sent: Collection[tup
     On PostgreSQL the worker passes the autocommit pool (storage/ack_pool.py): the statement is
     its own transaction, committed durably before it returns.
     """
-    if isinstance(target, AckPool) or target.dialect.name == "postgresql":
-        params = {"ids": [row_id for row_id, _, _ in sent], "pmids": [pmid for _, pmid, _ in sent],
-                  "ats": [at for _, _, at in sent]}
-        if isinstance(target, AckPool):
-            await target.execute(*_MARK_SENT_PG.on_dialect(target.dialect, params))
-        else:
-            await _MARK_SENT_PG.execute(target, params)
-        return
-    await target.execute(_MARK_SENT_MANY,
-                         [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
+    if isinstance(target, AckPool):
+        await target.execute(_MARK_SENT_PG, _sent_arrays(sent))
+    elif target.dialect.name == "postgresql":
+        await _MARK_SENT_PG.execute(target, _sent_arrays(sent))
+    else:
+        await target.execute(_MARK_SENT_MANY,
+                             [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
+
+
+def _sent_arrays(sent: Collection[tuple[int, str | None, datetime]]) -> dict[str, list[Any]]:
+    return {"ids": [row_id for row_id, _, _ in sent], "pmids": [pmid for _, pmid, _ in sent],
+            "ats": [at for _, _, at in sent]}
 
 
 async def claim_due_rows(

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from storage.ack_pool import CONNECTION_LOST, AckPool, Compiled
+from storage.ack_pool import CONNECTION_LOST, AckPool
 from storage.db import Database
+from storage.driver import DriverStatement
 from storage.repositories.inbox import NewInboxRow, record_many
 from storage.tables import InboxEvent
 from tests.conftest import PG_URL, needs_postgres, postgres_database
@@ -18,7 +19,7 @@ from tests.conftest import PG_URL, needs_postgres, postgres_database
 pytestmark = [needs_postgres, pytest.mark.postgres]
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
-BACKEND = Compiled(text("SELECT pg_backend_pid() AS pid"))
+BACKEND = DriverStatement(lambda _dialect: text("SELECT pg_backend_pid() AS pid"))
 
 
 @pytest.fixture
@@ -64,7 +65,8 @@ async def test_sqlalchemy_only_options_in_the_url_are_not_handed_to_asyncpg(pg_s
     separator = "&" if "?" in PG_URL else "?"
     pool = AckPool(f"{PG_URL}{separator}prepared_statement_cache_size=50", server_settings={"search_path": pg_schema})
     try:
-        [record] = await pool.fetch(Compiled(text("SELECT current_setting('search_path') AS path")), {})
+        search_path = DriverStatement(lambda _dialect: text("SELECT current_setting('search_path') AS path"))
+        [record] = await pool.fetch(search_path, {})
         assert record["path"] == pg_schema
     finally:
         await pool.close()
@@ -114,6 +116,6 @@ async def test_a_terminated_backend_is_known_lost_by_its_error_before_its_socket
     pool = pg_db.ack_pool
     assert pool is not None
     with pytest.raises(CONNECTION_LOST):
-        await pool.fetch(Compiled(text("SELECT pg_terminate_backend(pg_backend_pid())")), {})
+        await pool.fetch(DriverStatement(lambda _dialect: text("SELECT pg_terminate_backend(pg_backend_pid())")), {})
     [row_id] = await record_many(pool, [_row("after-self-termination")])
     assert row_id is not None
