@@ -69,7 +69,6 @@ class Refused(Exception):
         self.reply = reply
 
 
-
 def processing_concurrency(settings: Settings, db: Database) -> int:
     """Events processed at once: TUIJIN_INBOX__CONCURRENCY, else 2 on SQLite and 4 on PostgreSQL.
 
@@ -81,6 +80,7 @@ def processing_concurrency(settings: Settings, db: Database) -> int:
     if settings.inbox.concurrency is not None:
         return settings.inbox.concurrency
     return 2 if db.is_sqlite else 4
+
 
 class Pipeline:
     def __init__(

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, bindparam, or_
+from sqlalchemy import Integer, bindparam
 from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from bot.engine.people import PeopleResolver
 from bot.engine.tasks import TaskService
 from bot.workdays import TeamCalendar, tenant_calendar
 from bot.workdays.tenant import CalendarCache
+from storage.driver import one_of, one_of_values
 from storage.driver_rows import DriverQuery
 from storage.repositories import DirectoryRepository, TenantRepository
 from storage.repositories.directory import NAME_CHARS
@@ -91,7 +92,7 @@ async def _load_known(
     if chat_id is None or None in user_ids:
         return None
     rows = await _known_rows(len(user_ids)).rows(session, {
-        "tenant_id": tenant_id, "chat_id": chat_id, **{f"user_{i}": user_id for i, user_id in enumerate(user_ids)},
+        "tenant_id": tenant_id, "chat_id": chat_id, **one_of_values("user", user_ids),
     })
     if len(rows) != len(uids):
         return None
@@ -113,9 +114,8 @@ def _known_rows(users: int) -> DriverQuery:
             select_columns(*tenant, *chat, *user)
             .join_from(Tenant.__table__, Chat.__table__, c.tenant_id == t.id)  # type: ignore[attr-defined]
             .join_from(Tenant.__table__, User.__table__, u.tenant_id == t.id)  # type: ignore[attr-defined]
-            # One parameter per person: a driver statement takes no IN list.
             .where(t.id == bindparam("tenant_id", type_=Integer), c.id == bindparam("chat_id", type_=Integer),
-                   or_(*(u.id == bindparam(f"user_{i}", type_=Integer) for i in range(users))))
+                   one_of(u.id, "user", users))
         )
     return DriverQuery(build, Tenant, Chat, User)
 

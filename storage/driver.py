@@ -21,10 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
+from sqlalchemy import bindparam, or_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 # Statements sent past SQLAlchemy, whose events do not see them, per engine: for the benchmarks,
@@ -117,6 +118,18 @@ class DriverStatement:
         compiled = self._for(conn.dialect)
         _, count = await run_on_driver(conn, compiled.sql, compiled.args(params), want_rows=False)
         return count
+
+
+def one_of(column: ColumnElement[Any], name: str, count: int) -> ColumnElement[bool]:
+    """`column` equal to one of `count` parameters `name_0`, `name_1` …: a driver statement takes no IN list.
+
+    Bind their values with `one_of_values(name, values)`; a statement is built per count.
+    """
+    return or_(*(column == bindparam(f"{name}_{i}", type_=column.type) for i in range(count)))
+
+
+def one_of_values(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    return {f"{name}_{i}": value for i, value in enumerate(values)}
 
 
 # The connection of each session transaction that asked for one (weakly: gone with the transaction).

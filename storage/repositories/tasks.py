@@ -16,7 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 
 from storage.db import COUNTER_ENGINE
-from storage.driver import DriverStatement, connection_of
+from storage.driver import DriverStatement, connection_of, one_of, one_of_values
 from storage.driver_rows import DriverQuery
 from storage.tables import OPEN_STATUSES, Chat, Task, TaskCodeCounter, TaskEvent, TaskMember, TaskStatus, User
 from storage.upsert import insert_for
@@ -198,7 +198,7 @@ class TaskRepository:
         """A task's RACI members as (user id, role) in the order added, and every user it names, in one query."""
         named = [i for i in (task.owner_id, task.approver_id, task.initiator_id) if i is not None] or [-1]
         rows = await _people_query(len(named)).rows(self.session, {
-            "tenant_id": self.tenant_id, "task_id": task.id, **{f"named_{i}": n for i, n in enumerate(named)},
+            "tenant_id": self.tenant_id, "task_id": task.id, **one_of_values("named", named),
         })
         roles = [(user.id or 0, role) for user, role in rows if role is not None]
         return roles, {user.id: user for user, _ in rows if user.id is not None}
@@ -270,15 +270,13 @@ def _people_query(named: int) -> DriverQuery:
         users = User.__table__.c  # type: ignore[attr-defined]
         members = TaskMember.__table__.c  # type: ignore[attr-defined]
         tenant_id: BindParameter[int] = bindparam("tenant_id", type_=Integer)
-        # One parameter per named user: a driver statement takes no IN list.
-        named_ids = [bindparam(f"named_{i}", type_=Integer) for i in range(named)]
         both = union_all(
             core_select(*users, members.role.label("member_role"), members.id.label("member_id"))
             .join_from(TaskMember.__table__, User.__table__, users.id == members.user_id)  # type: ignore[attr-defined]
             .where(members.tenant_id == tenant_id, members.task_id == bindparam("task_id", type_=Integer),
                    users.tenant_id == tenant_id),
             core_select(*users, null().label("member_role"), literal(0).label("member_id"))
-            .where(users.tenant_id == tenant_id, or_(*(users.id == i for i in named_ids))),
+            .where(users.tenant_id == tenant_id, one_of(users.id, "named", named)),
         ).subquery()
         return (core_select(*(both.c[c.key] for c in user_columns), both.c.member_role)
                 .order_by(both.c.member_id))
