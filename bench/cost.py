@@ -33,19 +33,18 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pg_schema import create_schema, drop_schema
+from sql_counts import SqlCounts
 
 from adapters.feishu.adapter import card_action_response
 from bot.app import Services, build_services, tune_gc
@@ -53,7 +52,6 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.core import ActionPayload, CardActionEvent, ConversationRef, MessageEvent, UserRef
 from storage.db import Database
-from storage.driver import statements_on_driver
 from storage.tables import Task
 
 TENANT = "tenant_cost"
@@ -61,35 +59,6 @@ CHATS = 10
 PEOPLE = 50
 # A working Tuesday, 10:00 in Shanghai: 明天 is a working day and in the future.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
-
-
-class Counts:
-    """SQL statements and commits on the app's engines (acks and task codes have their own on PostgreSQL)."""
-
-    def __init__(self, db: Database) -> None:
-        self.counter = Counter[str]()
-        self.ack_pool = db.ack_pool  # asyncpg, not SQLAlchemy: counts its own statements
-        self.engine = db.engine
-        self.counter_engine = db.counter_engine
-        engines = {id(e): e for e in (db.engine, db.counter_engine) if e is not None}
-        for engine in engines.values():
-            sa_event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
-            sa_event.listen(engine.sync_engine, "commit", self._commit)
-
-    def _statement(self, *_: Any) -> None:
-        self.counter["statements"] += 1
-
-    def _commit(self, *_: Any) -> None:
-        self.counter["commits"] += 1
-
-    def snapshot(self) -> tuple[int, int]:
-        acks = self.ack_pool.statements if self.ack_pool is not None else 0  # each its own commit
-        # Statements sent to the driver past SQLAlchemy (storage/driver.py, SQLite's ack insert);
-        # their transactions' commits are SQLAlchemy's, counted above. The task-code counter's pool
-        # is in autocommit: each of its statements is its own commit.
-        numbered = statements_on_driver(self.counter_engine) if self.counter_engine is not None else 0
-        return (self.counter["statements"] + acks + statements_on_driver(self.engine) + numbered,
-                self.counter["commits"] + acks + numbered)
 
 
 class Meter:
@@ -100,7 +69,7 @@ class Meter:
     CPU time on a shared machine can differ by half between runs. CPU time under cProfile is inflated.
     """
 
-    def __init__(self, counts: Counts, *, calls: bool = False) -> None:
+    def __init__(self, counts: SqlCounts, *, calls: bool = False) -> None:
         self.counts = counts
         self.calls = calls
         self.rows: dict[str, dict[str, list[float]]] = {}
@@ -194,7 +163,7 @@ async def measure(url: str, schema: str | None, args: argparse.Namespace) -> dic
     settings = Settings(_env_file=None, redis_url="", database_url=url)  # type: ignore[call-arg]
     services = build_services(settings, clock=FrozenClock(NOW), db=db)
     try:
-        warm = Meter(Counts(db))
+        warm = Meter(SqlCounts(db))
         await scenario(services, warm, "warm", args.warmup)
         meter = Meter(warm.counts, calls=args.calls)
         tune_gc()

@@ -53,6 +53,7 @@ import aiohttp
 from aiohttp import web
 from history import HISTORY_TENANT, seed_history
 from pg_schema import create_schema, drop_schema
+from sql_counts import SqlCounts
 from yarl import URL
 
 from bot.pipeline import LATER
@@ -185,20 +186,11 @@ async def _next_command(conn: Connection, profiling: Profiling) -> str:
         return command
 
 
-def _stats(counts: Counter[str], db: Any) -> dict[str, Any]:
+def _stats(counts: SqlCounts) -> dict[str, Any]:
     """What a server process has cost so far: per-event cost that a busy machine does not distort."""
-    from storage.driver import statements_on_driver
-
-    acks = db.ack_pool.statements if db.ack_pool is not None else 0  # each its own commit
-    # Statements sent to the driver past SQLAlchemy (storage/driver.py, SQLite's ack insert); their
-    # transactions' commits are SQLAlchemy's, counted. The task-code counter's pool is in autocommit:
-    # each of its statements is its own commit.
-    driver = statements_on_driver(db.engine)
-    numbered = statements_on_driver(db.counter_engine) if db.counter_engine is not None else 0
-    return {**counts, "statements": counts["statements"] + acks + driver + numbered,
-            "commits": counts["commits"] + acks + numbered,
-            "cpu_ms": time.process_time() * 1000, "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(),
-            "peak_rss_mb": rss_mb("VmHWM")}
+    statements, commits = counts.snapshot()
+    return {"statements": statements, "commits": commits, "cpu_ms": time.process_time() * 1000,
+            "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(), "peak_rss_mb": rss_mb("VmHWM")}
 
 
 async def _until_none_left(db: Any, *counts: str) -> None:
@@ -250,7 +242,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         return
 
     from pydantic import SecretStr
-    from sqlalchemy import event, text
+    from sqlalchemy import text
 
     from adapters.console.settings import ConsoleSettings
     from adapters.feishu.settings import FeishuSettings
@@ -266,22 +258,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         processors=target.get("processors", 0),
     )
     db = Database(target["url"], schema=target.get("schema"))
-    counts = Counter[str]()
-
-    def statement(*_: Any) -> None:
-        counts["statements"] += 1
-
-    def commit(*_: Any) -> None:
-        counts["commits"] += 1
-
-    # Every pool: the task-code counter's (autocommit: each statement is its own commit) included;
-    # the acks' own asyncpg pool on PostgreSQL counts its statements itself (each its own commit).
-    for engine in {db.engine, db.counter_engine} - {None}:
-        assert engine is not None
-        event.listen(engine.sync_engine, "before_cursor_execute", statement)
-        event.listen(engine.sync_engine, "commit", commit)
-        if engine is db.counter_engine:
-            event.listen(engine.sync_engine, "before_cursor_execute", commit)
+    counts = SqlCounts(db)
     if db.is_sqlite:
         await db.upgrade()
         await seed_history(db, target["history"])
@@ -298,7 +275,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             await services.supervisor.idle()
         if command == "drain":  # and until the outbox has sent everything
             await _until_none_left(db, UNSENT)
-        conn.send(_stats(counts, db))
+        conn.send(_stats(counts))
     await profiling.stop()
     async with db.session() as session:
         inbox: dict[str, int] = dict(
@@ -311,7 +288,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     conn.send({"inbox": inbox, "outbox": outbox})
 
 
-async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: Connection,
+async def _serve_processor(settings: Any, db: Any, counts: SqlCounts, conn: Connection,
                            profiling: Profiling) -> None:
     """A processor process (bot/processor.py) beside the server: it has no port, only the pipe."""
     from bot.app import build_services
@@ -328,7 +305,7 @@ async def _serve_processor(settings: Any, db: Any, counts: Counter[str], conn: C
         if command in ("idle", "drain"):
             await _until_none_left(db, unprocessed, *([UNSENT] if command == "drain" else []))
             await services.supervisor.idle()
-        conn.send(_stats(counts, db))
+        conn.send(_stats(counts))
     await profiling.stop()
     stop.set()
     await running
