@@ -54,6 +54,7 @@ from aiohttp import web
 from history import HISTORY_TENANT, seed_history
 from pg_schema import create_schema, drop_schema
 from sql_counts import SqlCounts
+from steady import offer, results
 from yarl import URL
 
 from bot.pipeline import LATER
@@ -729,10 +730,25 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
                    click_p50=pct(load.latencies, 0.5), click_p99=pct(load.latencies, 0.99),
                    click_errors=dict(load.errors), click_not_success=refused, clicks_late=len(late))
         await asyncio.to_thread(server.ask, "idle")
+
+        # steady: commands offered at a fixed rate for a while (bench/steady.py)
+        steady_ids: list[str] = []
+        for n, rate in enumerate(args.steady_rates):
+            offered = [message(i, f"{tag}s{n}", every > 0 and i % every == 0)
+                       for i in range(int(rate * args.steady_seconds))]
+            steady_ids += [m for m, _, _ in offered]
+            quiet_gc()
+            before = await asyncio.to_thread(server.ask, "stats")
+            steady = await offer(server.url, offered, rate)
+            ok = await wait_replies(fake, [m for m, _, _ in offered], args.timeout)
+            stats = await asyncio.to_thread(server.ask, "idle")
+            row.setdefault("steady", []).append({
+                **results(steady, fake.replies), "steady_errors": dict(steady.errors),
+                "steady_cpu": (stats["cpu_ms"] - before["cpu_ms"]) / max(len(offered), 1)})
         await asyncio.sleep(1.0)
 
         # exactly once: every event that asked for a reply got exactly one, and no send repeated
-        expected = [m for m, _, _ in warm + helps] + paced_ids + ids
+        expected = [m for m, _, _ in warm + helps] + paced_ids + ids + steady_ids
         row["replies_missing"] = sum(1 for i in expected if i not in fake.replies)
         row["replies_duplicated"] = sum(1 for i in expected if len(fake.replies.get(i, ())) > 1)
         row["uuid_repeats"] = sum(1 for c in fake.uuids.values() if c > 1)
@@ -828,6 +844,7 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                       spread([r["help_cpu"] for r in rows], 1), spread([r["cmd_cpu"] for r in rows], 1),
                       spread([r["click_cpu"] for r in rows], 1)]
         print("| " + " | ".join(cells) + " |")
+    steady_report(names, by)
     print("\nCPU per e2e command (ms): the server, PostgreSQL (the whole local server: sqlite rows count"
           " what else it did) and this load process (sending events, taking replies); the last column is"
           f" what {os.cpu_count()} CPUs could do at that cost if nothing else ran:")
@@ -846,6 +863,8 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     for name in names:
         for n, r in enumerate(by[name]):
             errors = {k: v for k, v in r.items() if k.endswith("errors") and v}
+            errors.update({f"steady {p['steady_rate']:g}/s": p["steady_errors"]
+                           for p in r.get("steady", []) if p["steady_errors"]})
             checks = {k: r.get(k, 0) for k in ("replies_missing", "replies_duplicated", "uuid_repeats",
                                                "click_not_success")}
             if not is_ceiling(name) and any(checks.values()):
@@ -863,6 +882,27 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def steady_report(names: list[str], by: dict[str, list[dict[str, Any]]]) -> None:
+    """The steady phases (bench/steady.py): one row per target and offered rate."""
+    apps = [n for n in names if not is_ceiling(n) and by[n][0].get("steady")]
+    if not apps:
+        return
+    print("\nSteady: commands offered open loop at a fixed rate (a 503 re-sent 1 s later); served/s counts"
+          " replies received within the offered window; p50/p99 from scheduled send to reply; drain: seconds"
+          " after the window until the last reply")
+    head = ["target", "offered/s", "served/s", "p50", "p99", "503s", "drain s", "CPU ms/cmd"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name in apps:
+        for k, phase in enumerate(by[name][0]["steady"]):
+            rows = [r["steady"][k] for r in by[name]]
+            print("| " + " | ".join([
+                name, f"{phase['steady_rate']:g}", spread([r["steady_served"] for r in rows]),
+                spread([r["steady_p50"] for r in rows]), spread([r["steady_p99"] for r in rows]),
+                spread([r["steady_refused"] for r in rows]), spread([r["steady_drain"] for r in rows], 1),
+                spread([r["steady_cpu"] for r in rows], 1)]) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", default=os.environ.get("TUIJIN_TEST_DATABASE_URL", ""),
@@ -876,6 +916,10 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=1600, help="commands in the e2e phase")
     parser.add_argument("--mix", type=float, default=0.25,
                         help="share of the e2e commands that are 新建任务 (the rest are 帮助); 0..1")
+    parser.add_argument("--steady-rates", type=lambda v: [float(x) for x in v.split(",") if x.strip()],
+                        default=[150.0, 400.0],
+                        help="commands/s offered in the steady phases, comma-separated ('' for none)")
+    parser.add_argument("--steady-seconds", type=float, default=8.0, help="seconds each steady phase offers")
     parser.add_argument("--click-rate", type=float, default=200.0)
     parser.add_argument("--click-seconds", type=float, default=1.5,
                         help="seconds of clicks (needs --commands × --mix tasks, plus 20 to warm up)")
