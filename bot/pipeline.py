@@ -96,7 +96,7 @@ class Pipeline:
         self.supervisor = supervisor
         self.metrics = metrics
         self.directory = directory
-        self.pressure = pressure or AckPressure(settings.inbox.ack_first_seconds)
+        self.pressure = pressure or AckPressure(settings.inbox.ack_first_seconds, full=self._nearly_full)
         # Every inbox lease this process takes names it (bot/leases.py).
         self.lease_owner = lease_owner or new_lease_owner()
         self.concurrency = processing_concurrency(settings, db)
@@ -141,6 +141,10 @@ class Pipeline:
             self.metrics.backlog_refused.inc()
             raise SinkUnavailable("too many events waiting to be processed")
         self._unfinished += 1
+
+    def _nearly_full(self) -> bool:
+        """Three quarters of the backlog bound taken: processing, not acks, must have the loop."""
+        return self._unfinished * 4 >= self.settings.inbox.max_backlog * 3
 
     def _release(self) -> None:
         self._unfinished -= 1

@@ -44,3 +44,23 @@ async def test_events_past_the_backlog_bound_are_refused_unstored_and_taken_late
     assert not await pipeline.accept_message(_event(1))
     await settle(services)
     assert pipeline.backlog == 0
+
+
+async def test_a_nearly_full_backlog_stops_holding_processing_back_for_acks(
+    aiohttp_client: Any, any_db: Database, clock: FrozenClock,
+) -> None:
+    # From three quarters of the bound, processing has the loop even during a burst of acks:
+    # new events are about to be refused anyway, and only processing makes room.
+    _, services = await start_app(aiohttp_client, any_db, clock, inbox={"max_backlog": 4, "concurrency": 1})
+    pipeline = services.pipeline
+    full = pipeline.pressure.full
+    assert full is not None
+    await pipeline._processing.acquire()
+    for i in range(3):
+        assert not full()
+        assert await pipeline.accept_message(_event(i))
+    assert pipeline.backlog == 3
+    assert full()
+    pipeline._processing.release()
+    await settle(services)
+    assert not full()
