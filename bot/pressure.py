@@ -10,9 +10,9 @@ between units: the acks keep most of the loop, and the burst is stored first.
 Otherwise background work runs at its full concurrency. Acks arriving at a steady rate keep one or
 two in flight; holding the work back for them only delays every reply and makes no ack faster (a
 steady 150 commands/s was served at 55/s, replies seconds late, when any recent ack held the work
-back). Nor is it held back once the backlog is nearly full (`full`): new events are about to be
-refused with a 503 anyway, and only processing makes room, so a long burst is served at the full
-rate instead of trickling.
+back). Nor is it held back once the backlog is at or nearly at its bound (`full`): new events
+are refused with a 503 anyway, and only processing makes room, so a long overload is served at the
+full rate instead of trickling.
 """
 
 from __future__ import annotations

@@ -49,17 +49,17 @@ async def test_events_past_the_backlog_bound_are_refused_unstored_and_taken_late
 async def test_a_nearly_full_backlog_stops_holding_processing_back_for_acks(
     aiohttp_client: Any, any_db: Database, clock: FrozenClock,
 ) -> None:
-    # From three quarters of the bound, processing has the loop even during a burst of acks:
-    # new events are about to be refused anyway, and only processing makes room.
-    _, services = await start_app(aiohttp_client, any_db, clock, inbox={"max_backlog": 4, "concurrency": 1})
+    # At 95 % of the bound, processing has the loop even during a burst of acks: new events are
+    # about to be refused anyway, and only processing makes room.
+    _, services = await start_app(aiohttp_client, any_db, clock, inbox={"max_backlog": 20, "concurrency": 1})
     pipeline = services.pipeline
     full = pipeline.pressure.full
     assert full is not None
     await pipeline._processing.acquire()
-    for i in range(3):
+    for i in range(19):
         assert not full()
         assert await pipeline.accept_message(_event(i))
-    assert pipeline.backlog == 3
+    assert pipeline.backlog == 19
     assert full()
     pipeline._processing.release()
     await settle(services)
