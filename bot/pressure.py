@@ -50,6 +50,8 @@ class AckPressure:
 
     @contextmanager
     def ack(self) -> Iterator[None]:
+        if not self._in_flight and asyncio.get_running_loop().time() - self._last_ack >= self.recent:
+            self._flood = 0.0  # a burst that ended is forgotten: this ack starts afresh
         self._in_flight += 1
         self._flood += FLOOD_WEIGHT * (self._in_flight - self._flood)
         self._quiet.clear()

@@ -79,6 +79,15 @@ async def test_the_burst_is_over_when_acks_stop_arriving() -> None:
     assert await _overlap(pressure) == 4
 
 
+async def test_acks_after_a_quiet_gap_start_afresh() -> None:
+    pressure = AckPressure(max_wait=0.01, recent=0.0)
+    with ExitStack() as stack:
+        _burst(pressure, stack)
+    assert pressure.flooding
+    with pressure.ack():  # the next ack after the burst ended: one in flight, not a burst
+        assert not pressure.flooding
+
+
 async def test_turned_off_with_a_zero_wait() -> None:
     pressure = AckPressure(max_wait=0.0)
     with ExitStack() as stack:
