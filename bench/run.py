@@ -56,7 +56,7 @@ from aiohttp import web
 from history import HISTORY_TENANT, seed_history
 from pg_schema import create_schema, drop_schema
 from sql_counts import SqlCounts
-from steady import offer, results
+from steady import RESEND_AFTER, results
 from yarl import URL
 
 from bot.pipeline import LATER
@@ -403,6 +403,8 @@ class Load:
 
 # Connections the open loop opens before its clock starts (to /healthz, on both targets alike).
 WARM_CONNECTIONS = 64
+# How long the open loop keeps re-sending a request answered 503, when asked to.
+RESEND_FOR = 120.0
 
 
 def quiet_gc() -> None:
@@ -468,21 +470,31 @@ async def closed_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]
 
 
 async def open_loop(url: str, requests: list[tuple[bytes, dict[str, str]]], rate: float, *,
-                    keep_bodies: bool = False) -> Load:
-    """Each request at its scheduled time, whatever the answers before it; latency from that time."""
+                    keep_bodies: bool = False, resend_503_after: float | None = None) -> Load:
+    """Each request at its scheduled time, whatever the answers before it; latency from that time.
+
+    With `resend_503_after`, a 503 is sent again that many seconds later (for up to two minutes),
+    as the platform re-sends what it was refused.
+    """
     load = Load()
 
     async def one(session: aiohttp.ClientSession, index: int, due: float, body: bytes, headers: dict[str, str],
                   ) -> None:
         delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        try:
-            async with session.post(url, data=body, headers=headers) as response:
-                raw = await response.read()
-                status = str(response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            status, raw = type(exc).__name__, b""
+        while True:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    raw = await response.read()
+                    status = str(response.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                status, raw = type(exc).__name__, b""
+            if status == "503" and resend_503_after is not None and time.perf_counter() - due < RESEND_FOR:
+                load.errors["503 (retried)"] += 1
+                delay = resend_503_after
+                continue
+            break
         load.latencies.append(time.perf_counter() - due)
         if status != "200":
             load.errors[status] += 1
@@ -739,13 +751,15 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
             offered = [message(i, f"{tag}s{n}", every > 0 and i % every == 0)
                        for i in range(int(rate * args.steady_seconds))]
             steady_ids += [m for m, _, _ in offered]
-            quiet_gc()
             before = await asyncio.to_thread(server.ask, "stats")
-            steady = await offer(server.url, offered, rate)
-            ok = await wait_replies(fake, [m for m, _, _ in offered], args.timeout)
+            load = await open_loop(server.url, [(body, headers) for _, body, headers in offered], rate,
+                                   resend_503_after=RESEND_AFTER)
+            await wait_replies(fake, [m for m, _, _ in offered], args.timeout)
             stats = await asyncio.to_thread(server.ask, "idle")
+            phase, waits = results([m for m, _, _ in offered], rate, load.started, fake.replies)
             row.setdefault("steady", []).append({
-                **results(steady, fake.replies), "steady_errors": dict(steady.errors),
+                **phase, "steady_p50": pct(waits, 0.5), "steady_p99": pct(waits, 0.99),
+                "steady_refused": load.errors.pop("503 (retried)", 0), "steady_errors": dict(load.errors),
                 "steady_cpu": (stats["cpu_ms"] - before["cpu_ms"]) / max(len(offered), 1)})
         await asyncio.sleep(1.0)
 
