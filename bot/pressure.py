@@ -50,7 +50,7 @@ class AckPressure:
 
     @contextmanager
     def ack(self) -> Iterator[None]:
-        if not self._in_flight and asyncio.get_running_loop().time() - self._last_ack >= self.recent:
+        if not self._arriving():
             self._flood = 0.0  # a burst that ended is forgotten: this ack starts afresh
         self._in_flight += 1
         self._flood += FLOOD_WEIGHT * (self._in_flight - self._flood)
@@ -85,8 +85,10 @@ class AckPressure:
 
     def _busy(self) -> bool:
         """A burst of acks still arriving, and room left in the backlog."""
-        if self.max_wait <= 0 or self._flood < self.flood_at:
-            return False
-        if not (self._in_flight > 0 or asyncio.get_running_loop().time() - self._last_ack < self.recent):
+        if self.max_wait <= 0 or self._flood < self.flood_at or not self._arriving():
             return False
         return self.full is None or not self.full()
+
+    def _arriving(self) -> bool:
+        """Acks are arriving: one in flight, or one finished within `recent` seconds."""
+        return self._in_flight > 0 or asyncio.get_running_loop().time() - self._last_ack < self.recent
