@@ -1,4 +1,4 @@
-"""The cache: Redis when configured, an in-process stand-in otherwise.
+"""The cache: Redis when configured (storage/redis_cache.py), an in-process stand-in otherwise.
 
 Both speak the same small protocol; keys are namespaced with a prefix so several
 deployments (and test runs) can share one Redis.
@@ -9,10 +9,8 @@ from __future__ import annotations
 import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
-
-from redis.asyncio import BlockingConnectionPool, Redis
 
 
 class Clock(Protocol):
@@ -65,41 +63,11 @@ class Cache(Protocol):
     async def close(self) -> None: ...
 
 
-# One use under a sliding window, atomically in Redis: a sorted set of use times per key.
-# The result is a string: Redis turns a Lua number into an integer, which would drop the fraction.
-_TAKE_IN_WINDOW = """
-local now, per, count, at = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - per)
-if redis.call('ZCARD', KEYS[1]) < count then
-  redis.call('ZADD', KEYS[1], at, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil((at - now + per) * 2000))
-  return '0'
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + per - now)
-"""
-
-# Named uses moved to when they ended (never later than recorded); ARGV[1] the time, then the names.
-_SETTLE_IN_WINDOW = """
-local at = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local recorded = redis.call('ZSCORE', key, ARGV[i + 1])
-  if recorded and at < tonumber(recorded) then
-    redis.call('ZADD', key, 'XX', at, ARGV[i + 1])
-  end
-end
-return 0
-"""
-
-
 # The in-process cache drops expired keys after this many writes, so short-lived keys (one
 # rate-limit window per second) do not pile up in a long-running process.
 SWEEP_EVERY_WRITES = 256
 # Past this many sliding-window keys the in-process cache drops the ones unused for an hour.
 SWEEP_WINDOWS_ABOVE = 4096
-# A burst waits this long for a pooled Redis connection instead of failing at once.
-REDIS_POOL_SIZE = 64
-REDIS_POOL_WAIT_SECONDS = 5.0
 
 
 class InProcessCache:
@@ -196,75 +164,10 @@ class InProcessCache:
         self._windows.clear()
 
 
-class RedisCache:
-    def __init__(self, url: str, prefix: str = "tuijin:", *, max_connections: int = REDIS_POOL_SIZE) -> None:
-        pool = BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections,
-                                               timeout=REDIS_POOL_WAIT_SECONDS)
-        self._redis: Redis = Redis(connection_pool=pool)
-        self._prefix = prefix
-        self._take_in_window = self._redis.register_script(_TAKE_IN_WINDOW)
-        self._settle_in_window = self._redis.register_script(_SETTLE_IN_WINDOW)
-
-    @staticmethod
-    def _ms(ttl: float | None) -> timedelta | None:
-        return None if ttl is None else timedelta(seconds=ttl)
-
-    async def get(self, key: str) -> str | None:
-        value = await self._redis.get(self._prefix + key)
-        return None if value is None else str(value)
-
-    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        await self._redis.set(self._prefix + key, value, px=self._ms(ttl))
-
-    async def add(self, key: str, value: str, ttl: float | None = None) -> bool:
-        return bool(await self._redis.set(self._prefix + key, value, px=self._ms(ttl), nx=True))
-
-    async def delete(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)
-
-    async def incr(self, key: str, ttl: float | None = None) -> int:
-        full = self._prefix + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(full)
-            if ttl is not None:
-                pipe.pexpire(full, self._ms(ttl), nx=True)  # type: ignore[arg-type]
-            result = await pipe.execute()
-        return int(result[0])
-
-    async def take_in_window(self, key: str, count: int, per: float, now: float, *,
-                             use: str | None = None, until: float | None = None) -> float:
-        # A member unique to this use: two uses at the same instant are two entries.
-        member = use or f"{now:.6f}:{secrets.token_hex(4)}"
-        at = now if until is None else until
-        wait = await self._take_in_window(keys=[self._prefix + key],
-                                          args=[repr(now), repr(per), count, member, repr(at)])
-        return float(wait)
-
-    async def settle_in_window(self, uses: Sequence[tuple[str, str]], at: float) -> None:
-        if uses:
-            await self._settle_in_window(keys=[self._prefix + key for key, _ in uses],
-                                         args=[repr(at), *(use for _, use in uses)])
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self._redis.ping())
-        except Exception:
-            return False
-
-    async def delete_prefix(self) -> int:
-        """Remove every key under this cache's prefix (test cleanup, tenant offboarding)."""
-        removed = 0
-        # Escape glob metacharacters, so a prefix like "a*" or "t[1]" matches only itself.
-        literal = "".join("\\" + c if c in "\\*?[]^" else c for c in self._prefix)
-        async for key in self._redis.scan_iter(match=literal + "*", count=500):
-            removed += int(await self._redis.delete(key))
-        return removed
-
-    async def close(self) -> None:
-        await self._redis.aclose()
-
-
 def build_cache(redis_url: str, clock: Clock | None = None, prefix: str = "tuijin:") -> Cache:
     if redis_url:
+        # Imported only when configured: the client adds about 5 MB to a process that never uses it.
+        from storage.redis_cache import RedisCache
+
         return RedisCache(redis_url, prefix=prefix)
     return InProcessCache(clock=clock, prefix=prefix)

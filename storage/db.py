@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import PoolResetState
@@ -20,6 +16,10 @@ from storage import json
 from storage.ack_pool import AckPool
 from storage.idle_ping import IdlePing
 from storage.inbox_signal import Announced, InboxSignal, inbox_channel
+from storage.schema_version import HEAD_REVISION, VERSION_TABLE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Where a session finds the engine that numbers task codes (None: number inside the transaction).
@@ -27,7 +27,11 @@ COUNTER_ENGINE = "counter_engine"
 COUNTER_LOCK_TIMEOUT_MS = 200
 
 
+# Alembic is imported only to migrate: a server whose schema is current never loads it (see
+# storage/schema_version.py).
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -35,14 +39,22 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _run_upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), revision)
 
 
-def _current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+def _current_revisions(connection: Connection) -> list[str]:
+    """The revisions stamped in Alembic's version table, read as Alembic reads them (none: empty)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return []
+    return list(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
 
 
 def head_revision() -> str | None:
+    """Alembic's own head, from the migration scripts (loads Alembic)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -135,14 +147,16 @@ class Database:
             yield session
 
     async def upgrade(self, revision: str = "head") -> None:
+        if revision == "head" and await self.schema_is_current():
+            return
         async with self.engine.begin() as conn:
             await conn.run_sync(_run_upgrade, revision)
 
     async def schema_is_current(self) -> bool:
-        """Whether the database has every migration this code expects."""
+        """Whether the database has every migration this code expects (read without Alembic)."""
         async with self.engine.connect() as conn:
-            current = await conn.run_sync(_current_revision)
-        return current == head_revision()
+            current = await conn.run_sync(_current_revisions)
+        return current == [HEAD_REVISION]
 
     async def ping(self) -> bool:
         try:

@@ -21,8 +21,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.clock import FrozenClock
-from storage.cache import Cache, InProcessCache, RedisCache
+from storage.cache import Cache, InProcessCache
 from storage.db import Database
+from storage.redis_cache import RedisCache
 
 PG_URL = os.environ.get("TUIJIN_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TUIJIN_TEST_REDIS_URL", "")

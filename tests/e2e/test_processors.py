@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.cache import RedisCache
+from storage.redis_cache import RedisCache
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.signed import ENCRYPT_KEY, VERIFICATION_TOKEN
 from tests.conftest import REDIS_URL, needs_postgres, needs_redis, own_pg_database

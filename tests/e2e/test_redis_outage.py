@@ -9,8 +9,8 @@ from adapters.feishu.adapter import FeishuAdapter
 from adapters.feishu.client import FeishuClient
 from bot.app import build_services, create_app
 from bot.clock import FrozenClock
-from storage.cache import RedisCache
 from storage.db import Database
+from storage.redis_cache import RedisCache
 from tests.adapters.feishu.conftest import RecordingSleep
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.signed import ENCRYPT_KEY, VERIFICATION_TOKEN

@@ -27,7 +27,7 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.pipeline import LATER
-from storage.cache import RedisCache
+from storage.redis_cache import RedisCache
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.quota import SendQuota
 from tests.adapters.feishu.signed import BOT_OPEN_ID, ENCRYPT_KEY, VERIFICATION_TOKEN, encrypted_body, signed_headers

@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from storage.cache import RedisCache
+from storage.redis_cache import RedisCache
 from tests.adapters.feishu.fake_server import FakeFeishu
 from tests.adapters.feishu.signed import ENCRYPT_KEY, VERIFICATION_TOKEN, encrypted_body, signed_headers
 from tests.conftest import REDIS_URL, needs_postgres, needs_redis, own_pg_database

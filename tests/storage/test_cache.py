@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FrozenClock
-from storage.cache import Cache, InProcessCache, RedisCache, build_cache
+from storage.cache import Cache, InProcessCache, build_cache
+from storage.redis_cache import RedisCache
 
 REDIS_URL = os.environ.get("TUIJIN_TEST_REDIS_URL", "")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="Redis tests need TUIJIN_TEST_REDIS_URL (CI sets it)")
@@ -177,7 +178,7 @@ async def test_a_burst_waits_for_a_redis_connection_instead_of_failing(private_r
     """A Redis that takes 12 clients: 200 commands at once queue for 8 pooled connections."""
     import asyncio
 
-    from storage.cache import RedisCache
+    from storage.redis_cache import RedisCache
 
     cache = RedisCache(private_redis.url, prefix="burst:", max_connections=8)
     try:

@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables)
-from storage.db import Database, alembic_config
+from storage.db import Database, alembic_config, head_revision
 from storage.repositories import TenantRepository
+from storage.schema_version import HEAD_REVISION
 
 
 def _tables(conn: Connection) -> set[str]:
@@ -108,3 +109,25 @@ async def test_ping_is_false_when_the_database_is_unreachable() -> None:
         assert await db.ping() is False
     finally:
         await db.dispose()
+
+
+def test_the_revision_the_code_expects_is_the_scripts_head() -> None:
+    # A new migration sets storage/schema_version.HEAD_REVISION to its own revision id.
+    assert HEAD_REVISION == head_revision()
+
+
+async def test_the_schema_is_current_only_at_the_head(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'steps.sqlite3'}")
+    try:
+        assert await db.schema_is_current() is False  # no version table yet
+        await db.upgrade("0011")
+        assert await db.schema_is_current() is False
+        await db.upgrade()
+        assert await db.schema_is_current() is True
+        assert await _version(db) == [HEAD_REVISION]
+    finally:
+        await db.dispose()
+
+
+async def test_a_current_schema_on_every_engine(any_db: Database) -> None:
+    assert await any_db.schema_is_current() is True
