@@ -48,6 +48,19 @@ def connect_options(url: str, server_settings: dict[str, str] | None = None) -> 
     return dict(options)
 
 
+async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
+    """Given back to the pool as it was taken: no reset query.
+
+    asyncpg's default sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    release, a round trip that doubled the cost of each use (about 310 µs of wall time and 200 µs
+    of our CPU against 155 and 110 without it, `SELECT 1` through the pool, plus the server's work)
+    and that an ack waited for before its answer. Nothing here leaves anything to undo: every
+    statement commits on its own, none takes an advisory lock, opens a cursor, listens (the
+    inbox signal has a connection of its own) or sets a session variable. asyncpg still rolls back
+    a transaction left open (a statement cancelled half-way) before calling this.
+    """
+
+
 def _closed(conn: Any) -> bool:
     try:
         return bool(conn.is_closed())
@@ -115,6 +128,6 @@ class AckPool:
                 # min_size 0: nothing is opened here that could fail; a connection is made at first use.
                 self._pool = await asyncpg.create_pool(
                     min_size=0, max_size=self._size, max_inactive_connection_lifetime=self._idle_seconds,
-                    **self.options,
+                    reset=_nothing_to_reset, **self.options,
                 )
             return self._pool

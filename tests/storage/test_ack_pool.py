@@ -119,3 +119,28 @@ async def test_a_terminated_backend_is_known_lost_by_its_error_before_its_socket
         await pool.fetch(DriverStatement(lambda _dialect: text("SELECT pg_terminate_backend(pg_backend_pid())")), {})
     [row_id] = await record_many(pool, [_row("after-self-termination")])
     assert row_id is not None
+
+
+async def test_a_connection_given_back_sends_no_reset_query(pg_db: Database) -> None:
+    """asyncpg's default release sends `… RESET ALL` (a round trip an ack waited for): the backend's
+    last statement is still ours after the pool took the connection back."""
+    pool = pg_db.ack_pool
+    assert pool is not None
+    pid = await _backend_pid(pool)
+    async with pg_db.engine.connect() as conn:
+        last = (await conn.execute(text("SELECT query FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})).scalar()
+    assert last is not None and "pg_backend_pid()" in last and "RESET ALL" not in last
+
+
+async def test_a_statement_cancelled_half_way_leaves_no_transaction_open(pg_db: Database) -> None:
+    pool = pg_db.ack_pool
+    assert pool is not None
+    slow = DriverStatement(lambda _dialect: text("SELECT pg_sleep(5)"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pool.fetch(slow, {}), 0.2)
+    # The pool's connections answer at once and commit on their own, as before.
+    [row_id] = await record_many(pool, [_row("after-a-cancelled-statement")])
+    async with pg_db.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT count(*) FROM inbox_event WHERE event_id = :id"),
+                                     {"id": "after-a-cancelled-statement"})).scalar()
+    assert row_id is not None and stored == 1
