@@ -208,10 +208,23 @@ def all_commands() -> tuple[CommandSpec, ...]:
     return (*COMMANDS[:-1], *_ADDED, COMMANDS[-1])
 
 
+# Every word naming a command, per number of commands known (a workflow's commands join on load).
+_NAMED: dict[int, dict[str, CommandSpec]] = {}
+
+
+def _named() -> dict[str, CommandSpec]:
+    commands = all_commands()
+    named = _NAMED.get(len(commands))
+    if named is None:
+        named = {}
+        for spec in commands:
+            for word in (spec.name, spec.english, *spec.aliases):
+                named.setdefault(word, spec)  # the first command in order keeps a shared word
+        _NAMED.clear()
+        _NAMED[len(commands)] = named
+    return named
+
+
 def find_command(word: str) -> CommandSpec | None:
     """The command `word` names (its name, English name or any alias), ignoring case and spacing."""
-    key = " ".join(ascii_lower(word).split())
-    for spec in all_commands():
-        if key in (spec.name, spec.english, *spec.aliases):
-            return spec
-    return None
+    return _named().get(" ".join(ascii_lower(word).split()))
