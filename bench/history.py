@@ -5,7 +5,8 @@ its inbox and outbox hold mostly finished rows, and PostgreSQL's autovacuum has 
 statistics over them. A benchmark on empty tables measures a new installation's first minutes
 instead, with query plans made for empty tables (and this machine's PostgreSQL runs with
 autovacuum off, so they would stay so). `seed_history` writes `rows` finished events and sent
-messages, a day old, under a tenant of their own, and analyses the tables.
+messages, a day old, under a tenant of their own, and analyses the tables; `migrated_with_history`
+migrates a database first, as `tuijin db upgrade` would before the server starts.
 """
 
 from __future__ import annotations
@@ -41,3 +42,13 @@ async def seed_history(db: Database, rows: int) -> None:
             f"'history-' || g, :payload, 'sent', 1, {ago}, {ago}, {ago} FROM {series}"),
             {"n": rows, "payload": PAYLOAD})
         await conn.execute(text("ANALYZE"))
+
+
+async def migrated_with_history(url: str, rows: int, *, schema: str | None = None) -> None:
+    """Migrate the database at `url` (in `schema`) and write its history, before a server starts."""
+    db = Database(url, schema=schema)
+    try:
+        await db.upgrade()
+        await seed_history(db, rows)
+    finally:
+        await db.dispose()

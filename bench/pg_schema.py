@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from history import seed_history
+from history import migrated_with_history
 from sqlalchemy import text
 
 from storage.db import Database
@@ -21,12 +21,7 @@ async def create_schema(url: str, schema: str, *, migrate: bool = True, history:
     finally:
         await admin.dispose()
     if migrate:
-        db = Database(url, schema=schema)
-        try:
-            await db.upgrade()
-            await seed_history(db, history)
-        finally:
-            await db.dispose()
+        await migrated_with_history(url, history, schema=schema)
 
 
 async def drop_schema(url: str, schema: str) -> None:

@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from history import HISTORY_TENANT, seed_history
+from history import HISTORY_TENANT, migrated_with_history
 from pg_schema import create_schema, drop_schema
 from sql_counts import SqlCounts
 from steady import RESEND_AFTER, results
@@ -395,7 +395,12 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
+    resent: int = 0  # 503s sent again (closed_loop's `retry_503`, open_loop's `resend_503_after`)
     bodies: dict[int, dict[str, Any]] = field(default_factory=dict)  # request's index -> JSON answer
+
+    def errors_and_resent(self) -> dict[str, int]:
+        """The errors, and the 503s sent again as one more entry."""
+        return {**self.errors, **({"503 (retried)": self.resent} if self.resent else {})}
 
 
 # Connections the open loop opens before its clock starts (to /healthz, on both targets alike).
@@ -449,7 +454,7 @@ async def closed_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     status = type(exc).__name__
                 if status == "503" and retry_503:
-                    load.errors["503 (retried)"] += 1
+                    load.resent += 1
                     await asyncio.sleep(0.05)
                     continue
                 break
@@ -488,7 +493,7 @@ async def open_loop(url: str, requests: list[tuple[bytes, dict[str, str]]], rate
             except (aiohttp.ClientError, TimeoutError) as exc:
                 status, raw = type(exc).__name__, b""
             if status == "503" and resend_503_after is not None and time.perf_counter() - due < RESEND_FOR:
-                load.errors["503 (retried)"] += 1
+                load.resent += 1
                 delay = resend_503_after
                 continue
             break
@@ -701,7 +706,7 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         last = max(received) if received else load.started
         e2e = [fake.replies[i][0] - load.sent_at[i] for i in ids if i in fake.replies]
         row.update(e2e_rate=len(received) / (last - load.started), e2e_p50=pct(e2e, 0.5), e2e_p99=pct(e2e, 0.99),
-                   e2e_errors=dict(load.errors), e2e_ack_rate=len(ids) / load.seconds,
+                   e2e_errors=load.errors_and_resent(), e2e_ack_rate=len(ids) / load.seconds,
                    cmd_cpu=(stats["cpu_ms"] - before["cpu_ms"]) / len(ids),
                    cmd_statements=(stats["statements"] - before["statements"]) / len(ids),
                    cmd_commits=(stats["commits"] - before["commits"]) / len(ids))
@@ -747,16 +752,17 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         for n, rate in enumerate(args.steady_rates):
             offered = [message(i, f"{tag}s{n}", every > 0 and i % every == 0)
                        for i in range(int(rate * args.steady_seconds))]
-            steady_ids += [m for m, _, _ in offered]
+            offered_ids = [m for m, _, _ in offered]
+            steady_ids += offered_ids
             before = await asyncio.to_thread(server.ask, "stats")
             load = await open_loop(server.url, [(body, headers) for _, body, headers in offered], rate,
                                    resend_503_after=RESEND_AFTER)
-            await wait_replies(fake, [m for m, _, _ in offered], args.timeout)
+            await wait_replies(fake, offered_ids, args.timeout)
             stats = await asyncio.to_thread(server.ask, "idle")
-            phase, waits = results([m for m, _, _ in offered], rate, load.started, fake.replies)
+            phase, waits = results(offered_ids, rate, load.started, fake.replies)
             row.setdefault("steady", []).append({
                 **phase, "steady_p50": pct(waits, 0.5), "steady_p99": pct(waits, 0.99),
-                "steady_refused": load.errors.pop("503 (retried)", 0), "steady_errors": dict(load.errors),
+                "steady_refused": load.resent, "steady_errors": dict(load.errors),
                 "steady_cpu": (stats["cpu_ms"] - before["cpu_ms"]) / max(len(offered), 1)})
         await asyncio.sleep(1.0)
 
@@ -779,22 +785,6 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
 
 
 
-async def prepare_sqlite(url: str, *, history: int) -> None:
-    """The SQLite file migrated and given its history here, before the server starts, as on PostgreSQL.
-
-    A deployment migrates once (`tuijin db upgrade`, or the first start); every later start finds
-    its schema current and never loads Alembic, which is the server this benchmark measures.
-    """
-    from storage.db import Database
-
-    db = Database(url)
-    try:
-        await db.upgrade()
-        await seed_history(db, history)
-    finally:
-        await db.dispose()
-
-
 async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
     loop = {"loop": args.loop}
     rows = [await run_target("ceiling", {"kind": "ceiling", **loop}, args)]
@@ -804,8 +794,10 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
     if not args.postgres_only:
         with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            await prepare_sqlite(url, history=args.history)
-            rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop, "history": args.history,
+            # Migrated here, as on PostgreSQL: a deployment migrates once (`tuijin db upgrade`, or the
+            # first start), and every later start, the server measured, finds its schema current.
+            await migrated_with_history(url, args.history)
+            rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
                                                     "profile": f"{args.profile}.sqlite.txt"}, args))
     if args.postgres:
         schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
