@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, TypeVar, cast
 
 from bot.commands.text import ascii_lower
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,38 +194,51 @@ SYNONYMS: Final = {
 # Commands of the workflow packages (bot/workflows), added when they load; help stays last.
 _ADDED: list[CommandSpec] = []
 _EXTENSIONS_LOADED = False
+# What is derived from the commands (the list itself, tables built from it), until one is added.
+_ALL: tuple[CommandSpec, ...] = ()
+_DERIVED: dict[Callable[[tuple[CommandSpec, ...]], Any], Any] = {}
 
 
 def add_command(spec: CommandSpec) -> None:
+    global _ALL
     if all(spec.name != known.name for known in _ADDED):
         _ADDED.append(spec)
+        _ALL = ()
+        _DERIVED.clear()
 
 
 def all_commands() -> tuple[CommandSpec, ...]:
     """The core commands, then every workflow's, then 帮助."""
-    global _EXTENSIONS_LOADED
+    global _EXTENSIONS_LOADED, _ALL
     if not _EXTENSIONS_LOADED:
         _EXTENSIONS_LOADED = True
         # Each workflow registers its own commands; loaded on first use, so this module stays a leaf.
         importlib.import_module("bot.workflows").load_commands()
-    return (*COMMANDS[:-1], *_ADDED, COMMANDS[-1])
+    if not _ALL:
+        _ALL = (*COMMANDS[:-1], *_ADDED, COMMANDS[-1])
+    return _ALL
 
 
-# Every word naming a command, per number of commands known (a workflow's commands join on load).
-_NAMED: dict[int, dict[str, CommandSpec]] = {}
+def derived(build: Callable[[tuple[CommandSpec, ...]], _T]) -> Callable[[], _T]:
+    """`build(all_commands())`, built on first use and again after a workflow adds a command."""
+    def current() -> _T:
+        commands = all_commands()  # first: loading the workflows adds their commands
+        if build not in _DERIVED:
+            _DERIVED[build] = build(commands)
+        return cast(_T, _DERIVED[build])
+    return current
 
 
-def _named() -> dict[str, CommandSpec]:
-    commands = all_commands()
-    named = _NAMED.get(len(commands))
-    if named is None:
-        named = {}
-        for spec in commands:
-            for word in (spec.name, spec.english, *spec.aliases):
-                named.setdefault(word, spec)  # the first command in order keeps a shared word
-        _NAMED.clear()
-        _NAMED[len(commands)] = named
+def _by_word(commands: tuple[CommandSpec, ...]) -> dict[str, CommandSpec]:
+    """Every word naming a command; the first command in order keeps a word two share."""
+    named: dict[str, CommandSpec] = {}
+    for spec in commands:
+        for word in (spec.name, spec.english, *spec.aliases):
+            named.setdefault(word, spec)
     return named
+
+
+_named = derived(_by_word)
 
 
 def find_command(word: str) -> CommandSpec | None:

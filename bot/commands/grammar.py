@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Final
 
 from bot.commands import messages
-from bot.commands.catalog import SYNONYMS, CommandSpec, add_command, all_commands, find_command
+from bot.commands.catalog import SYNONYMS, CommandSpec, add_command, derived, find_command
 from bot.commands.context import ParseContext
 from bot.commands.dates import DateParseError, parse_due
 from bot.commands.fields import MULTI_PERSON, SUBTASK_FIELDS, Field, split_fields
@@ -88,18 +88,15 @@ def _alias_pattern(alias: str, spec: CommandSpec) -> str:
     return body + f"(?![{_CJK}])"
 
 
-_TABLE: dict[int, tuple[list[tuple[str, CommandSpec]], re.Pattern[str]]] = {}
+def _build_table(commands: tuple[CommandSpec, ...]) -> tuple[list[tuple[str, CommandSpec]], re.Pattern[str]]:
+    """Every alias, longest first, and one pattern matching any."""
+    aliases = sorted(((a, s) for s in commands for a in s.aliases), key=lambda pair: len(pair[0]), reverse=True)
+    pattern = re.compile("|".join(_alias_pattern(a, s) for a, s in aliases), re.IGNORECASE | re.ASCII)
+    return aliases, pattern
 
 
-def _command_table() -> tuple[list[tuple[str, CommandSpec]], re.Pattern[str]]:
-    """Every alias, longest first, and one pattern matching any; rebuilt when a workflow adds commands."""
-    commands = all_commands()
-    if len(commands) not in _TABLE:
-        aliases = sorted(((a, s) for s in commands for a in s.aliases), key=lambda pair: len(pair[0]), reverse=True)
-        pattern = re.compile("|".join(_alias_pattern(a, s) for a, s in aliases), re.IGNORECASE | re.ASCII)
-        _TABLE.clear()
-        _TABLE[len(commands)] = (aliases, pattern)
-    return _TABLE[len(commands)]
+# Rebuilt when a workflow adds commands.
+_command_table = derived(_build_table)
 
 
 Builder = Callable[[CommandSpec, Folded, ParseContext], Command]

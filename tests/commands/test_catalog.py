@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.commands import catalog
 from bot.commands.catalog import ADD_ADMIN, HELP, NEW_TASK, CommandSpec, all_commands, find_command
 
 
@@ -22,3 +25,27 @@ def test_case_and_spacing_are_ignored_and_unknown_words_find_nothing() -> None:
     assert find_command("Add Admin") is ADD_ADMIN
     assert find_command("新建 任务") is None
     assert find_command("") is None
+
+
+def test_what_is_derived_from_the_commands_is_built_once_and_again_when_a_command_is_added(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    all_commands()  # the workflows' commands are loaded
+    # The added command lives only in this test: the module's state comes back afterwards.
+    monkeypatch.setattr(catalog, "_ADDED", list(catalog._ADDED))
+    monkeypatch.setattr(catalog, "_ALL", ())
+    monkeypatch.setattr(catalog, "_DERIVED", {})
+    builds: list[int] = []
+
+    def count(commands: tuple[CommandSpec, ...]) -> int:
+        builds.append(len(commands))
+        return len(commands)
+
+    counted = catalog.derived(count)
+    assert counted() == counted() == len(all_commands())
+    assert len(builds) == 1
+    catalog.add_command(CommandSpec("试用命令", "trial command", ("试用命令",), "试用", "试用命令"))
+    assert counted() == builds[0] + 1 and len(builds) == 2
+    found = find_command("trial command")
+    assert found is not None and found.name == "试用命令"
+    assert all_commands()[-1] is HELP  # help stays last
