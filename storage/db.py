@@ -51,13 +51,6 @@ def _current_revisions(connection: Connection) -> list[str]:
     return list(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
 
 
-def head_revision() -> str | None:
-    """Alembic's own head, from the migration scripts (loads Alembic)."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables)
-from storage.db import Database, alembic_config, head_revision
+from storage.db import Database, alembic_config
 from storage.repositories import TenantRepository
 from storage.schema_version import HEAD_REVISION
 
@@ -113,7 +113,7 @@ async def test_ping_is_false_when_the_database_is_unreachable() -> None:
 
 def test_the_revision_the_code_expects_is_the_scripts_head() -> None:
     # A new migration sets storage/schema_version.HEAD_REVISION to its own revision id.
-    assert HEAD_REVISION == head_revision()
+    assert HEAD_REVISION == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def test_the_schema_is_current_only_at_the_head(tmp_path: Path) -> None:
