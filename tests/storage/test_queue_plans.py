@@ -166,6 +166,10 @@ async def test_claims_read_the_open_rows_only(filled: Database) -> None:
         async with filled.transaction() as session:
             assert len(await InboxRepository(session).claim_unfinished(later, limit=5, lease=timedelta(minutes=1))) == 5
     outbox = await _generic_plan(filled, sent.one("WITH DUE"))
-    assert "ix_outbox_open " in outbox and "Seq Scan on outbox_message" not in outbox, outbox
+    # Either of the outbox's partial indexes holds the open rows only. With statistics from empty
+    # tables ("fresh") the two cost the same to the planner, which took one or the other from run
+    # to run.
+    assert "ix_outbox_open " in outbox or "ix_outbox_open_chat " in outbox, outbox
+    assert "Seq Scan on outbox_message" not in outbox, outbox
     inbox = await _generic_plan(filled, sent.one("WITH PICKED"))
     assert "ix_inbox_open" in inbox and "Seq Scan on inbox_event" not in inbox, inbox
