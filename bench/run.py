@@ -158,22 +158,50 @@ async def _write_profile(profiler: Any, path: str) -> None:
 
 
 class Profiling:
-    """A server process's `profile` and `profile-stop` commands (--profile): one profile at a time."""
+    """A server process's `profile` and `profile-stop` commands (--profile): one profile at a time.
 
-    def __init__(self, path: str) -> None:
+    pyinstrument hooks every call, so call-heavy code looks dearer than it is; py-spy
+    (`--profiler py-spy`, installed apart: `pip install py-spy`) samples the process from outside
+    without stopping it and writes collapsed stacks (PREFIX.*.raw) for bench/spy_shares.py.
+    """
+
+    def __init__(self, path: str, tool: str = "pyinstrument") -> None:
         self.path = path
+        self.tool = tool
         self.profiler: Any = None
 
     def start(self) -> None:
+        if self.tool == "py-spy":
+            import subprocess
+
+            # --nonblocking: read the process's memory without pausing it (--native would pause it
+            # for each sample and halve the rates measured).
+            self.profiler = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(os.getpid()), "--rate", "1000", "--nonblocking",
+                 "--format", "raw", "--output", str(Path(self.path).with_suffix(".raw"))],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached before the phase starts
+            return
         from pyinstrument import Profiler  # only with --profile
 
         self.profiler = Profiler(async_mode="disabled")
         self.profiler.start()
 
     async def stop(self) -> None:
-        if self.profiler is not None:
+        if self.profiler is None:
+            return
+        if self.tool == "py-spy":
+            import signal
+
+            self.profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled, then exits
+            await asyncio.to_thread(self.profiler.wait, 30)
+        else:
             await _write_profile(self.profiler, self.path)
-            self.profiler = None
+        self.profiler = None
+
+
+def _profiling(target: dict[str, Any]) -> Profiling:
+    return Profiling(target["profile"], target.get("profiler", "pyinstrument"))
 
 
 async def _next_command(conn: Connection, profiling: Profiling) -> str:
@@ -239,7 +267,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
         runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
         conn.send(port)
         while (await asyncio.to_thread(conn.recv)) != "stop":
-            conn.send({})
+            conn.send({"cpu_ms": time.process_time() * 1000})
         conn.send({})
         await runner.cleanup()
         return
@@ -263,13 +291,13 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
     db = Database(target["url"], schema=target.get("schema"))
     counts = SqlCounts(db)
     if target["kind"] == "processor":
-        await _serve_processor(settings, db, counts, conn, Profiling(target["profile"]))
+        await _serve_processor(settings, db, counts, conn, _profiling(target))
         return
     services = build_services(settings, db=db)
     app = create_app(services, migrate=False, start_worker=True, primary=target["index"] == 0)
     runner, port = await _listen(app, target["port"], reuse_port=target["reuse_port"])
     conn.send(port)
-    profiling = Profiling(target["profile"])
+    profiling = _profiling(target)
     while (command := await _next_command(conn, profiling)) != "stop":
         if command in ("idle", "drain"):
             await services.supervisor.idle()
@@ -657,9 +685,14 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
             await asyncio.to_thread(server.ask, "profile")
         before = await asyncio.to_thread(server.ask, "stats")
         helps = [message(i, f"{tag}a", False) for i in range(args.events)]
+        load_cpu = time.process_time()
         load = await closed_loop(server.url, helps, args.concurrency)
+        load_cpu = time.process_time() - load_cpu
+        during = await asyncio.to_thread(server.ask, "stats")
         row.update(ack_rate=len(helps) / load.seconds, ack_p50=pct(load.latencies, 0.5),
-                   ack_p99=pct(load.latencies, 0.99), ack_errors=dict(load.errors))
+                   ack_p99=pct(load.latencies, 0.99), ack_errors=dict(load.errors),
+                   ack_cpu=(during["cpu_ms"] - before["cpu_ms"]) * 1000 / len(helps),
+                   ack_load_cpu=load_cpu * 1e6 / len(helps))
         if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
             await asyncio.to_thread(server.ask, "profile-stop")
         # paced
@@ -786,7 +819,7 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
 
 
 async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    loop = {"loop": args.loop}
+    loop = {"loop": args.loop, "profiler": args.profiler}
     rows = [await run_target("ceiling", {"kind": "ceiling", **loop}, args)]
     if args.workers > 1:
         rows.append(await run_target(f"ceiling ×{args.workers}", {"kind": "ceiling", "workers": args.workers,
@@ -867,6 +900,12 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                       spread([r["click_cpu"] for r in rows], 1)]
         print("| " + " | ".join(cells) + " |")
     steady_report(names, by)
+    print("\nCPU per event in the ack phase (µs): the server (its processing of the burst so far included)"
+          " and this load process (sending the events); the ceiling's server only answers:")
+    for name in names:
+        rows = by[name]
+        print(f"  {name}: server {spread([r['ack_cpu'] for r in rows])},"
+              f" load {spread([r['ack_load_cpu'] for r in rows])}")
     print("\nCPU per e2e command (ms): the server, PostgreSQL (the whole local server: sqlite rows count"
           " what else it did) and this load process (sending events, taking replies); the last column is"
           f" what {os.cpu_count()} CPUs could do at that cost if nothing else ran:")
@@ -957,6 +996,8 @@ def main() -> None:
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                         help="event loop of the servers (TUIJIN_EVENT_LOOP)")
     parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
+    parser.add_argument("--profiler", choices=("pyinstrument", "py-spy"), default="pyinstrument",
+                        help="py-spy samples from outside (collapsed stacks in PREFIX.*.raw; bench/spy_shares.py)")
     parser.add_argument("--profile-phase", choices=("ack", "e2e", "clicks"), default="e2e")
     parser.add_argument("--profile-process", type=int, default=0,
                         help="PostgreSQL server process to profile: 0 the first worker, --workers the first processor")
