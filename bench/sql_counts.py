@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event
 
 from storage.db import Database
-from storage.driver import statements_on_driver
+from storage.driver import commits_on_driver, statements_on_driver
 
 
 class SqlCounts:
@@ -40,4 +40,4 @@ class SqlCounts:
         acks = db.ack_pool.statements if db.ack_pool is not None else 0
         numbered = statements_on_driver(db.counter_engine) if db.counter_engine is not None else 0
         return (self._seen["statements"] + acks + statements_on_driver(db.engine) + numbered,
-                self._seen["commits"] + acks + numbered)
+                self._seen["commits"] + acks + numbered + commits_on_driver(db.engine))

@@ -128,10 +128,7 @@ class Pipeline:
 
     async def _insert_inbox_rows(self, rows: list[NewInboxRow]) -> list[int | None]:
         """One statement for the batch, its own (durable) transaction."""
-        if self.db.ack_pool is not None:
-            return await record_many(self.db.ack_pool, rows)
-        async with self.db.engine.begin() as conn:
-            return await record_many(conn, rows)
+        return await record_many(self.db.ack_pool or self.db.engine, rows)
 
     def _reserve(self) -> None:
         """Take a place in the backlog, or refuse (503, so the platform re-sends later) when it is full."""

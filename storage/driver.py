@@ -31,6 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 # Statements sent past SQLAlchemy, whose events do not see them, per engine: for the benchmarks,
 # and for tests that read what was sent (SQL and driver values).
 _statements: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
+_commits: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
 Watcher = Callable[[str, Sequence[Any]], None]
 _watchers: WeakKeyDictionary[Any, list[Watcher]] = WeakKeyDictionary()
 
@@ -38,6 +39,11 @@ _watchers: WeakKeyDictionary[Any, list[Watcher]] = WeakKeyDictionary()
 def statements_on_driver(engine: AsyncEngine) -> int:
     """How many statements went to the driver directly on `engine`."""
     return _statements.get(engine.sync_engine, 0)
+
+
+def commits_on_driver(engine: AsyncEngine) -> int:
+    """How many commits went to the driver directly on `engine` (SQLite's acks)."""
+    return _commits.get(engine.sync_engine, 0)
 
 
 def watch(engine: AsyncEngine, watcher: Watcher) -> None:
@@ -49,9 +55,11 @@ def unwatch(engine: AsyncEngine, watcher: Watcher) -> None:
     _watchers.get(engine.sync_engine, []).remove(watcher)
 
 
-def count_statement(conn: AsyncConnection, sql: str, values: Sequence[Any]) -> None:
+def count_statement(conn: AsyncConnection, sql: str, values: Sequence[Any], *, commits: int = 0) -> None:
     """For the benchmarks and watchers: `sql` is being sent to `conn`'s driver with `values`."""
     _statements[conn.sync_engine] = _statements.get(conn.sync_engine, 0) + 1
+    if commits:
+        _commits[conn.sync_engine] = _commits.get(conn.sync_engine, 0) + commits
     for watcher in _watchers.get(conn.sync_engine, ()):
         watcher(sql, values)
 
@@ -181,10 +189,10 @@ async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
         rows = await driver.execute_fetchall(sql, args)
         return rows, driver.total_changes - changed_before
     except Exception as error:
-        raise _as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
+        raise as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
 
 
-def _as_sqlalchemy_error(conn: AsyncConnection, adapted: Any, sql: str, error: Exception) -> BaseException:
+def as_sqlalchemy_error(conn: AsyncConnection, adapted: Any, sql: str, error: Exception) -> BaseException:
     """The error SQLAlchemy would have raised (IntegrityError, OperationalError, …), with the driver's inside.
 
     The adapter translates the driver's error as for its own statements (and on asyncpg forgets a

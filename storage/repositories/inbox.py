@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy import ARRAY, Integer, Text, bindparam, func, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool
 from storage.driver import DriverStatement, connection_of
 from storage.json import dumps
-from storage.sqlite_ack import COLUMNS, insert_on_driver
+from storage.sqlite_ack import COLUMNS, insert_and_commit, insert_on_driver
 from storage.tables import INBOX_OPEN, InboxEvent, UTCDateTime, is_open
 from storage.upsert import insert_for
 
@@ -113,12 +113,14 @@ class NewInboxRow:
         return self.platform, self.tenant_key, self.event_id[:MAX_EVENT_ID]
 
 
-async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInboxRow]) -> list[int | None]:
+async def record_many(target: AsyncConnection | AsyncEngine | AckPool,
+                      rows: Sequence[NewInboxRow]) -> list[int | None]:
     """Insert many events in one statement: per row its new id, or None when it was seen before.
 
     Used by the group-commit writer on the acknowledgement path: on PostgreSQL through the acks'
-    own asyncpg pool (storage/ack_pool.py), on SQLite through aiosqlite in `target`'s transaction
-    (storage/sqlite_ack.py), elsewhere SQLAlchemy Core on `target`; no ORM session.
+    own asyncpg pool (storage/ack_pool.py), on SQLite's engine as one call that inserts and
+    commits (storage/sqlite_ack.py). Given a connection, in its transaction: on SQLite through
+    aiosqlite directly, elsewhere SQLAlchemy Core; no ORM session.
     A key that occurs twice in `rows` is new only the first time, as if the rows had been inserted
     one after the other.
     """
@@ -131,6 +133,12 @@ async def record_many(target: AsyncConnection | AckPool, rows: Sequence[NewInbox
     found: Sequence[Any]
     if isinstance(target, AckPool):
         found = await target.fetch(_RECORD_ON_ACK_POOL, _unnest_params(new))
+    elif isinstance(target, AsyncEngine):
+        if target.dialect.name == "sqlite":
+            found = await insert_and_commit(target, new)
+        else:
+            async with target.begin() as conn:
+                return await record_many(conn, rows)
     elif target.dialect.name == "sqlite":
         found = await insert_on_driver(target, new)
     else:
