@@ -17,6 +17,7 @@ same way, or it would commit on its own.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -190,6 +191,46 @@ async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
         return rows, driver.total_changes - changed_before
     except Exception as error:
         raise as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
+
+
+async def commit_in_one_call(engine: AsyncEngine, sql: str, args: Sequence[Any], *,
+                             many: bool = False) -> list[Any]:
+    """SQLite: `sql` as a transaction of its own, committed when this returns: its rows (none with `many`).
+
+    With `many`, `args` holds one sequence of values per execution. The statement and its commit
+    are one call into aiosqlite's thread (through aiosqlite's own queueing method, which every one
+    of its public methods goes through): each call there and back hands the GIL over both ways,
+    and SQLAlchemy's `engine.begin()` around the statement made two of them, plus its transaction's
+    bookkeeping. The pool's one connection is checked out for it, so it takes turns with every
+    other transaction. A failed statement is rolled back in the same call and raised as
+    SQLAlchemy would have raised it.
+    """
+    async with engine.connect() as conn:
+        sync = conn.sync_connection
+        raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None and conn.dialect.name == "sqlite"
+        count_statement(conn, sql, args, commits=1)
+        try:
+            found: list[Any] = await driver._execute(_run_and_commit, driver._conn, sql, args, many)
+        except Exception as error:
+            raise as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
+        return found
+
+
+def _run_and_commit(native: sqlite3.Connection, sql: str, args: Sequence[Any], many: bool) -> list[Any]:
+    """On aiosqlite's thread: the statement and its commit, or nothing."""
+    try:
+        if many:
+            native.executemany(sql, args)
+            found: list[Any] = []
+        else:
+            found = native.execute(sql, args).fetchall()
+        native.commit()
+    except BaseException:
+        native.rollback()
+        raise
+    return found
 
 
 def as_sqlalchemy_error(conn: AsyncConnection, adapted: Any, sql: str, error: Exception) -> BaseException:

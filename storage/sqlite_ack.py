@@ -10,16 +10,13 @@ stored (UTC timestamps as text, JSON through storage/json.py): tests/storage/tes
 compares the two.
 
 The server's acks go through `insert_and_commit`: the insert and its commit as one call on
-aiosqlite's thread, outside any SQLAlchemy transaction, on the pool's one connection (so it still
-takes turns with processing). Each call into that thread and back is a hand-over of the GIL both
-ways; SQLAlchemy's `engine.begin()` with the insert took two (the insert, then the commit) plus
-its transaction bookkeeping: 0.39 and 0.58 ms of CPU for a batch of one and of eight on the
-machine of 2026-12-01, against 0.24 and 0.44 ms as one call (bench/README.md).
+aiosqlite's thread (storage/driver.py, `commit_in_one_call`): 0.24 and 0.44 ms of CPU for a batch
+of one and of eight on the machine of 2026-12-01, against 0.39 and 0.58 ms through SQLAlchemy's
+`engine.begin()` (bench/README.md).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -27,7 +24,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.driver import as_sqlalchemy_error, count_statement, run_on_driver
+from storage.driver import commit_in_one_call, run_on_driver
 from storage.tables import InboxEvent
 
 # The order of the values `insert_on_driver` takes for each row.
@@ -47,37 +44,11 @@ async def insert_on_driver(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]
 
 
 async def insert_and_commit(engine: AsyncEngine, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """As `insert_on_driver`, in a transaction of its own that has committed when this returns.
-
-    Raises the error SQLAlchemy would have raised; a failed insert is rolled back in the same call.
-    """
-    async with engine.connect() as conn:
-        sync = conn.sync_connection
-        raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        sql, params = _insert_sql(len(rows)), _params(conn, rows)
-        count_statement(conn, sql, params, commits=1)
-        try:
-            # aiosqlite's own way of queueing a call for its thread (what each of its methods uses).
-            found: list[Any] = await driver._execute(_insert_and_commit, driver._conn, sql, params)
-        except Exception as error:
-            raise as_sqlalchemy_error(conn, raw.dbapi_connection, sql, error) from error
-        return found
+    """As `insert_on_driver`, in a transaction of its own that has committed when this returns."""
+    return await commit_in_one_call(engine, _insert_sql(len(rows)), _params(engine, rows))
 
 
-def _insert_and_commit(native: sqlite3.Connection, sql: str, params: list[Any]) -> list[Any]:
-    """On aiosqlite's thread: the insert and its commit, or nothing."""
-    try:
-        found = native.execute(sql, params).fetchall()
-        native.commit()
-    except BaseException:
-        native.rollback()
-        raise
-    return found
-
-
-def _params(conn: AsyncConnection, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+def _params(conn: AsyncConnection | AsyncEngine, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
     processors = _bind_processors(conn.dialect)
     return [value if process is None else process(value)
             for row in rows for process, value in zip(processors, row, strict=True)]

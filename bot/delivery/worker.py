@@ -89,13 +89,9 @@ class DeliveryWorker:
         self._sent = GroupCommit(self._mark_sent, max_batch=200)
 
     async def _mark_sent(self, sent: list[tuple[int, str | None, datetime]]) -> list[None]:
-        if self.db.ack_pool is not None:
-            # PostgreSQL: one statement on the autocommit pool, its own transaction, committed
-            # (durably) before it returns: no BEGIN and COMMIT round trips, no SQLAlchemy connection.
-            await mark_many_sent(self.db.ack_pool, sent)
-        else:
-            async with self.db.engine.begin() as conn:
-                await mark_many_sent(conn, sent)
+        # One statement, its own transaction, committed (durably) before it returns: on
+        # PostgreSQL's autocommit pool, no BEGIN and COMMIT round trips; on SQLite one call.
+        await mark_many_sent(self.db.ack_pool or self.db.engine, sent)
         return [None] * len(sent)
 
     @property

@@ -15,11 +15,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, Integer, String, Table, bindparam, case, exists, func, literal, null, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool
-from storage.driver import DriverStatement, connection_of
+from storage.driver import DriverStatement, commit_in_one_call, connection_of
 from storage.tables import OUTBOX_OPEN, OutboxMessage, UTCDateTime, is_open
 from storage.upsert import insert_for
 
@@ -61,14 +61,27 @@ _MARK_SENT_MANY = (
 )
 
 
-async def mark_many_sent(target: AsyncConnection | AckPool, sent: Collection[tuple[int, str | None, datetime]]) -> None:
+_MARK_SENT_ON_DRIVER = DriverStatement(lambda _dialect: _MARK_SENT_MANY)
+
+
+async def mark_many_sent(target: AsyncConnection | AsyncEngine | AckPool,
+                         sent: Collection[tuple[int, str | None, datetime]]) -> None:
     """Many rows marked sent in one statement (the delivery worker's group commit).
 
-    On PostgreSQL the worker passes the autocommit pool (storage/ack_pool.py): the statement is
-    its own transaction, committed durably before it returns.
+    The worker passes its own transaction's target: on PostgreSQL the autocommit pool
+    (storage/ack_pool.py), on SQLite the engine, where the statement and its commit are one call
+    (storage/driver.py, `commit_in_one_call`). Either way it is committed (durably) when this returns.
     """
     if isinstance(target, AckPool):
         await target.execute(_MARK_SENT_PG, _sent_arrays(sent))
+    elif isinstance(target, AsyncEngine):
+        if target.dialect.name != "sqlite":
+            async with target.begin() as conn:
+                await mark_many_sent(conn, sent)
+            return
+        statements = [_MARK_SENT_ON_DRIVER.on_dialect(target.dialect, {"row_id": row_id, "pmid": pmid, "at": at})
+                      for row_id, pmid, at in sent]
+        await commit_in_one_call(target, statements[0][0], [values for _, values in statements], many=True)
     elif target.dialect.name == "postgresql":
         await _MARK_SENT_PG.execute(target, _sent_arrays(sent))
     else:

@@ -21,6 +21,7 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.worker import DeliveryWorker
 from bot.leases import release_leases
 from bot.metrics import Metrics
+from storage.db import Database
 from storage.repositories import OutboxRepository
 from storage.repositories.outbox import SENT
 from tests.bot.test_delivery_worker import RecordingPlatform, make_worker, row
@@ -41,6 +42,17 @@ async def until_sent(platform: RecordingPlatform, count: int) -> None:
         while len(platform.sent) < count:
             platform.delivered.clear()
             await platform.delivered.wait()
+    await asyncio.wait_for(wait(), 10)
+
+
+async def until_recorded_sent(db: Database, keys: list[str]) -> None:
+    """Until each row is marked sent: the lanes record their sends after the platform has them."""
+    async def wait() -> None:
+        while True:
+            rows = [await row(db, key) for key in keys]
+            if all(r is not None and r.status == SENT for r in rows):
+                return
+            await asyncio.sleep(0.01)
     await asyncio.wait_for(wait(), 10)
 
 
@@ -168,6 +180,7 @@ async def test_replies_of_one_chat_keep_their_order_through_the_hand_over(any_db
     await until_sent(platform, 4)
     assert [m.text for m in platform.sent] == ["other", "k1", "k2", "k3"]
     assert sum(claims) == 0
+    await until_recorded_sent(any_db, ["other", "k1", "k2", "k3"])
 
 
 async def test_an_older_reply_waiting_for_a_claim_goes_first(any_db, clock, claims) -> None:

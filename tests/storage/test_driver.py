@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from storage.db import Database
-from storage.driver import DriverStatement, connection_of, statements_on_driver
+from storage.driver import DriverStatement, commits_on_driver, connection_of, statements_on_driver
 from storage.repositories import InboxRepository, OutboxRepository, TaskRepository
 from storage.repositories.inbox import NewInboxRow, record_many
 from storage.repositories.outbox import _insert_statement, mark_many_sent
@@ -68,21 +68,37 @@ async def test_a_driver_statement_first_in_a_transaction_rolls_back_with_it(any_
     assert await _stored(any_db, "drv-rolled-back") is None
 
 
-@pytest.mark.postgres
-async def test_replies_marked_sent_on_the_autocommit_pool_are_committed_at_once(any_db: Database) -> None:
-    # How the delivery worker marks replies sent on PostgreSQL: one statement, its own transaction.
-    if any_db.ack_pool is None:
-        pytest.skip("SQLite has no autocommit pool: the worker marks replies sent in a transaction")
+async def test_replies_marked_sent_by_the_worker_are_committed_at_once_as_core_marks_them(any_db: Database) -> None:
+    # How the delivery worker marks replies sent: one statement, its own transaction, on
+    # PostgreSQL's autocommit pool and on SQLite's engine (one call into aiosqlite's thread).
+    queued = []
     async with any_db.transaction() as session:
-        queued = await OutboxRepository(session).enqueue_leased(**_message("drv-autocommit"))
-    assert queued is not None
-    statements = any_db.ack_pool.statements
-    await mark_many_sent(any_db.ack_pool, [(queued.id, "om_sent", AT)])
-    assert any_db.ack_pool.statements == statements + 1
+        for key in ("drv-sent-1", "drv-sent-2", "drv-sent-core"):
+            row = await OutboxRepository(session).enqueue_leased(**_message(key))
+            assert row is not None
+            queued.append(row.id)
+    statements, commits = statements_on_driver(any_db.engine), commits_on_driver(any_db.engine)
+    pool_statements = any_db.ack_pool.statements if any_db.ack_pool is not None else 0
+    await mark_many_sent(any_db.ack_pool or any_db.engine, [(queued[0], "om_1", AT), (queued[1], None, AT)])
+    if any_db.ack_pool is not None:
+        assert any_db.ack_pool.statements == pool_statements + 1
+    else:
+        assert (statements_on_driver(any_db.engine), commits_on_driver(any_db.engine)) == (statements + 1, commits + 1)
+        async with any_db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None and not raw.driver_connection.in_transaction
+    async with any_db.engine.begin() as conn:  # the same through SQLAlchemy Core, in its transaction
+        await mark_many_sent(conn, [(queued[2], "om_1", AT)])
+
+    sent = "status, platform_message_id, sent_at, last_error, attempts"
     async with any_db.session() as other:
-        row = (await other.execute(text("SELECT status, platform_message_id, sent_at FROM outbox_message "
-                                         "WHERE id = :id"), {"id": queued.id})).one()
-    assert tuple(row) == ("sent", "om_sent", AT)
+        rows = [tuple(row) for row in (await other.execute(text(
+            f"SELECT {sent} FROM outbox_message WHERE id IN (:a, :b, :c) ORDER BY id"),
+            {"a": queued[0], "b": queued[1], "c": queued[2]})).all()]
+        orm = (await other.execute(select(OutboxMessage).where(OutboxMessage.id == queued[1]))).scalar_one()
+    assert rows[0] == rows[2] and rows[0][:2] == ("sent", "om_1")  # what Core stores, byte for byte
+    assert rows[1][:2] == ("sent", None)
+    assert (orm.status, orm.sent_at) == ("sent", AT)
 
 
 async def test_taking_an_event_changes_it_once_and_rolls_back_with_the_effect(any_db: Database) -> None:

@@ -9,10 +9,9 @@ it stores is the same, committed when it returns, and a failed batch leaves noth
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import sqlite3
 
 import pytest
 from sqlalchemy import select, text
@@ -88,7 +87,7 @@ async def test_the_servers_ack_stores_what_core_stores_committed_in_one_call(
 
     monkeypatch.setattr(driver, "_execute", counted)
     ids = await record_many(sqlite_db.engine, [*_rows("engine"), _rows("engine")[0]])
-    assert calls == ["_insert_and_commit"]  # one hand-over to aiosqlite's thread, the commit in it
+    assert calls == ["_run_and_commit"]  # one hand-over to aiosqlite's thread, the commit in it
     assert None not in ids[:3] and ids[3] is None
     assert _committed(sqlite_db, "engine") == ["engine-1", "engine-2", "engine-3"]
     assert not driver.in_transaction
