@@ -43,7 +43,7 @@ def statements_on_driver(engine: AsyncEngine) -> int:
 
 
 def commits_on_driver(engine: AsyncEngine) -> int:
-    """How many commits went to the driver directly on `engine` (SQLite's acks)."""
+    """How many commits went to the driver directly on `engine` (`commit_in_one_call`)."""
     return _commits.get(engine.sync_engine, 0)
 
 

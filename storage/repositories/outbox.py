@@ -72,6 +72,8 @@ async def mark_many_sent(target: AsyncConnection | AsyncEngine | AckPool,
     (storage/ack_pool.py), on SQLite the engine, where the statement and its commit are one call
     (storage/driver.py, `commit_in_one_call`). Either way it is committed (durably) when this returns.
     """
+    if not sent:
+        return
     if isinstance(target, AckPool):
         await target.execute(_MARK_SENT_PG, _sent_arrays(sent))
     elif isinstance(target, AsyncEngine):
