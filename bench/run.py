@@ -217,11 +217,20 @@ async def _next_command(conn: Connection, profiling: Profiling) -> str:
         return command
 
 
-def _stats(counts: SqlCounts) -> dict[str, Any]:
-    """What a server process has cost so far: per-event cost that a busy machine does not distort."""
+def _stats(counts: SqlCounts, metrics: Any = None) -> dict[str, Any]:
+    """What a server process has cost so far: per-event cost that a busy machine does not distort.
+
+    With the server's metrics, also how many commands it has handled and messages it has sent.
+    """
     statements, commits = counts.snapshot()
+    done = {} if metrics is None else {"handled": _total(metrics.commands), "sent": _total(metrics.sent)}
     return {"statements": statements, "commits": commits, "cpu_ms": time.process_time() * 1000,
-            "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(), "peak_rss_mb": rss_mb("VmHWM")}
+            "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(), "peak_rss_mb": rss_mb("VmHWM"), **done}
+
+
+def _total(counter: Any) -> float:
+    return sum(sample.value for metric in counter.collect() for sample in metric.samples
+               if sample.name.endswith("_total"))
 
 
 async def _until_none_left(db: Any, *counts: str) -> None:
@@ -303,7 +312,7 @@ async def _serve(target: dict[str, Any], conn: Connection) -> None:
             await services.supervisor.idle()
         if command == "drain":  # and until the outbox has sent everything
             await _until_none_left(db, UNSENT)
-        conn.send(_stats(counts))
+        conn.send(_stats(counts, services.metrics))
     await profiling.stop()
     async with db.session() as session:
         inbox: dict[str, int] = dict(
@@ -692,7 +701,9 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
         row.update(ack_rate=len(helps) / load.seconds, ack_p50=pct(load.latencies, 0.5),
                    ack_p99=pct(load.latencies, 0.99), ack_errors=dict(load.errors),
                    ack_cpu=(during["cpu_ms"] - before["cpu_ms"]) * 1000 / len(helps),
-                   ack_load_cpu=load_cpu * 1e6 / len(helps))
+                   ack_load_cpu=load_cpu * 1e6 / len(helps),
+                   ack_handled=during.get("handled", 0) - before.get("handled", 0),
+                   ack_sent=during.get("sent", 0) - before.get("sent", 0))
         if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
             await asyncio.to_thread(server.ask, "profile-stop")
         # paced
@@ -904,8 +915,11 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
           " and this load process (sending the events); the ceiling's server only answers:")
     for name in names:
         rows = by[name]
+        handled = "" if is_ceiling(name) else (
+            f"; meanwhile it handled {spread([r['ack_handled'] for r in rows])} commands"
+            f" and sent {spread([r['ack_sent'] for r in rows])} replies")
         print(f"  {name}: server {spread([r['ack_cpu'] for r in rows])},"
-              f" load {spread([r['ack_load_cpu'] for r in rows])}")
+              f" load {spread([r['ack_load_cpu'] for r in rows])}{handled}")
     print("\nCPU per e2e command (ms): the server, PostgreSQL (the whole local server: sqlite rows count"
           " what else it did) and this load process (sending events, taking replies); the last column is"
           f" what {os.cpu_count()} CPUs could do at that cost if nothing else ran:")
