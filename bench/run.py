@@ -217,13 +217,13 @@ async def _next_command(conn: Connection, profiling: Profiling) -> str:
         return command
 
 
-def _stats(counts: SqlCounts, metrics: Any = None) -> dict[str, Any]:
+def _stats(counts: SqlCounts, metrics: Any) -> dict[str, Any]:
     """What a server process has cost so far: per-event cost that a busy machine does not distort.
 
-    With the server's metrics, also how many commands it has handled and messages it has sent.
+    Also how many commands it has handled and messages it has sent (a processor's, with --processors).
     """
     statements, commits = counts.snapshot()
-    done = {} if metrics is None else {"handled": _total(metrics.commands), "sent": _total(metrics.sent)}
+    done = {"handled": _total(metrics.commands), "sent": _total(metrics.sent)}
     return {"statements": statements, "commits": commits, "cpu_ms": time.process_time() * 1000,
             "peak_rss_now_mb": rss_mb(), "rss_total_mb": rss_mb(), "peak_rss_mb": rss_mb("VmHWM"), **done}
 
@@ -342,7 +342,7 @@ async def _serve_processor(settings: Any, db: Any, counts: SqlCounts, conn: Conn
         if command in ("idle", "drain"):
             await _until_none_left(db, unprocessed, *([UNSENT] if command == "drain" else []))
             await services.supervisor.idle()
-        conn.send(_stats(counts))
+        conn.send(_stats(counts, services.metrics))
     await profiling.stop()
     stop.set()
     await running

@@ -128,7 +128,7 @@ class Pipeline:
 
     async def _insert_inbox_rows(self, rows: list[NewInboxRow]) -> list[int | None]:
         """One statement for the batch, its own (durable) transaction."""
-        return await record_many(self.db.ack_pool or self.db.engine, rows)
+        return await record_many(self.db.one_statement_target, rows)
 
     def _reserve(self) -> None:
         """Take a place in the backlog, or refuse (503, so the platform re-sends later) when it is full."""

@@ -128,6 +128,15 @@ class Database:
             self.idle_pings = [IdlePing(engine) for engine in (self.engine, self.counter_engine)
                                if engine is not None]
 
+    @property
+    def one_statement_target(self) -> AckPool | AsyncEngine:
+        """Where a statement that is a transaction of its own runs (the acks' insert, replies marked sent).
+
+        PostgreSQL: the acks' asyncpg pool, where it commits on its own. SQLite: the engine, where
+        the statement and its commit are one call into aiosqlite's thread (storage/driver.py).
+        """
+        return self.ack_pool if self.ack_pool is not None else self.engine
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:

@@ -165,15 +165,21 @@ async def connection_of(session: AsyncSession) -> AsyncConnection:
     return conn
 
 
-async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
-                        want_rows: bool) -> tuple[Sequence[Sequence[Any]], int]:
-    """`sql` with driver-ready `args` on `conn`'s driver connection, in its transaction: (rows, rowcount)."""
+async def _driver_of(conn: AsyncConnection) -> tuple[Any, Any]:
+    """`conn`'s pooled DBAPI connection (SQLAlchemy's adapter) and the driver's connection inside it."""
     sync = conn.sync_connection
     # The pooled connection is at hand while the connection is valid (a hop through the greenlet
     # otherwise, about 8 µs); an invalidated one is reconnected the awaited way.
     raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    return raw, driver
+
+
+async def run_on_driver(conn: AsyncConnection, sql: str, args: Sequence[Any], *,
+                        want_rows: bool) -> tuple[Sequence[Sequence[Any]], int]:
+    """`sql` with driver-ready `args` on `conn`'s driver connection, in its transaction: (rows, rowcount)."""
+    raw, driver = await _driver_of(conn)
     count_statement(conn, sql, args)
     try:
         if conn.dialect.name == "postgresql":
@@ -206,10 +212,8 @@ async def commit_in_one_call(engine: AsyncEngine, sql: str, args: Sequence[Any],
     SQLAlchemy would have raised it.
     """
     async with engine.connect() as conn:
-        sync = conn.sync_connection
-        raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None and conn.dialect.name == "sqlite"
+        assert conn.dialect.name == "sqlite"
+        raw, driver = await _driver_of(conn)
         count_statement(conn, sql, args, commits=1)
         try:
             found: list[Any] = await driver._execute(_run_and_commit, driver._conn, sql, args, many)

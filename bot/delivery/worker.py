@@ -91,7 +91,7 @@ class DeliveryWorker:
     async def _mark_sent(self, sent: list[tuple[int, str | None, datetime]]) -> list[None]:
         # One statement, its own transaction, committed (durably) before it returns: on
         # PostgreSQL's autocommit pool, no BEGIN and COMMIT round trips; on SQLite one call.
-        await mark_many_sent(self.db.ack_pool or self.db.engine, sent)
+        await mark_many_sent(self.db.one_statement_target, sent)
         return [None] * len(sent)
 
     @property

@@ -119,8 +119,8 @@ async def record_many(target: AsyncConnection | AsyncEngine | AckPool,
 
     Used by the group-commit writer on the acknowledgement path: on PostgreSQL through the acks'
     own asyncpg pool (storage/ack_pool.py), on SQLite's engine as one call that inserts and
-    commits (storage/sqlite_ack.py). Given a connection, in its transaction: on SQLite through
-    aiosqlite directly, elsewhere SQLAlchemy Core; no ORM session.
+    commits (storage/sqlite_ack.py): `Database.one_statement_target`. Given a connection, in its
+    transaction: on SQLite through aiosqlite directly, elsewhere SQLAlchemy Core; no ORM session.
     A key that occurs twice in `rows` is new only the first time, as if the rows had been inserted
     one after the other.
     """
@@ -134,11 +134,7 @@ async def record_many(target: AsyncConnection | AsyncEngine | AckPool,
     if isinstance(target, AckPool):
         found = await target.fetch(_RECORD_ON_ACK_POOL, _unnest_params(new))
     elif isinstance(target, AsyncEngine):
-        if target.dialect.name == "sqlite":
-            found = await insert_and_commit(target, new)
-        else:
-            async with target.begin() as conn:
-                return await record_many(conn, rows)
+        found = await insert_and_commit(target, new)
     elif target.dialect.name == "sqlite":
         found = await insert_on_driver(target, new)
     else:

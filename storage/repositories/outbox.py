@@ -68,7 +68,7 @@ async def mark_many_sent(target: AsyncConnection | AsyncEngine | AckPool,
                          sent: Collection[tuple[int, str | None, datetime]]) -> None:
     """Many rows marked sent in one statement (the delivery worker's group commit).
 
-    The worker passes its own transaction's target: on PostgreSQL the autocommit pool
+    The worker passes `Database.one_statement_target`: on PostgreSQL the autocommit pool
     (storage/ack_pool.py), on SQLite the engine, where the statement and its commit are one call
     (storage/driver.py, `commit_in_one_call`). Either way it is committed (durably) when this returns.
     """
@@ -77,10 +77,6 @@ async def mark_many_sent(target: AsyncConnection | AsyncEngine | AckPool,
     if isinstance(target, AckPool):
         await target.execute(_MARK_SENT_PG, _sent_arrays(sent))
     elif isinstance(target, AsyncEngine):
-        if target.dialect.name != "sqlite":
-            async with target.begin() as conn:
-                await mark_many_sent(conn, sent)
-            return
         statements = [_MARK_SENT_ON_DRIVER.on_dialect(target.dialect, {"row_id": row_id, "pmid": pmid, "at": at})
                       for row_id, pmid, at in sent]
         await commit_in_one_call(target, statements[0][0], [values for _, values in statements], many=True)

@@ -79,8 +79,8 @@ async def test_replies_marked_sent_by_the_worker_are_committed_at_once_as_core_m
             queued.append(row.id)
     statements, commits = statements_on_driver(any_db.engine), commits_on_driver(any_db.engine)
     pool_statements = any_db.ack_pool.statements if any_db.ack_pool is not None else 0
-    await mark_many_sent(any_db.ack_pool or any_db.engine, [])  # nothing to mark: no statement
-    await mark_many_sent(any_db.ack_pool or any_db.engine, [(queued[0], "om_1", AT), (queued[1], None, AT)])
+    await mark_many_sent(any_db.one_statement_target, [])  # nothing to mark: no statement
+    await mark_many_sent(any_db.one_statement_target, [(queued[0], "om_1", AT), (queued[1], None, AT)])
     if any_db.ack_pool is not None:
         assert any_db.ack_pool.statements == pool_statements + 1
     else:

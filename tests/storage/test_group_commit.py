@@ -95,7 +95,7 @@ async def test_settled_waits_for_a_flush_whose_caller_gave_up() -> None:
 
 async def _record(db: Database, rows: list[NewInboxRow]) -> list[int | None]:
     """As the server stores acks: PostgreSQL through the acks' own asyncpg pool, SQLite on its engine."""
-    return await record_many(db.ack_pool or db.engine, rows)
+    return await record_many(db.one_statement_target, rows)
 
 
 @pytest.mark.parametrize("through_engine", [False, True])
