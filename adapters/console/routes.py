@@ -107,13 +107,16 @@ class ConsoleRoutes:
         if person is None or conversation is None:
             return _bad("unknown user_id or chat_id")
         transcript = self.adapter.transcript
-        posted = transcript.append(ConsoleMessage(
-            id=transcript.new_id(), chat_id=conversation.chat_id, sender_id=person.id, sender_name=person.name,
-            is_bot=False, created_at=self.adapter.clock.now(), text=text,
-        ))
+        given_id = str(body["event_id"]) if body.get("event_id") else None
+        posted = transcript.posted_for(given_id) if given_id else None
+        if posted is None or posted.chat_id != conversation.chat_id:
+            posted = transcript.append(ConsoleMessage(
+                id=transcript.new_id(), chat_id=conversation.chat_id, sender_id=person.id,
+                sender_name=person.name, is_bot=False, created_at=self.adapter.clock.now(), text=text,
+            ), event_id=given_id)
         command_text, mentions = self.adapter.directory.resolve_mentions(text)
         event = MessageEvent(
-            event_id=str(body.get("event_id") or f"console-{posted.id}"), conversation=conversation,
+            event_id=given_id or f"console-{posted.id}", conversation=conversation,
             sender=UserRef(person.id, person.name), text=command_text, occurred_at=self.adapter.clock.now(),
             message_id=posted.id, mentions=mentions,
         )

@@ -23,6 +23,7 @@ class ConsoleMessage:
     reply_to: str | None = None
     seq: int = 0
     updated: bool = False
+    event_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +39,8 @@ class ConsoleTranscript:
     limit_per_chat: int = 500
     _messages: dict[str, list[ConsoleMessage]] = field(default_factory=dict)
     _by_id: dict[str, ConsoleMessage] = field(default_factory=dict)
+    # A platform re-delivers the same event for the same message: the chat shows it once.
+    _by_event: dict[str, ConsoleMessage] = field(default_factory=dict)
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _subscribers: dict[str, set[asyncio.Queue[ConsoleMessage | None]]] = field(default_factory=dict)
@@ -48,16 +51,25 @@ class ConsoleTranscript:
     def new_id(self) -> str:
         return f"cm_{self._run}_{next(self._ids)}"
 
-    def append(self, message: ConsoleMessage) -> ConsoleMessage:
+    def append(self, message: ConsoleMessage, *, event_id: str | None = None) -> ConsoleMessage:
         message.seq = next(self._seq)
         chat = self._messages.setdefault(message.chat_id, [])
         chat.append(message)
         self._by_id[message.id] = message
+        if event_id is not None:
+            self._by_event[event_id] = message
+            message.event_id = event_id
         if len(chat) > self.limit_per_chat:
             dropped = chat.pop(0)
             self._by_id.pop(dropped.id, None)
+            if dropped.event_id is not None:
+                self._by_event.pop(dropped.event_id, None)
         self._publish(message)
         return message
+
+    def posted_for(self, event_id: str) -> ConsoleMessage | None:
+        """The message first posted under this event id, while the transcript still holds it."""
+        return self._by_event.get(event_id)
 
     def update_card(self, message_id: str, card: dict[str, Any]) -> ConsoleMessage | None:
         message = self._by_id.get(message_id)

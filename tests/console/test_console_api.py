@@ -114,10 +114,15 @@ async def test_same_event_id_twice_creates_one_task(aiohttp_client, sqlite_db, c
     client, services = await start_app(aiohttp_client, sqlite_db, clock)
     first = await send(client, NEW_TASK, event_id="evt-1")
     second = await send(client, NEW_TASK, event_id="evt-1")
-    assert (await first.json())["accepted"] is True
-    assert (await second.json())["accepted"] is False
+    first_body, second_body = await first.json(), await second.json()
+    assert first_body["accepted"] is True
+    assert second_body["accepted"] is False
+    # A re-delivery is the same message: the chat shows it once, and the answer names it.
+    assert second_body["message"]["id"] == first_body["message"]["id"]
     await settle(services)
-    bot_cards = [m for m in await messages(client) if m["sender"]["is_bot"]]
+    transcript = await messages(client)
+    assert [m["text"] for m in transcript if not m["sender"]["is_bot"]] == [NEW_TASK]
+    bot_cards = [m for m in transcript if m["sender"]["is_bot"]]
     assert len(bot_cards) == 1
     await send(client, "本群任务")
     await settle(services)
