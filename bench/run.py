@@ -55,6 +55,7 @@ import aiohttp
 from aiohttp import web
 from history import HISTORY_TENANT, migrated_with_history
 from pg_schema import create_schema, drop_schema
+from server_log import log_to_file, summarise
 from sql_counts import SqlCounts
 from steady import RESEND_AFTER, results
 from yarl import URL
@@ -253,7 +254,10 @@ def serve(target: dict[str, Any], conn: Connection) -> None:
 
     from bot.event_loop import new_event_loop
 
-    logging.basicConfig(level=logging.WARNING, format="  [server] %(levelname)s %(name)s: %(message)s")
+    if target["kind"] == "ceiling":
+        logging.basicConfig(level=logging.WARNING, format="  [server] %(levelname)s %(name)s: %(message)s")
+    else:
+        log_to_file(target["log_path"], target["log_level"])
     loop = new_event_loop(target["loop"])
     try:
         loop.run_until_complete(_serve(target, conn))
@@ -602,13 +606,17 @@ class Server:
         self.profiled = target.get("profile_index", 0)
         self.conns: list[Connection] = []
         self.processes: list[Any] = []
+        self.logs: list[Path] = []
         workers = target.get("workers", 1)
         port = 0
         for index in range(workers + target.get("processors", 0)):
             conn, child = ctx.Pipe()
             kind = {"kind": "processor"} if index >= workers else {}
+            log_path = Path(target.get("log_dir", ".")) / f"server-{index}.log"
+            self.logs.append(log_path)
             process = ctx.Process(target=serve, name=f"bench-{name}-{index}", daemon=True, args=(
-                {**target, **kind, "index": index, "port": port, "reuse_port": workers > 1}, child))
+                {**target, **kind, "index": index, "port": port, "reuse_port": workers > 1,
+                 "log_path": str(log_path)}, child))
             process.start()
             if not conn.poll(90):
                 raise RuntimeError(f"{name}: server {index} did not start")
@@ -676,6 +684,11 @@ async def wait_patches(fake: Fake, ids: list[str], timeout: float) -> None:
 
 
 async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="tuijin-bench-log-") as log_dir:
+        return await _run_target(name, {**target, "log_dir": log_dir, "log_level": args.log_level}, args)
+
+
+async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     fake = Fake(arrived=asyncio.Event())
     fake_runner, fake_port = await _listen(fake.app())
     target = {**target, "api_base": f"http://127.0.0.1:{fake_port}"}
@@ -822,6 +835,8 @@ async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace
     finally:
         final = await asyncio.to_thread(server.stop)
         row.update(final)
+        if target["kind"] != "ceiling":
+            row.update(summarise(server.logs))
         await fake_runner.cleanup()
 
 
@@ -887,7 +902,7 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     print(f"\nTuijin speed benchmark ({label} {len(runs)} run(s)): {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}; ack {args.events} events × {args.concurrency} clients; paced "
           f"{args.rate:g}/s for {args.paced_seconds:g} s; e2e {args.commands} commands ({args.mix:.0%} 新建任务); "
-          f"clicks {args.click_rate:g}/s; {args.chats} chats")
+          f"clicks {args.click_rate:g}/s; {args.chats} chats; the servers log at {args.log_level}")
     head = ["target", "ack ev/s", "× ceiling", "ack p50", "ack p99", f"p99@{args.rate:g}/s", "e2e cmd/s",
             "e2e p50", "e2e p99", "click p99", "SQL/help", "tx/help", "SQL/cmd", "tx/cmd",
             "CPU ms/help", "CPU ms/cmd", "CPU ms/click"]
@@ -950,8 +965,12 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                                                  f" clicks answered 正在处理 and updated later {late}"
                                                  f" inbox={r.get('inbox')} outbox={r.get('outbox')}"
                                                  f" RSS of the largest server process after the load {memory},"
-                                                 f" of all {r.get('rss_total_mb', 0):.0f} MB")
+                                                 f" of all {r.get('rss_total_mb', 0):.0f} MB;"
+                                                 f" server log {r.get('log_lines', 0)} lines at"
+                                                 f" {args.log_level}, {r.get('log_serious', 0)} at warning or above")
             print(f"  run {n + 1} {name}: {'' if is_ceiling(name) else checks} errors={errors or 'none'}{extra}")
+            for line in r.get("log_first", []):
+                print(f"    [server log] {line}")
     print("exactly once: " + ("FAILED (see above)" if failed else "every command answered exactly once"))
     if failed:
         raise SystemExit(1)
@@ -1007,6 +1026,9 @@ def main() -> None:
                         help="serving processes on PostgreSQL (TUIJIN_WORKERS); SQLite always runs one")
     parser.add_argument("--processors", type=int, default=0,
                         help="processor processes beside the PostgreSQL target's servers (TUIJIN_PROCESSORS)")
+    parser.add_argument("--log-level", default="INFO",
+                        help="the servers' log level, as TUIJIN_LOG_LEVEL (INFO, as deployed): they log as "
+                             "`tuijin serve` does, into a file each (bench/server_log.py)")
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                         help="event loop of the servers (TUIJIN_EVENT_LOOP)")
     parser.add_argument("--profile", default="", help="write a pyinstrument profile of one phase to PREFIX.*.txt")
