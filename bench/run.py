@@ -683,16 +683,31 @@ async def wait_patches(fake: Fake, ids: list[str], timeout: float) -> None:
         await wait_for_fake(fake, lambda: all(fake.patches[i] > 0 for i in ids), timeout)
 
 
-async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace, *,
+                     ceiling: Server | None = None) -> dict[str, Any]:
+    """One target's phases. The bare handler's target runs on `ceiling`, which the run keeps up; an
+    app's target also measures `ceiling` right before its own ack phase and again once the burst it
+    acknowledged has been processed (seconds later), with the app idle both times."""
     with tempfile.TemporaryDirectory(prefix="tuijin-bench-log-") as log_dir:
-        return await _run_target(name, {**target, "log_dir": log_dir, "log_level": args.log_level}, args)
+        return await _run_target(name, {**target, "log_dir": log_dir, "log_level": args.log_level}, args,
+                                 ceiling)
 
 
-async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+async def bare_rate(ceiling: Server, tag: str, args: argparse.Namespace) -> float:
+    """The bare handler's ack rate now: the same events, clients and machine as the phase beside it."""
+    bare = [message(i, tag, False) for i in range(args.events)]
+    load = await closed_loop(ceiling.url, bare, args.concurrency)
+    return len(bare) / load.seconds
+
+
+async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespace,
+                      ceiling: Server | None) -> dict[str, Any]:
     fake = Fake(arrived=asyncio.Event())
     fake_runner, fake_port = await _listen(fake.app())
     target = {**target, "api_base": f"http://127.0.0.1:{fake_port}"}
-    server = await asyncio.to_thread(Server, name, target, args.timeout)
+    own = target["kind"] != "ceiling" or ceiling is None
+    server = await asyncio.to_thread(Server, name, target, args.timeout) if own else ceiling
+    assert server is not None
     row: dict[str, Any] = {"name": name}
     try:
         tag = uuid.uuid4().hex[:6]
@@ -705,6 +720,7 @@ async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespac
         # ack
         if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
             await asyncio.to_thread(server.ask, "profile")
+        bare_before = await bare_rate(ceiling, f"{tag}b", args) if ceiling and own else None
         before = await asyncio.to_thread(server.ask, "stats")
         helps = [message(i, f"{tag}a", False) for i in range(args.events)]
         load_cpu = time.process_time()
@@ -725,6 +741,9 @@ async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespac
         if target["kind"] == "app":
             await wait_replies(fake, [m for m, _, _ in helps], args.timeout)
             await asyncio.to_thread(server.ask, "idle")
+        if ceiling and own and bare_before is not None:
+            # Once the burst is processed: while it is, the bare handler would share the CPU with it.
+            row["bare_rates"] = (bare_before, await bare_rate(ceiling, f"{tag}B", args))
         load = await open_loop(server.url, paced, args.rate)
         row.update(paced_p50=pct(load.latencies, 0.5), paced_p99=pct(load.latencies, 0.99),
                    paced_errors=dict(load.errors))
@@ -833,8 +852,8 @@ async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespac
                    rss_total_mb=memory.get("rss_total_mb"))
         return row
     finally:
-        final = await asyncio.to_thread(server.stop)
-        row.update(final)
+        if own:
+            row.update(await asyncio.to_thread(server.stop))
         if target["kind"] != "ceiling":
             row.update(summarise(server.logs))
         await fake_runner.cleanup()
@@ -845,11 +864,25 @@ async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespac
 
 
 async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One round: the bare handler's phases, then each target's. The bare handler stays up all round,
+    so each app's ack phase is compared with it measured right beside, on the machine of that minute."""
     loop = {"loop": args.loop, "profiler": args.profiler}
-    rows = [await run_target("ceiling", {"kind": "ceiling", **loop}, args)]
+    ceilings = {"ceiling": {"kind": "ceiling", **loop}}
     if args.workers > 1:
-        rows.append(await run_target(f"ceiling ×{args.workers}", {"kind": "ceiling", "workers": args.workers,
-                                                                   **loop}, args))
+        ceilings[f"ceiling ×{args.workers}"] = {"kind": "ceiling", "workers": args.workers, **loop}
+    up: dict[str, Server] = {}
+    try:
+        for name, target in ceilings.items():
+            up[name] = await asyncio.to_thread(Server, name, target, args.timeout)
+        return await _one_run(args, loop, up)
+    finally:
+        for server in up.values():
+            await asyncio.to_thread(server.stop)
+
+
+async def _one_run(args: argparse.Namespace, loop: dict[str, Any], up: dict[str, Server]) -> list[dict[str, Any]]:
+    rows = [await run_target(name, {"kind": "ceiling", **loop}, args, ceiling=server) for name, server in up.items()]
+    bare, bare_workers = up["ceiling"], up.get(f"ceiling ×{args.workers}", up["ceiling"])
     if not args.postgres_only:
         with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
@@ -857,7 +890,7 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
             # first start), and every later start, the server measured, finds its schema current.
             await migrated_with_history(url, args.history)
             rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
-                                                    "profile": f"{args.profile}.sqlite.txt"}, args))
+                                                    "profile": f"{args.profile}.sqlite.txt"}, args, ceiling=bare))
     if args.postgres:
         schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
         await create_schema(args.postgres, schema, history=args.history)
@@ -868,7 +901,8 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
             rows.append(await run_target(name, {"kind": "app", "url": args.postgres, "schema": schema, **loop,
                                                 "workers": args.workers, "processors": args.processors,
                                                 "profile_index": args.profile_process,
-                                                "profile": f"{args.profile}.postgres.txt"}, args))
+                                                "profile": f"{args.profile}.postgres.txt"}, args,
+                                         ceiling=bare_workers))
         finally:
             await drop_schema(args.postgres, schema)
     return rows
@@ -898,6 +932,10 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
         # A target on N workers is compared with the bare handler on N processes.
         return by[f"ceiling ×{name.split('×')[1]}"] if "×" in name else by["ceiling"]
 
+    def beside(row: dict[str, Any]) -> float:
+        """The bare handler's rate right before and right after this row's ack phase, averaged."""
+        return float(statistics.mean(row["bare_rates"]))
+
     label = "min/median/max of" if len(runs) > 1 else "one"
     print(f"\nTuijin speed benchmark ({label} {len(runs)} run(s)): {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}; ack {args.events} events × {args.concurrency} clients; paced "
@@ -911,8 +949,7 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
     for name in names:
         rows = by[name]
         cells = [name, spread([r["ack_rate"] for r in rows]),
-                 "—" if is_ceiling(name) else spread([r["ack_rate"] / c["ack_rate"]
-                                                      for r, c in zip(rows, ceiling_of(name), strict=True)], 2),
+                 "—" if is_ceiling(name) else spread([r["ack_rate"] / beside(r) for r in rows], 2),
                  spread([r["ack_p50"] for r in rows], 1), spread([r["ack_p99"] for r in rows], 1),
                  spread([r["paced_p99"] for r in rows], 1)]
         if is_ceiling(name):
@@ -925,6 +962,15 @@ def report(runs: list[list[dict[str, Any]]], args: argparse.Namespace) -> None:
                       spread([r["help_cpu"] for r in rows], 1), spread([r["cmd_cpu"] for r in rows], 1),
                       spread([r["click_cpu"] for r in rows], 1)]
         print("| " + " | ".join(cells) + " |")
+    apps = [n for n in names if not is_ceiling(n)]
+    if apps:
+        def against_row(n: str) -> str:
+            return spread([r["ack_rate"] / c["ack_rate"] for r, c in zip(by[n], ceiling_of(n), strict=True)], 2)
+
+        print("\n× ceiling: each ack phase against the bare handler measured right before and right after it"
+              " (its rate then, " + "; ".join(f"{n} {spread([beside(r) for r in by[n]])}/s" for n in apps)
+              + "); against the round's ceiling row instead, measured minutes earlier: "
+              + "; ".join(f"{n} {against_row(n)}" for n in apps))
     steady_report(names, by)
     print("\nCPU per event in the ack phase (µs): the server (its processing of the burst so far included)"
           " and this load process (sending the events); the ceiling's server only answers:")
