@@ -24,7 +24,8 @@ Phases for each target:
   clicks   the owner presses 完成 on each created task's card at 200/s: p50/p99 of the inline answer.
   steady   commands (the e2e mix) offered open loop at 150 and 400/s for 8 s each (a 503 re-sent 1 s
            later): served/s, p50/p99 from the scheduled send to the reply, 503s (bench/steady.py).
-The ceiling (an aiohttp handler that returns {}) runs the ack and paced phases.
+The ceiling (an aiohttp handler that returns {}) runs the ack and paced phases, and stays up: each
+app's ack phase is compared with it measured right before and again right after (× ceiling).
 The server counts SQL statements and transactions; the table shows them per event.
 Everything is on 127.0.0.1 and bounded by --timeout.
 """
