@@ -133,9 +133,12 @@ class FeishuWebhook:
             if token:
                 self._check_token(verification_token(payload), token)
 
-        header = payload.get("header")
-        event_id = header.get("event_id") if isinstance(header, Mapping) else None
-        logger.info("feishu event", extra={"event_type": event_type(payload), "event_id": event_id})
+        # Every event is kept in the inbox table and every command logged at INFO when handled; a
+        # line per delivery as well would be the busiest line of the log, so it is for debugging.
+        if logger.isEnabledFor(logging.DEBUG):
+            header = payload.get("header")
+            event_id = header.get("event_id") if isinstance(header, Mapping) else None
+            logger.debug("feishu event", extra={"event_type": event_type(payload), "event_id": event_id})
         try:
             result = await self._on_payload(payload)
         except PayloadError as exc:

@@ -123,6 +123,23 @@ async def test_encrypted_signed_message_reaches_the_sink(aiohttp_client: Any, si
     assert event.text.startswith("新建任务 海报初稿")
 
 
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+async def test_a_delivery_is_logged_only_at_debug_and_never_its_text(
+    aiohttp_client: Any, sink: RecordingSink, caplog: pytest.LogCaptureFixture, level: str
+) -> None:
+    caplog.set_level(level, logger="adapters.feishu.webhook")
+    client = await make(aiohttp_client, sink)
+    assert (await post_signed(client, golden("message_group.json"))).status == 200
+    lines = [r for r in caplog.records if r.name == "adapters.feishu.webhook"]
+    if level == "INFO":
+        assert lines == []
+    else:
+        [line] = lines
+        assert (line.getMessage(), line.event_id, line.event_type) == (  # type: ignore[attr-defined]
+            "feishu event", "5e3702a84e847582be8db7fb73283c02", "im.message.receive_v1")
+    assert "海报初稿" not in caplog.text
+
+
 async def test_forged_signature(aiohttp_client: Any, sink: RecordingSink) -> None:
     client = await make(aiohttp_client, sink)
     body = encrypted_body(golden("message_group.json"))
