@@ -613,11 +613,12 @@ class Server:
         for index in range(workers + target.get("processors", 0)):
             conn, child = ctx.Pipe()
             kind = {"kind": "processor"} if index >= workers else {}
-            log_path = Path(target.get("log_dir", ".")) / f"server-{index}.log"
-            self.logs.append(log_path)
+            log = {}
+            if "log_dir" in target:  # the app's processes; the bare handler logs nothing of its own
+                self.logs.append(Path(target["log_dir"]) / f"server-{index}.log")
+                log = {"log_path": str(self.logs[-1])}
             process = ctx.Process(target=serve, name=f"bench-{name}-{index}", daemon=True, args=(
-                {**target, **kind, "index": index, "port": port, "reuse_port": workers > 1,
-                 "log_path": str(log_path)}, child))
+                {**target, **kind, **log, "index": index, "port": port, "reuse_port": workers > 1}, child))
             process.start()
             if not conn.poll(90):
                 raise RuntimeError(f"{name}: server {index} did not start")
