@@ -128,6 +128,12 @@ class DriverStatement:
         _, count = await run_on_driver(conn, compiled.sql, compiled.args(params), want_rows=False)
         return count
 
+    async def commit_each(self, engine: AsyncEngine, params: Sequence[Mapping[str, Any]]) -> None:
+        """SQLite: the statement once per `params`, a transaction of its own, committed when this
+        returns: one call into aiosqlite's thread (`commit_in_one_call`)."""
+        compiled = self._for(engine.dialect)
+        await commit_in_one_call(engine, compiled.sql, [compiled.args(p) for p in params], many=True)
+
 
 def one_of(column: ColumnElement[Any], name: str, count: int) -> ColumnElement[bool]:
     """`column` equal to one of `count` parameters `name_0`, `name_1` …: a driver statement takes no IN list.

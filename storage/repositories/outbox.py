@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from storage.ack_pool import AckPool
-from storage.driver import DriverStatement, commit_in_one_call, connection_of
+from storage.driver import DriverStatement, connection_of
 from storage.tables import OUTBOX_OPEN, OutboxMessage, UTCDateTime, is_open
 from storage.upsert import insert_for
 
@@ -70,21 +70,22 @@ async def mark_many_sent(target: AsyncConnection | AsyncEngine | AckPool,
 
     The worker passes `Database.one_statement_target`: on PostgreSQL the autocommit pool
     (storage/ack_pool.py), on SQLite the engine, where the statement and its commit are one call
-    (storage/driver.py, `commit_in_one_call`). Either way it is committed (durably) when this returns.
+    (`DriverStatement.commit_each`). Either way it is committed (durably) when this returns.
     """
     if not sent:
         return
     if isinstance(target, AckPool):
         await target.execute(_MARK_SENT_PG, _sent_arrays(sent))
     elif isinstance(target, AsyncEngine):
-        statements = [_MARK_SENT_ON_DRIVER.on_dialect(target.dialect, {"row_id": row_id, "pmid": pmid, "at": at})
-                      for row_id, pmid, at in sent]
-        await commit_in_one_call(target, statements[0][0], [values for _, values in statements], many=True)
+        await _MARK_SENT_ON_DRIVER.commit_each(target, _sent_rows(sent))
     elif target.dialect.name == "postgresql":
         await _MARK_SENT_PG.execute(target, _sent_arrays(sent))
     else:
-        await target.execute(_MARK_SENT_MANY,
-                             [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent])
+        await target.execute(_MARK_SENT_MANY, _sent_rows(sent))
+
+
+def _sent_rows(sent: Collection[tuple[int, str | None, datetime]]) -> list[dict[str, Any]]:
+    return [{"row_id": row_id, "pmid": pmid, "at": at} for row_id, pmid, at in sent]
 
 
 def _sent_arrays(sent: Collection[tuple[int, str | None, datetime]]) -> dict[str, list[Any]]:
