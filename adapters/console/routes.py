@@ -113,7 +113,8 @@ class ConsoleRoutes:
             posted = transcript.append(ConsoleMessage(
                 id=transcript.new_id(), chat_id=conversation.chat_id, sender_id=person.id,
                 sender_name=person.name, is_bot=False, created_at=self.adapter.clock.now(), text=text,
-            ), event_id=given_id)
+                event_id=given_id,
+            ))
         command_text, mentions = self.adapter.directory.resolve_mentions(text)
         event = MessageEvent(
             event_id=given_id or f"console-{posted.id}", conversation=conversation,

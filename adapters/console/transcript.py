@@ -23,7 +23,7 @@ class ConsoleMessage:
     reply_to: str | None = None
     seq: int = 0
     updated: bool = False
-    event_id: str | None = None
+    event_id: str | None = None  # the platform event a person's message came in, when the caller named one
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,14 +51,13 @@ class ConsoleTranscript:
     def new_id(self) -> str:
         return f"cm_{self._run}_{next(self._ids)}"
 
-    def append(self, message: ConsoleMessage, *, event_id: str | None = None) -> ConsoleMessage:
+    def append(self, message: ConsoleMessage) -> ConsoleMessage:
         message.seq = next(self._seq)
         chat = self._messages.setdefault(message.chat_id, [])
         chat.append(message)
         self._by_id[message.id] = message
-        if event_id is not None:
-            self._by_event[event_id] = message
-            message.event_id = event_id
+        if message.event_id is not None:
+            self._by_event[message.event_id] = message
         if len(chat) > self.limit_per_chat:
             dropped = chat.pop(0)
             self._by_id.pop(dropped.id, None)
