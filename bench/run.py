@@ -685,8 +685,7 @@ async def wait_patches(fake: Fake, ids: list[str], timeout: float) -> None:
         await wait_for_fake(fake, lambda: all(fake.patches[i] > 0 for i in ids), timeout)
 
 
-async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace, *,
-                     ceiling: Server | None = None) -> dict[str, Any]:
+async def run_target(name: str, target: dict[str, Any], args: argparse.Namespace, ceiling: Server) -> dict[str, Any]:
     """One target's phases. The bare handler's target runs on `ceiling`, which the run keeps up; an
     app's target also measures `ceiling` right before its own ack phase and again once the burst it
     acknowledged has been processed (seconds later), with the app idle both times."""
@@ -703,26 +702,25 @@ async def bare_rate(ceiling: Server, tag: str, args: argparse.Namespace) -> floa
 
 
 async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespace,
-                      ceiling: Server | None) -> dict[str, Any]:
+                      ceiling: Server) -> dict[str, Any]:
     fake = Fake(arrived=asyncio.Event())
     fake_runner, fake_port = await _listen(fake.app())
     target = {**target, "api_base": f"http://127.0.0.1:{fake_port}"}
-    own = target["kind"] != "ceiling" or ceiling is None
-    server = await asyncio.to_thread(Server, name, target, args.timeout) if own else ceiling
-    assert server is not None
+    app = target["kind"] != "ceiling"  # an app's server of its own, measured beside the bare handler
+    server = await asyncio.to_thread(Server, name, target, args.timeout) if app else ceiling
     row: dict[str, Any] = {"name": name}
     try:
         tag = uuid.uuid4().hex[:6]
         warm = [message(i, f"{tag}w", False) for i in range(WARMUP)]
         await closed_loop(server.url, warm, 4)
-        if target["kind"] == "app":
+        if app:
             await wait_replies(fake, [m for m, _, _ in warm], args.timeout)
             await asyncio.to_thread(server.ask, "idle")
 
         # ack
-        if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
+        if args.profile and args.profile_phase == "ack" and app:
             await asyncio.to_thread(server.ask, "profile")
-        bare_before = await bare_rate(ceiling, f"{tag}b", args) if ceiling and own else None
+        bare_before = await bare_rate(ceiling, f"{tag}b", args) if app else 0.0
         before = await asyncio.to_thread(server.ask, "stats")
         helps = [message(i, f"{tag}a", False) for i in range(args.events)]
         load_cpu = time.process_time()
@@ -735,21 +733,21 @@ async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespac
                    ack_load_cpu=load_cpu * 1e6 / len(helps),
                    ack_handled=during.get("handled", 0) - before.get("handled", 0),
                    ack_sent=during.get("sent", 0) - before.get("sent", 0))
-        if args.profile and args.profile_phase == "ack" and target["kind"] == "app":
+        if args.profile and args.profile_phase == "ack" and app:
             await asyncio.to_thread(server.ask, "profile-stop")
         # paced
         paced = [message(i, f"{tag}p", False)[1:] for i in range(int(args.rate * args.paced_seconds))]
-        await asyncio.sleep(0.5 if target["kind"] == "ceiling" else 0)
-        if target["kind"] == "app":
+        await asyncio.sleep(0 if app else 0.5)
+        if app:
             await wait_replies(fake, [m for m, _, _ in helps], args.timeout)
             await asyncio.to_thread(server.ask, "idle")
-        if ceiling and own and bare_before is not None:
+        if app:
             # Once the burst is processed: while it is, the bare handler would share the CPU with it.
             row["bare_rates"] = (bare_before, await bare_rate(ceiling, f"{tag}B", args))
         load = await open_loop(server.url, paced, args.rate)
         row.update(paced_p50=pct(load.latencies, 0.5), paced_p99=pct(load.latencies, 0.99),
                    paced_errors=dict(load.errors))
-        if target["kind"] == "ceiling":
+        if not app:
             return row
         paced_ids = [f"om-{tag}p-{i}" for i in range(len(paced))]
         ok = await wait_replies(fake, paced_ids, args.timeout)
@@ -854,9 +852,8 @@ async def _run_target(name: str, target: dict[str, Any], args: argparse.Namespac
                    rss_total_mb=memory.get("rss_total_mb"))
         return row
     finally:
-        if own:
+        if app:
             row.update(await asyncio.to_thread(server.stop))
-        if target["kind"] != "ceiling":
             row.update(summarise(server.logs))
         await fake_runner.cleanup()
 
@@ -883,7 +880,7 @@ async def one_run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 async def _one_run(args: argparse.Namespace, loop: dict[str, Any], up: dict[str, Server]) -> list[dict[str, Any]]:
-    rows = [await run_target(name, {"kind": "ceiling", **loop}, args, ceiling=server) for name, server in up.items()]
+    rows = [await run_target(name, {"kind": "ceiling", **loop}, args, server) for name, server in up.items()]
     bare, bare_workers = up["ceiling"], up.get(f"ceiling ×{args.workers}", up["ceiling"])
     if not args.postgres_only:
         with tempfile.TemporaryDirectory(prefix="tuijin-bench-") as tmp:
@@ -892,7 +889,7 @@ async def _one_run(args: argparse.Namespace, loop: dict[str, Any], up: dict[str,
             # first start), and every later start, the server measured, finds its schema current.
             await migrated_with_history(url, args.history)
             rows.append(await run_target("sqlite", {"kind": "app", "url": url, **loop,
-                                                    "profile": f"{args.profile}.sqlite.txt"}, args, ceiling=bare))
+                                                    "profile": f"{args.profile}.sqlite.txt"}, args, bare))
     if args.postgres:
         schema = f"tj_bench_{uuid.uuid4().hex[:10]}"
         await create_schema(args.postgres, schema, history=args.history)
@@ -904,7 +901,7 @@ async def _one_run(args: argparse.Namespace, loop: dict[str, Any], up: dict[str,
                                                 "workers": args.workers, "processors": args.processors,
                                                 "profile_index": args.profile_process,
                                                 "profile": f"{args.profile}.postgres.txt"}, args,
-                                         ceiling=bare_workers))
+                                         bare_workers))
         finally:
             await drop_schema(args.postgres, schema)
     return rows

@@ -1,7 +1,8 @@
 """The server under test logs as `tuijin serve` does, into a file of its own.
 
-A deployment runs at `TUIJIN_LOG_LEVEL` (INFO unless set): a JSON line for every Feishu event and
-every command handled, written to stderr, which the service manager keeps. Measuring the server at
+A deployment runs at `TUIJIN_LOG_LEVEL` (INFO unless set): a JSON line for every command and card
+click handled, written to stderr, which the service manager keeps (a line per platform delivery
+too at DEBUG). Measuring the server at
 WARNING would leave that work out, so each server process points its stderr at a file (as
 `tuijin serve 2>>file` would) and configures logging with the project's own `configure_logging`.
 The load process then counts the lines and shows what was logged at warning or above.
